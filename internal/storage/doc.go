@@ -1,0 +1,42 @@
+// Package storage defines skiff's state store: a multi-version key-value store
+// with one global revision, compare-and-swap writes, range reads at a
+// revision, and watches that replay history from a revision.
+//
+// Every other part of skiff stands on this contract; two backends implement
+// it (storage/embedded on bbolt, storage/etcd on a real etcd cluster) and both
+// pass the one conformance suite in storage/storagetest.
+//
+// # Revisions
+//
+// The store has a single revision counter. Every successful write (create,
+// update, delete) advances it by exactly one and stamps the written key with
+// it, so revisions of writes are strictly increasing and gapless. A key's
+// ModRevision is the revision of the write that last changed it and its
+// CreateRevision the revision of the write that created it. A List reports
+// the revision its result reflects.
+//
+// # Durability
+//
+// A write returns only after it is durable: a crash (kill -9, power loss)
+// right after the call returns loses nothing that was acknowledged.
+//
+// # Concurrency
+//
+// Update and Delete take the ModRevision the caller last read; the write
+// happens only when the key still has that revision, otherwise it fails with
+// ErrConflict (optimistic concurrency). AnyRevision skips the check.
+//
+// # Watch
+//
+// Watch(prefix, since) delivers every event with a revision greater than
+// since for keys under prefix, in revision order, exactly once, without gaps.
+// When since is older than the retained history the answer is ErrCompacted
+// and the caller must list again. A watcher that does not keep up is closed
+// with ErrWatcherTooSlow rather than slowing writers down.
+//
+// # Ownership
+//
+// Byte slices returned by a Store (values in KeyValue and Event) are shared
+// and must not be modified by the caller. Slices passed to a Store are not
+// retained by reference after the call returns.
+package storage

@@ -1,0 +1,289 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"skiff.dev/skiff/internal/storage"
+)
+
+type opKind uint8
+
+const (
+	opCreate opKind = iota + 1
+	opUpdate
+	opDelete
+	opCompact
+)
+
+// op is one write waiting for the committer. The committer fills in the
+// result fields and then closes done.
+type op struct {
+	kind     opKind
+	key      string
+	value    []byte
+	expected storage.Revision // update/delete precondition; compact target
+
+	rev  storage.Revision
+	prev storage.KeyValue
+	err  error
+	done chan struct{}
+}
+
+// Create implements storage.Store.
+func (s *Store) Create(ctx context.Context, key string, value []byte) (storage.Revision, error) {
+	o, err := s.submit(ctx, &op{kind: opCreate, key: key, value: value})
+	if err != nil {
+		return 0, err
+	}
+	return o.rev, nil
+}
+
+// Update implements storage.Store.
+func (s *Store) Update(ctx context.Context, key string, value []byte, expected storage.Revision) (storage.Revision, error) {
+	o, err := s.submit(ctx, &op{kind: opUpdate, key: key, value: value, expected: expected})
+	if err != nil {
+		return 0, err
+	}
+	return o.rev, nil
+}
+
+// Delete implements storage.Store.
+func (s *Store) Delete(ctx context.Context, key string, expected storage.Revision) (storage.Revision, storage.KeyValue, error) {
+	o, err := s.submit(ctx, &op{kind: opDelete, key: key, expected: expected})
+	if err != nil {
+		return 0, storage.KeyValue{}, err
+	}
+	return o.rev, o.prev, nil
+}
+
+// Compact implements storage.Store. The obsolete log records are removed in
+// the same commit that records the new compaction revision.
+func (s *Store) Compact(ctx context.Context, rev storage.Revision) error {
+	_, err := s.submit(ctx, &op{kind: opCompact, expected: rev})
+	return err
+}
+
+// submit hands o to the committer and waits until it is durable (or failed).
+// If ctx ends first the write may still happen, as with any remote store.
+func (s *Store) submit(ctx context.Context, o *op) (*op, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if o.kind != opCompact && o.key == "" {
+		return nil, fmt.Errorf("%w: empty key", storage.ErrInvalid)
+	}
+	if o.expected < 0 {
+		return nil, fmt.Errorf("%w: negative revision", storage.ErrInvalid)
+	}
+	// The caller may reuse its slice once we return; the value must outlive
+	// that in state, history and watch events.
+	o.value = append(make([]byte, 0, len(o.value)), o.value...)
+	o.done = make(chan struct{})
+	select {
+	case s.ops <- o:
+	case <-s.quit:
+		return nil, storage.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-o.done:
+		return o, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// commitLoop is the single writer. It takes every write that is waiting,
+// commits them in one bbolt transaction (one fsync), and only then makes
+// them visible and acknowledges them: group commit.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]*op, 0, s.opts.MaxBatch)
+	for {
+		select {
+		case <-s.quit:
+			s.failQueued()
+			return
+		case o := <-s.ops:
+			batch = append(batch[:0], o)
+		}
+	drain:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+		clear(batch)
+	}
+}
+
+func (s *Store) failQueued() {
+	for {
+		select {
+		case o := <-s.ops:
+			o.err = storage.ErrClosed
+			close(o.done)
+		default:
+			return
+		}
+	}
+}
+
+// pending is a key's state as changed by earlier writes of the same batch.
+type pending struct {
+	it     item
+	exists bool
+}
+
+// commit runs one batch. Only the committer calls it, so reading s.state,
+// s.current and s.hist without mu is safe here: nobody else writes them.
+func (s *Store) commit(batch []*op) {
+	if s.fatal != nil {
+		for _, o := range batch {
+			o.err = s.fatal
+			close(o.done)
+		}
+		return
+	}
+	var (
+		overlay   = make(map[string]pending, len(batch))
+		records   = make([]record, 0, len(batch))
+		rev       = s.current
+		compactTo storage.Revision
+	)
+	lookup := func(key string) pending {
+		if p, ok := overlay[key]; ok {
+			return p
+		}
+		it, ok := s.state.Get(item{key: key})
+		return pending{it: it, exists: ok}
+	}
+	for _, o := range batch {
+		if o.kind == opCompact {
+			// A revision is only known to a caller once it is acknowledged, so
+			// the target must already be committed: at most s.current.
+			o.err = checkCompact(o.expected, max(compactTo, s.hist.compacted), s.current)
+			if o.err == nil {
+				compactTo = o.expected
+			}
+			continue
+		}
+		cur := lookup(o.key)
+		if o.err = check(o, cur); o.err != nil {
+			continue
+		}
+		rev++
+		o.rev = rev
+		r := record{rev: rev, key: o.key, value: o.value, createRev: rev}
+		switch o.kind {
+		case opCreate:
+			overlay[o.key] = pending{it: item{key: o.key, value: o.value, createRev: rev, modRev: rev}, exists: true}
+		case opUpdate:
+			r.createRev = cur.it.createRev
+			overlay[o.key] = pending{it: item{key: o.key, value: o.value, createRev: cur.it.createRev, modRev: rev}, exists: true}
+		case opDelete:
+			o.prev = cur.it.kv()
+			r.createRev, r.value, r.tombstone = cur.it.createRev, nil, true
+			overlay[o.key] = pending{}
+		}
+		records = append(records, r)
+	}
+
+	// Automatic compaction keeps the window near opts.History revisions;
+	// compacting in steps of a quarter window amortizes its cost.
+	if auto := s.current - storage.Revision(s.opts.History); auto-s.hist.compacted > storage.Revision(s.opts.History/4) && auto > compactTo {
+		compactTo = auto
+	}
+
+	if len(records) == 0 && compactTo == 0 {
+		s.ack(batch)
+		return
+	}
+	if err := s.persist(records, compactTo); err != nil {
+		s.fatal = fmt.Errorf("embedded: commit failed, store is read-only: %w", err)
+		for _, o := range batch {
+			if o.err == nil {
+				o.err = s.fatal
+			}
+		}
+		s.ack(batch)
+		return
+	}
+
+	s.mu.Lock()
+	s.hist.compact(compactTo)
+	for _, r := range records {
+		ev := s.apply(r)
+		s.hist.append(ev)
+		s.current = r.rev
+		s.notifyLocked(ev)
+	}
+	s.mu.Unlock()
+	s.ack(batch)
+}
+
+// persist durably writes one batch's records and, when compactTo is set, the
+// new compaction revision together with the removal of the log records it
+// makes obsolete, all in one transaction: one fsync.
+func (s *Store) persist(records []record, compactTo storage.Revision) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		log := tx.Bucket(bucketLog)
+		log.FillPercent = 1.0 // keys are appended in order
+		for _, r := range records {
+			if err := log.Put(revKey(r.rev), r.encode()); err != nil {
+				return err
+			}
+		}
+		if compactTo == 0 {
+			return nil
+		}
+		for _, old := range s.hist.obsolete(compactTo) {
+			if err := log.Delete(revKey(old)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyCompact, revKey(compactTo))
+	})
+}
+
+func (s *Store) ack(batch []*op) {
+	for _, o := range batch {
+		close(o.done)
+	}
+}
+
+// check validates a write against the key's current state.
+func check(o *op, cur pending) error {
+	switch o.kind {
+	case opCreate:
+		if cur.exists {
+			return fmt.Errorf("%w: %s", storage.ErrKeyExists, o.key)
+		}
+	case opUpdate, opDelete:
+		if !cur.exists {
+			return fmt.Errorf("%w: %s", storage.ErrNotFound, o.key)
+		}
+		if o.expected != storage.AnyRevision && o.expected != cur.it.modRev {
+			return fmt.Errorf("%w: %s is at revision %d, not %d", storage.ErrConflict, o.key, cur.it.modRev, o.expected)
+		}
+	}
+	return nil
+}
+
+func checkCompact(target, compacted, current storage.Revision) error {
+	switch {
+	case target <= compacted:
+		return fmt.Errorf("%w: %d (compacted %d)", storage.ErrCompacted, target, compacted)
+	case target > current:
+		return fmt.Errorf("%w: %d (current %d)", storage.ErrFutureRevision, target, current)
+	}
+	return nil
+}

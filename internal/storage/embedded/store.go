@@ -1,0 +1,369 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+	bolt "go.etcd.io/bbolt"
+
+	"skiff.dev/skiff/internal/storage"
+)
+
+var _ storage.Store = (*Store)(nil)
+
+var (
+	bucketLog  = []byte("log")
+	bucketMeta = []byte("meta")
+	keyCompact = []byte("compact")
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "state.db"
+
+// Options tune a Store. The zero value is a good default.
+type Options struct {
+	// History is how many recent revisions are kept for watch replay and
+	// reads at a past revision (default 20,000). Older history is compacted
+	// automatically.
+	History int
+	// WatchQueue is how many live events a watcher may have undelivered
+	// before it is closed with ErrWatcherTooSlow (default 10,000).
+	WatchQueue int
+	// MaxBatch caps how many writes share one commit (default 1,024).
+	MaxBatch int
+	// OpenTimeout is how long Open waits for another process to release the
+	// database file (default 1 s).
+	OpenTimeout time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.History <= 0 {
+		o.History = 20_000
+	}
+	if o.WatchQueue <= 0 {
+		o.WatchQueue = 10_000
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
+	if o.OpenTimeout <= 0 {
+		o.OpenTimeout = time.Second
+	}
+}
+
+// Store is the embedded state store. See the package documentation.
+type Store struct {
+	opts Options
+	db   *bolt.DB
+
+	ops  chan *op      // writes waiting for the committer
+	quit chan struct{} // closed by Close: the committer stops
+	done chan struct{} // closed when the committer has returned
+
+	closeOnce sync.Once
+
+	// mu guards everything below. The committer is the only goroutine that
+	// changes state, history and current, and it does so only after the
+	// batch that produced the change is durable. Readers take mu.RLock.
+	mu       sync.RWMutex
+	state    *btree.BTreeG[item] // live keys at revision current
+	hist     history             // events in (hist.compacted, current]
+	current  storage.Revision
+	watchers map[*watcher]struct{}
+	closed   bool
+	cloneMu  sync.Mutex // serializes state.Clone among readers
+
+	fatal error // a failed commit; no write is accepted after it. Committer only.
+}
+
+// item is one live key in the state tree.
+type item struct {
+	key       string
+	value     []byte
+	createRev storage.Revision
+	modRev    storage.Revision
+}
+
+func (i item) kv() storage.KeyValue {
+	return storage.KeyValue{Key: i.key, Value: i.value, CreateRevision: i.createRev, ModRevision: i.modRev}
+}
+
+func itemLess(a, b item) bool { return a.key < b.key }
+
+// Open opens (creating if needed) the store in dir and recovers its state
+// from the log. It fails if another process holds the database.
+func Open(dir string, opts Options) (*Store, error) {
+	opts.setDefaults()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        opts.OpenTimeout,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("embedded: %s is in use by another process", path)
+		}
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	s := &Store{
+		opts:     opts,
+		db:       db,
+		ops:      make(chan *op, opts.MaxBatch),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		state:    btree.NewG(32, itemLess),
+		watchers: make(map[*watcher]struct{}),
+	}
+	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// recover rebuilds state and history from the log. A fresh store starts at
+// revision 1 with history beginning after it, as etcd does.
+func (s *Store) recover() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		log, err := tx.CreateBucketIfNotExists(bucketLog)
+		if err != nil {
+			return err
+		}
+		compacted := storage.Revision(1)
+		if v := meta.Get(keyCompact); v != nil {
+			if compacted, err = parseRevKey(v); err != nil {
+				return fmt.Errorf("embedded: meta: %w", err)
+			}
+		} else if err := meta.Put(keyCompact, revKey(compacted)); err != nil {
+			return err
+		}
+		s.hist = history{compacted: compacted}
+		s.current = compacted
+		c := log.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			rev, err := parseRevKey(k)
+			if err != nil {
+				return err
+			}
+			r, err := decodeRecord(rev, v)
+			if err != nil {
+				return err
+			}
+			if rev > compacted && rev != s.current+1 {
+				return fmt.Errorf("%w: revision %d follows %d: history has a gap", errCorruptRecord, rev, s.current)
+			}
+			ev := s.apply(r)
+			if rev > compacted {
+				s.hist.append(ev)
+			}
+			if rev > s.current {
+				s.current = rev
+			}
+		}
+		return nil
+	})
+}
+
+// apply changes the state tree by one record and returns the event it
+// makes. Caller holds mu (or is recovering).
+func (s *Store) apply(r record) storage.Event {
+	prev, had := s.state.Get(item{key: r.key})
+	ev := storage.Event{KV: storage.KeyValue{Key: r.key, Value: r.value, CreateRevision: r.createRev, ModRevision: r.rev}}
+	if had {
+		ev.Prev = prev.kv()
+	}
+	switch {
+	case r.tombstone:
+		ev.Type = storage.Deleted
+		s.state.Delete(item{key: r.key})
+	case had:
+		ev.Type = storage.Updated
+		s.state.ReplaceOrInsert(item{key: r.key, value: r.value, createRev: r.createRev, modRev: r.rev})
+	default:
+		ev.Type = storage.Created
+		s.state.ReplaceOrInsert(item{key: r.key, value: r.value, createRev: r.createRev, modRev: r.rev})
+	}
+	return ev
+}
+
+// Get implements storage.Store.
+func (s *Store) Get(ctx context.Context, key string) (storage.KeyValue, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.KeyValue{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return storage.KeyValue{}, storage.ErrClosed
+	}
+	it, ok := s.state.Get(item{key: key})
+	if !ok {
+		return storage.KeyValue{}, fmt.Errorf("%w: %s", storage.ErrNotFound, key)
+	}
+	return it.kv(), nil
+}
+
+// CurrentRevision implements storage.Store.
+func (s *Store) CurrentRevision(ctx context.Context) (storage.Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, storage.ErrClosed
+	}
+	return s.current, nil
+}
+
+// List implements storage.Store. It reads a copy-on-write snapshot of the
+// state tree, so a long list never holds up writers; a read at a past
+// revision undoes the newer history on top of that snapshot.
+func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (storage.ListResult, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.ListResult{}, err
+	}
+	if opts.Limit < 0 || opts.Revision < 0 {
+		return storage.ListResult{}, fmt.Errorf("%w: negative limit or revision", storage.ErrInvalid)
+	}
+	start := prefix
+	if opts.Continue != "" {
+		if !strings.HasPrefix(opts.Continue, prefix) {
+			return storage.ListResult{}, fmt.Errorf("%w: continue token is not under prefix %q", storage.ErrInvalid, prefix)
+		}
+		start = opts.Continue
+	}
+
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return storage.ListResult{}, storage.ErrClosed
+	}
+	rev := s.current
+	var undo []storage.Event
+	switch {
+	case opts.Revision == storage.AnyRevision || opts.Revision == s.current:
+	case opts.Revision > s.current:
+		s.mu.RUnlock()
+		return storage.ListResult{}, fmt.Errorf("%w: %d (current %d)", storage.ErrFutureRevision, opts.Revision, rev)
+	case opts.Revision < s.hist.compacted:
+		compacted := s.hist.compacted
+		s.mu.RUnlock()
+		return storage.ListResult{}, fmt.Errorf("%w: %d (compacted %d)", storage.ErrCompacted, opts.Revision, compacted)
+	default:
+		undo = s.hist.since(opts.Revision)
+		rev = opts.Revision
+	}
+	s.cloneMu.Lock() // Clone writes the tree's copy-on-write marker
+	snap := s.state.Clone()
+	s.cloneMu.Unlock()
+	s.mu.RUnlock()
+
+	res := storage.ListResult{Revision: rev}
+	pastState := undoOverlay(undo, prefix)
+	var last string
+	mergeRange(snap, pastState, prefix, start, func(kv storage.KeyValue) bool {
+		if opts.Limit > 0 && int64(len(res.KVs)) == opts.Limit {
+			res.Remaining++
+			return true
+		}
+		res.KVs = append(res.KVs, kv)
+		last = kv.Key
+		return true
+	})
+	if res.Remaining > 0 {
+		res.Continue = last + "\x00"
+	}
+	return res, nil
+}
+
+// undoOverlay returns, for each key under prefix changed by events (which
+// follow revision R in order), the key's state at R: absent (Key == "") when
+// the first change created it.
+func undoOverlay(events []storage.Event, prefix string) map[string]storage.KeyValue {
+	if len(events) == 0 {
+		return nil
+	}
+	past := make(map[string]storage.KeyValue)
+	for _, ev := range events {
+		if !strings.HasPrefix(ev.KV.Key, prefix) {
+			continue
+		}
+		if _, seen := past[ev.KV.Key]; !seen {
+			past[ev.KV.Key] = ev.Prev
+		}
+	}
+	return past
+}
+
+// mergeRange calls fn, in key order, for every key under prefix at or after
+// start as of the overlaid revision: keys of snap not in past, plus the keys
+// past says existed. It stops when fn returns false.
+func mergeRange(snap *btree.BTreeG[item], past map[string]storage.KeyValue, prefix, start string, fn func(storage.KeyValue) bool) {
+	var older []storage.KeyValue // existed at the past revision, sorted
+	for k, kv := range past {
+		if kv.Key != "" && k >= start {
+			older = append(older, kv)
+		}
+	}
+	sortKVs(older)
+	i := 0
+	cont := true
+	snap.AscendGreaterOrEqual(item{key: start}, func(it item) bool {
+		if !strings.HasPrefix(it.key, prefix) {
+			return false
+		}
+		for i < len(older) && older[i].Key < it.key {
+			if cont = fn(older[i]); !cont {
+				return false
+			}
+			i++
+		}
+		if _, changed := past[it.key]; changed {
+			return true // its past state (if any) comes from older
+		}
+		cont = fn(it.kv())
+		return cont
+	})
+	for ; cont && i < len(older); i++ {
+		cont = fn(older[i])
+	}
+}
+
+// Close stops the committer (queued writes fail with ErrClosed), ends every
+// watch with ErrClosed and closes the database.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.mu.Lock()
+		s.closed = true
+		watchers := s.watchers
+		for w := range watchers {
+			w.fail(storage.ErrClosed)
+		}
+		s.mu.Unlock()
+		for w := range watchers {
+			<-w.finished
+		}
+		err = s.db.Close()
+	})
+	return err
+}
