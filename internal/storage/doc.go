@@ -34,6 +34,16 @@
 // and the caller must list again. A watcher that does not keep up is closed
 // with ErrWatcherTooSlow rather than slowing writers down.
 //
+// # Edges, as the conformance suite checks them
+//
+// Compact(c) keeps the state at c: reads at c work, reads below c fail with
+// ErrCompacted, and a watch from since >= c replays exactly. Update and
+// Delete of a missing key are ErrNotFound whatever the expected revision.
+// A List's Continue is set exactly when Remaining > 0. An empty key, a
+// negative Limit or a negative Revision is ErrInvalid. A call with a done
+// context fails with the context's error and has no effect. After Close
+// every call fails with ErrClosed; Close may be called more than once.
+//
 // # Ownership
 //
 // Byte slices returned by a Store (values in KeyValue and Event) are shared

@@ -92,6 +92,15 @@ func (s *Store) submit(ctx context.Context, o *op) (*op, error) {
 	select {
 	case <-o.done:
 		return o, o.err
+	case <-s.done:
+		// The committer is gone; o may have been queued after it drained
+		// the queue, or it may have been done just before it returned.
+		select {
+		case <-o.done:
+			return o, o.err
+		default:
+			return nil, storage.ErrClosed
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -207,6 +207,9 @@ func (s *Store) Get(ctx context.Context, key string) (storage.KeyValue, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.KeyValue{}, err
 	}
+	if key == "" {
+		return storage.KeyValue{}, fmt.Errorf("%w: empty key", storage.ErrInvalid)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -355,12 +358,14 @@ func (s *Store) Close() error {
 		<-s.done
 		s.mu.Lock()
 		s.closed = true
-		watchers := s.watchers
-		for w := range watchers {
+		watchers := make([]*watcher, 0, len(s.watchers))
+		for w := range s.watchers {
 			w.fail(storage.ErrClosed)
+			watchers = append(watchers, w)
 		}
+		s.watchers = nil // run's unregister deletes from a nil map: a no-op
 		s.mu.Unlock()
-		for w := range watchers {
+		for _, w := range watchers {
 			<-w.finished
 		}
 		err = s.db.Close()
