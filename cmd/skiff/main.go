@@ -1,13 +1,18 @@
 // Command skiff is the single skiff binary: API server, controllers,
-// scheduler and node agent. This file only wires subcommands together.
+// scheduler and node agent. This file only wires subcommands to packages.
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"skiff.dev/skiff/internal/controlplane"
 	"skiff.dev/skiff/internal/version"
 )
 
@@ -18,12 +23,18 @@ func main() {
 }
 
 func newRootCommand() *cobra.Command {
+	var logLevel string
+	var verbosity int
 	root := &cobra.Command{
-		Use:           "skiff",
-		Short:         "A small, fast Kubernetes-compatible control plane in one binary",
-		SilenceUsage:  true,
-		SilenceErrors: false,
+		Use:          "skiff",
+		Short:        "A small, fast Kubernetes-compatible control plane in one binary",
+		SilenceUsage: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return setupLogging(logLevel, verbosity)
+		},
 	}
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.PersistentFlags().IntVarP(&verbosity, "v", "v", 0, "log verbosity; 4 or more means debug")
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print skiff's version",
@@ -33,5 +44,69 @@ func newRootCommand() *cobra.Command {
 			return err
 		},
 	})
+	root.AddCommand(newUpCommand(), newServerCommand())
 	return root
+}
+
+func setupLogging(level string, verbosity int) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	if verbosity >= 4 {
+		l = slog.LevelDebug
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
+	return nil
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newUpCommand() *cobra.Command {
+	cfg := controlplane.Config{Store: "embedded"}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start a whole single-machine cluster on the embedded store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			cfg.Ready = func(kubeconfig string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "export KUBECONFIG=%s\n", kubeconfig)
+			}
+			return controlplane.Run(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:6443", "HTTPS address to serve the API on (HOST:PORT)")
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", "./skiff-data", "directory for state, credentials and the admin kubeconfig")
+	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	return cmd
+}
+
+func newServerCommand() *cobra.Command {
+	cfg := controlplane.Config{}
+	var etcdServers string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the API server on the embedded store or an etcd cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			cfg.EtcdServers = controlplane.ParseEtcdServers(etcdServers)
+			cfg.Ready = func(kubeconfig string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "export KUBECONFIG=%s\n", kubeconfig)
+			}
+			return controlplane.Run(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:6443", "HTTPS address to serve the API on (HOST:PORT)")
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", "./skiff-data", "directory for credentials, the admin kubeconfig and embedded state")
+	cmd.Flags().StringVar(&cfg.Store, "store", "embedded", "state store: embedded or etcd")
+	cmd.Flags().StringVar(&etcdServers, "etcd-servers", "", "comma-separated etcd endpoints, for --store etcd")
+	cmd.Flags().StringVar(&cfg.EtcdPrefix, "etcd-prefix", "", "key prefix in etcd, to share a cluster")
+	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	return cmd
 }

@@ -1,0 +1,126 @@
+package apiserver
+
+import (
+	"fmt"
+	"mime"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+)
+
+// Scheme knows every built-in kind skiff serves plus the meta.k8s.io kinds
+// (Table, PartialObjectMetadata, Status, WatchEvent...).
+var (
+	Scheme = newScheme()
+	Codecs = serializer.NewCodecFactory(Scheme, serializer.EnableStrict)
+	// ParameterCodec decodes query parameters into option structs.
+	ParameterCodec = runtime.NewParameterCodec(Scheme)
+)
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	metav1.AddMetaToScheme(s)
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	metav1.AddToGroupVersion(s, metav1.SchemeGroupVersion)
+	return s
+}
+
+const (
+	mediaJSON     = "application/json"
+	mediaYAML     = "application/yaml"
+	mediaProtobuf = "application/vnd.kubernetes.protobuf"
+)
+
+// target is what a client asked the response to be.
+type target struct {
+	media string // mediaJSON, mediaYAML or mediaProtobuf
+	// as is "", "Table", "PartialObjectMetadata" or "PartialObjectMetadataList".
+	as     string
+	pretty bool
+	info   runtime.SerializerInfo
+}
+
+// negotiate picks the response encoding from Accept: the first acceptable
+// entry wins; an Accept that names only unservable forms is 406.
+func negotiate(accept string, list bool) (target, error) {
+	if strings.TrimSpace(accept) == "" {
+		accept = "*/*"
+	}
+	for _, clause := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(clause))
+		if err != nil {
+			continue
+		}
+		t := target{}
+		switch mt {
+		case mediaJSON, "*/*", "application/*":
+			t.media = mediaJSON
+		case mediaYAML:
+			t.media = mediaYAML
+		case mediaProtobuf:
+			t.media = mediaProtobuf
+		default:
+			continue
+		}
+		if as := params["as"]; as != "" {
+			if params["g"] != "meta.k8s.io" || (params["v"] != "v1" && params["v"] != "v1beta1") {
+				continue
+			}
+			switch as {
+			case "Table":
+			case "PartialObjectMetadata":
+				if list {
+					continue
+				}
+			case "PartialObjectMetadataList":
+				if !list {
+					continue
+				}
+			default:
+				continue
+			}
+			t.as = as
+		}
+		info, ok := runtime.SerializerInfoForMediaType(Codecs.SupportedMediaTypes(), t.media)
+		if !ok {
+			continue
+		}
+		t.info = info
+		return t, nil
+	}
+	return target{}, apierrors.NewGenericServerResponse(406, "get", schema.GroupResource{}, "",
+		fmt.Sprintf("only the following media types are accepted: %s", strings.Join(supportedMediaTypes(), ", ")), 0, false)
+}
+
+func supportedMediaTypes() []string {
+	var out []string
+	for _, i := range Codecs.SupportedMediaTypes() {
+		out = append(out, i.MediaType)
+	}
+	return out
+}
+
+// requestSerializer returns the serializer for a request body's
+// Content-Type, or 415.
+func requestSerializer(contentType string) (runtime.SerializerInfo, error) {
+	if contentType == "" {
+		contentType = mediaJSON
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return runtime.SerializerInfo{}, unsupportedMediaType(contentType)
+	}
+	info, ok := runtime.SerializerInfoForMediaType(Codecs.SupportedMediaTypes(), mt)
+	if !ok {
+		return runtime.SerializerInfo{}, unsupportedMediaType(contentType)
+	}
+	return info, nil
+}

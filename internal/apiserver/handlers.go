@@ -1,0 +1,364 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"skiff.dev/skiff/internal/registry"
+)
+
+// MaxRequestBodyBytes caps request bodies, as kube-apiserver does (3 MiB).
+const MaxRequestBodyBytes = 3 * 1024 * 1024
+
+// resourceHandler serves one request for one resource.
+type resourceHandler struct {
+	s     *Server
+	res   *registry.Resource
+	store *registry.Store
+	info  RequestInfo
+}
+
+func (h *resourceHandler) gv() schema.GroupVersion { return h.res.GVR.GroupVersion() }
+
+func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request) {
+	info := h.info
+	if info.Subresource != "" && !h.res.HasSubresource(info.Subresource) {
+		writeError(w, r, apierrors.NewNotFound(h.res.GVR.GroupResource(), info.Name))
+		return
+	}
+	if h.res.Namespaced && info.Namespace == "" && info.Name != "" {
+		writeError(w, r, apierrors.NewNotFound(h.res.GVR.GroupResource(), info.Name))
+		return
+	}
+	if !h.res.Namespaced && info.Namespace != "" {
+		writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, info.Namespace))
+		return
+	}
+	var err error
+	switch info.Verb {
+	case "get":
+		err = h.get(w, r)
+	case "list":
+		err = h.list(w, r)
+	case "watch":
+		err = h.watch(w, r)
+	case "create":
+		err = h.create(w, r)
+	case "update":
+		err = h.update(w, r)
+	case "patch":
+		err = h.patch(w, r)
+	case "delete":
+		err = h.delete(w, r)
+	case "deletecollection":
+		err = h.deleteCollection(w, r)
+	default:
+		err = apierrors.NewMethodNotSupported(h.res.GVR.GroupResource(), info.Verb)
+	}
+	if err != nil {
+		writeError(w, r, err)
+	}
+}
+
+func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) error {
+	t, err := negotiate(r.Header.Get("Accept"), false)
+	if err != nil {
+		return err
+	}
+	obj, err := h.store.Get(r.Context(), h.info.Namespace, h.info.Name)
+	if err != nil {
+		return err
+	}
+	return h.respond(w, r, http.StatusOK, obj, t)
+}
+
+// respond writes obj in the negotiated form (the object itself, a Table or
+// PartialObjectMetadata).
+func (h *resourceHandler) respond(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object, t target) error {
+	t.pretty = r.URL.Query().Get("pretty") == "true"
+	out, gv, err := h.s.transform(r, h.res, obj, t)
+	if err != nil {
+		return err
+	}
+	writeObject(w, r, code, out, t, gv)
+	return nil
+}
+
+func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	t, err := negotiate(r.Header.Get("Accept"), false)
+	if err != nil {
+		return err
+	}
+	opts, err := h.writeOptions(r, "create")
+	if err != nil {
+		return err
+	}
+	obj, err := h.decodeBody(w, r, q)
+	if err != nil {
+		return err
+	}
+	if h.res.Namespaced {
+		if err := h.s.admitNamespace(ctx, h.info.Namespace); err != nil {
+			return err
+		}
+	}
+	out, err := h.store.Create(ctx, h.info.Namespace, obj, opts)
+	if err != nil {
+		return err
+	}
+	return h.respond(w, r, http.StatusCreated, out, t)
+}
+
+func (h *resourceHandler) update(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	t, err := negotiate(r.Header.Get("Accept"), false)
+	if err != nil {
+		return err
+	}
+	opts, err := h.writeOptions(r, "update")
+	if err != nil {
+		return err
+	}
+	obj, err := h.decodeBody(w, r, q)
+	if err != nil {
+		return err
+	}
+	out, created, err := h.store.Update(ctx, h.info.Namespace, h.info.Name, func(context.Context, runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	}, false, opts)
+	if err != nil {
+		return err
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	return h.respond(w, r, code, out, t)
+}
+
+func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	t, err := negotiate(r.Header.Get("Accept"), false)
+	if err != nil {
+		return err
+	}
+	opts, err := h.deleteOptions(r)
+	if err != nil {
+		return err
+	}
+	wopts := registry.WriteOptions{DryRun: isDryRun(opts.DryRun)}
+	if err := h.s.admitDelete(ctx, h.res, h.info.Namespace, h.info.Name); err != nil {
+		return err
+	}
+	obj, gone, err := h.store.Delete(ctx, h.info.Namespace, h.info.Name, opts, wopts)
+	if err != nil {
+		return err
+	}
+	if gone && !h.s.returnsDeletedObject(h.res) {
+		writeObject(w, r, http.StatusOK, successStatus(h.res.GVR.GroupResource(), h.res.Kind, obj), t, metav1.SchemeGroupVersion)
+		return nil
+	}
+	return h.respond(w, r, http.StatusOK, obj, t)
+}
+
+func (h *resourceHandler) deleteCollection(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	t, err := negotiate(r.Header.Get("Accept"), true)
+	if err != nil {
+		return err
+	}
+	opts, err := h.deleteOptions(r)
+	if err != nil {
+		return err
+	}
+	lopts, err := listOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	list, err := h.s.listObjects(ctx, h.res, h.store, h.info.Namespace, lopts)
+	if err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	wopts := registry.WriteOptions{DryRun: isDryRun(opts.DryRun)}
+	var deleted []runtime.Object
+	for _, item := range items {
+		m, _ := meta.Accessor(item)
+		obj, _, err := h.store.Delete(ctx, m.GetNamespace(), m.GetName(), opts, wopts)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		deleted = append(deleted, obj)
+	}
+	out := h.res.Strategy.NewList()
+	if err := meta.SetList(out, deleted); err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	return h.respond(w, r, http.StatusOK, out, t)
+}
+
+// writeOptions reads the query parameters every write takes.
+func (h *resourceHandler) writeOptions(r *http.Request, verb string) (registry.WriteOptions, error) {
+	q := r.URL.Query()
+	opts := registry.WriteOptions{Subresource: h.info.Subresource}
+	switch dr := q["dryRun"]; {
+	case len(dr) == 0:
+	case isDryRun(dr):
+		opts.DryRun = true
+	default:
+		return opts, apierrors.NewBadRequest(fmt.Sprintf("Invalid dry run value: %q; only All is supported", dr))
+	}
+	switch fv := q.Get("fieldValidation"); fv {
+	case "", "Ignore", "Warn", "Strict":
+	default:
+		return opts, apierrors.NewBadRequest(fmt.Sprintf("fieldValidation must be one of Ignore, Warn or Strict, not %q", fv))
+	}
+	mgr, err := fieldManagerName(r, verb)
+	if err != nil {
+		return opts, err
+	}
+	opts.Mutate = h.s.managedFieldsMutator(h.res, mgr, verb, h.info.Subresource)
+	return opts, nil
+}
+
+func isDryRun(v []string) bool { return len(v) == 1 && v[0] == metav1.DryRunAll }
+
+// decodeBody reads and decodes a create or update body into the
+// resource's kind, applying fieldValidation to unknown and duplicate fields.
+func (h *resourceHandler) decodeBody(w http.ResponseWriter, r *http.Request, q url.Values) (runtime.Object, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.decode(w, body, r.Header.Get("Content-Type"), q.Get("fieldValidation"), h.res)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", MaxRequestBodyBytes))
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	return body, nil
+}
+
+// decode turns a body into an object of res's kind. The kind in the body
+// must be res's kind; fieldValidation decides what unknown or duplicate
+// fields do: Strict fails with 400, Warn adds a Warning header, Ignore (and
+// an unset value, for non-kubectl clients) drops them.
+func (s *Server) decode(w http.ResponseWriter, body []byte, contentType, fieldValidation string, res *registry.Resource) (runtime.Object, error) {
+	info, err := requestSerializer(contentType)
+	if err != nil {
+		return nil, err
+	}
+	dec := info.Serializer
+	if info.StrictSerializer != nil && (fieldValidation == "Strict" || fieldValidation == "Warn") {
+		dec = info.StrictSerializer
+	}
+	gvk := res.GVK()
+	into := res.Strategy.New()
+	obj, got, err := dec.Decode(body, &gvk, into)
+	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
+		if fieldValidation == "Strict" {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		for _, msg := range strictErrors(err) {
+			addWarning(w, msg)
+		}
+		err = nil
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s: %v", supportedMediaTypesString(), err))
+	}
+	if got != nil && (got.Kind != gvk.Kind || got.GroupVersion() != gvk.GroupVersion()) {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion()))
+	}
+	if obj != into {
+		// The body named another kind that the scheme knows.
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
+	}
+	return obj, nil
+}
+
+func strictErrors(err error) []string {
+	var sde interface{ Errors() []error }
+	if errors.As(err, &sde) {
+		var out []string
+		for _, e := range sde.Errors() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+func addWarning(w http.ResponseWriter, msg string) {
+	w.Header().Add("Warning", `299 - `+strconv.Quote(msg))
+}
+
+func supportedMediaTypesString() string {
+	out := ""
+	for i, m := range supportedMediaTypes() {
+		if i > 0 {
+			out += ", "
+		}
+		out += m
+	}
+	return out
+}
+
+// deleteOptions reads DeleteOptions from the body (if any) and the query.
+func (h *resourceHandler) deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBodyBytes))
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if len(body) > 0 {
+		info, err := requestSerializer(r.Header.Get("Content-Type"))
+		if err != nil {
+			return nil, err
+		}
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		if _, _, err := info.Serializer.Decode(body, &gvk, opts); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	if err := ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if len(opts.DryRun) > 0 && !isDryRun(opts.DryRun) {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("Invalid dry run value: %q", opts.DryRun))
+	}
+	if opts.PropagationPolicy != nil {
+		switch *opts.PropagationPolicy {
+		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
+		default:
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("propagationPolicy: Unsupported value: %q: supported values: \"Background\", \"Foreground\", \"Orphan\"", *opts.PropagationPolicy))
+		}
+	}
+	return opts, nil
+}

@@ -1,0 +1,106 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+
+	"skiff.dev/skiff/internal/registry"
+)
+
+// fieldManagers caches one managedfields.FieldManager per resource and
+// subresource.
+type fieldManagers struct {
+	mu sync.Mutex
+	// typeConverter knows the schemas of the kinds; nil: deduce them from
+	// the objects (every list atomic), until OpenAPI schemas are wired in.
+	typeConverter managedfields.TypeConverter
+	byKey         map[fieldManagerKey]*managedfields.FieldManager
+}
+
+type fieldManagerKey struct {
+	gvr         schema.GroupVersionResource
+	subresource string
+}
+
+func (f *fieldManagers) get(res *registry.Resource, subresource string) (*managedfields.FieldManager, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := fieldManagerKey{res.GVR, subresource}
+	if fm, ok := f.byKey[key]; ok {
+		return fm, nil
+	}
+	tc := f.typeConverter
+	if tc == nil {
+		tc = managedfields.NewDeducedTypeConverter()
+	}
+	gvk := res.GVK()
+	fm, err := managedfields.NewDefaultFieldManager(tc, Scheme, Scheme, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
+	if err != nil {
+		return nil, err
+	}
+	if f.byKey == nil {
+		f.byKey = make(map[fieldManagerKey]*managedfields.FieldManager)
+	}
+	f.byKey[key] = fm
+	return fm, nil
+}
+
+// managedFieldsMutator records the write of manager in the object's
+// managedFields, as every write in Kubernetes does.
+func (s *Server) managedFieldsMutator(res *registry.Resource, manager, verb, subresource string) func(context.Context, runtime.Object, runtime.Object) error {
+	return func(_ context.Context, obj, old runtime.Object) error {
+		fm, err := s.fieldManagers.get(res, subresource)
+		if err != nil {
+			return apierrors.NewInternalError(err)
+		}
+		live := old
+		if live == nil {
+			live = res.Strategy.New()
+			live.GetObjectKind().SetGroupVersionKind(res.GVK())
+		}
+		obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+		out := fm.UpdateNoErrors(live, obj, manager)
+		om, err := meta.Accessor(out)
+		if err != nil {
+			return apierrors.NewInternalError(err)
+		}
+		m, _ := meta.Accessor(obj)
+		m.SetManagedFields(om.GetManagedFields())
+		return nil
+	}
+}
+
+// applyMutator performs a server-side apply of applied onto the object the
+// store prepared (the live object, or a new one), then defaults the result.
+func (s *Server) applyMutator(res *registry.Resource, applied *unstructured.Unstructured, manager string, force bool, subresource string) func(context.Context, runtime.Object, runtime.Object) error {
+	return func(_ context.Context, obj, _ runtime.Object) error {
+		fm, err := s.fieldManagers.get(res, subresource)
+		if err != nil {
+			return apierrors.NewInternalError(err)
+		}
+		obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+		out, err := fm.Apply(obj, applied, manager, force)
+		if err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+				return err
+			}
+			return apierrors.NewBadRequest(err.Error())
+		}
+		dst, src := reflect.ValueOf(obj), reflect.ValueOf(out)
+		if dst.Type() != src.Type() || dst.Kind() != reflect.Pointer {
+			return apierrors.NewInternalError(fmt.Errorf("apply returned %T for %T", out, obj))
+		}
+		dst.Elem().Set(src.Elem())
+		res.Strategy.Default(obj)
+		return nil
+	}
+}

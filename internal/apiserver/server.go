@@ -1,0 +1,221 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"skiff.dev/skiff/internal/registry"
+	"skiff.dev/skiff/internal/storage"
+)
+
+// Server is the Kubernetes API over a set of registered resources. It is an
+// http.Handler; authentication and TLS wrap it from outside.
+type Server struct {
+	storage storage.Store
+
+	mu        sync.RWMutex
+	resources map[schema.GroupVersionResource]*served
+	// groups in the order discovery lists them; core ("") first.
+	groups []string
+	// preferred version of each group
+	versions map[string][]string
+
+	// protectedNamespaces cannot be deleted.
+	protectedNamespaces map[string]bool
+	version             VersionInfo
+	tables              TableConvertor
+	fieldManagers       fieldManagers
+	// shutdown is closed when the server stops: watches end.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
+}
+
+type served struct {
+	res   *registry.Resource
+	store *registry.Store
+}
+
+// VersionInfo is what /version reports.
+type VersionInfo struct {
+	GitVersion string
+	GitCommit  string
+}
+
+// New returns a server on s with no resources.
+func New(s storage.Store, v VersionInfo) *Server {
+	return &Server{
+		storage:             s,
+		resources:           make(map[schema.GroupVersionResource]*served),
+		versions:            make(map[string][]string),
+		protectedNamespaces: map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true},
+		version:             v,
+		shutdown:            make(chan struct{}),
+	}
+}
+
+// SetTableConvertor sets how Tables are rendered (the printers package).
+func (s *Server) SetTableConvertor(t TableConvertor) { s.tables = t }
+
+// Shutdown ends running watches; in-flight requests finish on their own.
+func (s *Server) Shutdown() { s.shutdownOnce.Do(func() { close(s.shutdown) }) }
+
+// Register serves r. Registering a resource twice replaces it.
+func (s *Server) Register(r *registry.Resource) *registry.Store {
+	st := registry.NewStore(r, s.storage)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, v := r.GVR.Group, r.GVR.Version
+	if _, ok := s.versions[g]; !ok {
+		s.groups = append(s.groups, g)
+		sort.SliceStable(s.groups, func(i, j int) bool { return s.groups[i] == "" && s.groups[j] != "" })
+	}
+	if !contains(s.versions[g], v) {
+		s.versions[g] = append(s.versions[g], v)
+	}
+	s.resources[r.GVR] = &served{res: r, store: st}
+	return st
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Store returns the store of a registered resource.
+func (s *Server) Store(gvr schema.GroupVersionResource) (*registry.Store, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sv, ok := s.resources[gvr]
+	if !ok {
+		return nil, false
+	}
+	return sv.store, true
+}
+
+func (s *Server) lookup(gvr schema.GroupVersionResource) (*served, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sv, ok := s.resources[gvr]
+	return sv, ok
+}
+
+// ServeHTTP routes a request: health and version, discovery, or a resource.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := strings.TrimSuffix(r.URL.Path, "/"); {
+	case p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/healthz/") || strings.HasPrefix(p, "/livez/") || strings.HasPrefix(p, "/readyz/"):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		fmt.Fprint(w, "ok")
+		return
+	case p == "/version":
+		s.serveVersion(w, r)
+		return
+	}
+	info := ParseRequestInfo(r)
+	if !info.IsResourceRequest {
+		if s.serveDiscovery(w, r, info) {
+			return
+		}
+		writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotFound, "get", schema.GroupResource{}, "", "the server could not find the requested resource", 0, false))
+		return
+	}
+	sv, ok := s.lookup(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource})
+	if !ok {
+		writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotFound, info.Verb, schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}, info.Name, "the server could not find the requested resource", 0, false))
+		return
+	}
+	h := &resourceHandler{s: s, res: sv.res, store: sv.store, info: info}
+	h.serve(w, r)
+}
+
+// listObjects lists a resource's objects that match opts.
+func (s *Server) listObjects(ctx context.Context, res *registry.Resource, st *registry.Store, ns string, opts *metainternalversion.ListOptions) (runtime.Object, error) {
+	if err := checkFieldSelector(res, opts.FieldSelector); err != nil {
+		return nil, err
+	}
+	return st.List(ctx, ns, registry.ListOptions{
+		Labels:               opts.LabelSelector,
+		Fields:               opts.FieldSelector,
+		ResourceVersion:      opts.ResourceVersion,
+		ResourceVersionMatch: opts.ResourceVersionMatch,
+		Limit:                opts.Limit,
+		Continue:             opts.Continue,
+	})
+}
+
+// checkFieldSelector rejects field selectors on fields the kind does not
+// index, as Kubernetes does: 400 "field label not supported".
+func checkFieldSelector(res *registry.Resource, sel fields.Selector) error {
+	if sel == nil || sel.Empty() {
+		return nil
+	}
+	supported := registry.ObjectAttrs(res, res.Strategy.New()).Fields
+	for _, req := range sel.Requirements() {
+		if _, ok := supported[req.Field]; !ok {
+			return apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req.Field))
+		}
+	}
+	return nil
+}
+
+// admitNamespace is the NamespaceLifecycle admission step for creates: the
+// namespace must exist and not be terminating.
+func (s *Server) admitNamespace(ctx context.Context, ns string) error {
+	st, ok := s.Store(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	if !ok {
+		return nil
+	}
+	obj, err := st.Get(ctx, "", ns)
+	if apierrors.IsNotFound(err) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, ns)
+	}
+	if err != nil {
+		return err
+	}
+	m, _ := meta.Accessor(obj)
+	if m.GetDeletionTimestamp() != nil {
+		return apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, ns,
+			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+	}
+	return nil
+}
+
+// admitDelete refuses to delete the namespaces the system needs.
+func (s *Server) admitDelete(_ context.Context, res *registry.Resource, _, name string) error {
+	if res.GVR.Group == "" && res.GVR.Resource == "namespaces" && s.protectedNamespaces[name] {
+		return apierrors.NewForbidden(res.GVR.GroupResource(), name, fmt.Errorf("this namespace may not be deleted"))
+	}
+	return nil
+}
+
+// returnsDeletedObject: most kinds answer a completed delete with a
+// Status; these answer with the object, as upstream does.
+func (s *Server) returnsDeletedObject(res *registry.Resource) bool {
+	switch res.GVR.Resource {
+	case "namespaces", "pods", "services", "persistentvolumes", "persistentvolumeclaims", "customresourcedefinitions":
+		return true
+	}
+	return false
+}
+
+var (
+	_ = labels.Everything
+	_ = metav1.Now
+)

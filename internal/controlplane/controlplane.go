@@ -1,0 +1,197 @@
+// Package controlplane assembles a running skiff control plane from its
+// parts: the state store, credentials, the API server with every served
+// resource, and the HTTPS listener. `skiff up` and `skiff server` are thin
+// flag parsers over Run.
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"skiff.dev/skiff/internal/apiserver"
+	"skiff.dev/skiff/internal/auth"
+	"skiff.dev/skiff/internal/pki"
+	"skiff.dev/skiff/internal/registry"
+	"skiff.dev/skiff/internal/registry/coordination"
+	"skiff.dev/skiff/internal/registry/core"
+	"skiff.dev/skiff/internal/storage"
+	"skiff.dev/skiff/internal/storage/embedded"
+	etcdstore "skiff.dev/skiff/internal/storage/etcd"
+	"skiff.dev/skiff/internal/version"
+)
+
+// Config says how to run.
+type Config struct {
+	// DataDir holds credentials, the kubeconfig and (embedded store) state.
+	DataDir string
+	// Listen is the HTTPS address, host:port.
+	Listen string
+	// Store is "embedded" or "etcd".
+	Store string
+	// EtcdServers are the etcd endpoints for Store "etcd".
+	EtcdServers []string
+	// EtcdPrefix is prepended to every key in etcd.
+	EtcdPrefix string
+	// TokenFile is an optional static bearer-token file (token,user,uid,"groups").
+	TokenFile string
+	// Ready, if set, is called once the server accepts requests.
+	Ready func(kubeconfig string)
+}
+
+// KubeconfigName is the admin kubeconfig inside the data dir.
+const KubeconfigName = "kubeconfig"
+
+// SystemNamespaces exist from the first start and cannot be deleted.
+var SystemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+// Run serves until ctx ends, then shuts down gracefully: new connections
+// stop, in-flight requests finish, watches end, the store closes.
+func Run(ctx context.Context, cfg Config) error {
+	start := time.Now()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", cfg.Listen, err)
+	}
+	bundle, err := pki.Ensure(cfg.DataDir, pki.Options{Hosts: []string{host}})
+	if err != nil {
+		return err
+	}
+	for _, c := range bundle.Changes {
+		slog.Info("credentials", "change", c)
+	}
+
+	api := apiserver.New(st, apiserver.VersionInfo{GitVersion: version.Kubernetes, GitCommit: version.Commit})
+	for _, r := range Resources() {
+		api.Register(r)
+	}
+	if err := bootstrap(ctx, api); err != nil {
+		return err
+	}
+
+	authn := []auth.Authenticator{auth.NewX509Authenticator(bundle.CAPool)}
+	if cfg.TokenFile != "" {
+		tokens, err := auth.LoadTokenFile(cfg.TokenFile)
+		if err != nil {
+			return err
+		}
+		authn = append(authn, tokens)
+	}
+	handler := auth.Middleware(auth.Union(authn...), api, auth.PublicPath)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		TLSConfig:         bundle.ServerTLSConfig(),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+	}
+	kubeconfig, err := filepath.Abs(filepath.Join(cfg.DataDir, KubeconfigName))
+	if err != nil {
+		return err
+	}
+	if err := pki.WriteKubeconfig(kubeconfig, "https://"+hostPortForClients(ln.Addr(), host), bundle); err != nil {
+		return err
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	slog.Info("skiff is ready", "listen", ln.Addr().String(), "store", cfg.Store, "startup", time.Since(start).Round(time.Millisecond))
+	if cfg.Ready != nil {
+		cfg.Ready(kubeconfig)
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	api.Shutdown() // watches end, so Shutdown does not wait for them
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	slog.Info("skiff stopped")
+	return nil
+}
+
+// hostPortForClients is the address clients should dial: the listen host,
+// with an unspecified address replaced by loopback.
+func hostPortForClients(addr net.Addr, host string) string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
+	switch cfg.Store {
+	case "", "embedded":
+		return embedded.Open(filepath.Join(cfg.DataDir, "state"), embedded.Options{})
+	case "etcd":
+		if len(cfg.EtcdServers) == 0 {
+			return nil, errors.New("--store etcd needs --etcd-servers")
+		}
+		return etcdstore.New(ctx, etcdstore.Config{Endpoints: cfg.EtcdServers, Prefix: cfg.EtcdPrefix})
+	}
+	return nil, fmt.Errorf("--store must be embedded or etcd, not %q", cfg.Store)
+}
+
+// Resources are every resource the control plane serves.
+func Resources() []*registry.Resource {
+	var out []*registry.Resource
+	out = append(out, core.Resources()...)
+	out = append(out, coordination.Resources()...)
+	return out
+}
+
+// bootstrap creates what every cluster has from the start; existing
+// objects are left as they are, so it is safe on every start.
+func bootstrap(ctx context.Context, api *apiserver.Server) error {
+	nsStore, ok := api.Store(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	if !ok {
+		return errors.New("namespaces are not served")
+	}
+	for _, name := range SystemNamespaces {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := nsStore.Create(ctx, "", ns, registry.WriteOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("bootstrap namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// ParseEtcdServers splits a comma-separated --etcd-servers value.
+func ParseEtcdServers(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

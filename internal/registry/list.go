@@ -1,0 +1,91 @@
+package registry
+
+import (
+	"context"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"skiff.dev/skiff/internal/storage"
+)
+
+// ListOptions select and page a list.
+type ListOptions struct {
+	Labels               labels.Selector
+	Fields               fields.Selector
+	ResourceVersion      string
+	ResourceVersionMatch metav1.ResourceVersionMatch
+	Limit                int64
+	Continue             string
+}
+
+// ObjectAttrs are what selectors match on an object of r: its labels, and
+// metadata.name, metadata.namespace plus the kind's selectable fields.
+func ObjectAttrs(r *Resource, obj runtime.Object) Attrs {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return Attrs{}
+	}
+	f := fields.Set{"metadata.name": m.GetName()}
+	if r.Namespaced {
+		f["metadata.namespace"] = m.GetNamespace()
+	}
+	for k, v := range r.Strategy.SelectableFields(obj) {
+		f[k] = v
+	}
+	return Attrs{Labels: labels.Set(m.GetLabels()), Fields: f}
+}
+
+// Matches reports whether obj satisfies the options' selectors.
+func (o ListOptions) Matches(a Attrs) bool {
+	if o.Labels != nil && !o.Labels.Matches(a.Labels) {
+		return false
+	}
+	if o.Fields != nil && !o.Fields.Matches(a.Fields) {
+		return false
+	}
+	return true
+}
+
+// List reads the objects under namespace ns ("" for all) from storage at
+// the current revision and returns those matching opts as a list of the
+// resource's list kind.
+func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.Object, error) {
+	res, err := s.Storage.List(ctx, s.Key(ns, ""), storage.ListOptions{})
+	if err != nil {
+		return nil, s.storageError(err, "")
+	}
+	items := make([]runtime.Object, 0, len(res.KVs))
+	for _, kv := range res.KVs {
+		obj := s.Resource.Strategy.New()
+		if err := decodeFromStorage(kv, obj); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		if opts.Matches(ObjectAttrs(s.Resource, obj)) {
+			items = append(items, obj)
+		}
+	}
+	return s.NewList(items, strconv.FormatInt(int64(res.Revision), 10), "", nil)
+}
+
+// NewList wraps items in a list of the resource's list kind.
+func (s *Store) NewList(items []runtime.Object, rv, cont string, remaining *int64) (runtime.Object, error) {
+	list := s.Resource.Strategy.NewList()
+	if err := meta.SetList(list, items); err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	lm, err := meta.ListAccessor(list)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	lm.SetResourceVersion(rv)
+	lm.SetContinue(cont)
+	lm.SetRemainingItemCount(remaining)
+	list.GetObjectKind().SetGroupVersionKind(s.Resource.GVR.GroupVersion().WithKind(s.Resource.ListKind))
+	return list, nil
+}

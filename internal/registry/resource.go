@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"context"
+
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Resource describes one served resource: its names as discovery publishes
+// them and the strategy that gives its kind its semantics.
+type Resource struct {
+	GVR          schema.GroupVersionResource
+	Kind         string
+	ListKind     string
+	SingularName string
+	ShortNames   []string
+	Categories   []string
+	Namespaced   bool
+	// Subresources served besides the main resource, e.g. "status".
+	Subresources []string
+	Strategy     Strategy
+}
+
+// GVK is the resource's kind in its group-version.
+func (r *Resource) GVK() schema.GroupVersionKind { return r.GVR.GroupVersion().WithKind(r.Kind) }
+
+// HasSubresource reports whether sub is served for r.
+func (r *Resource) HasSubresource(sub string) bool {
+	for _, s := range r.Subresources {
+		if s == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// Strategy is the plug-in point of a kind: everything the generic store
+// needs to know about it. Built-in kinds implement it with typed Go code;
+// custom resources with a schema-driven implementation. Methods must not
+// keep references to the objects they are given.
+type Strategy interface {
+	// New returns an empty object of the kind; NewList an empty list.
+	New() runtime.Object
+	NewList() runtime.Object
+	// ValidateName checks a name (or generateName prefix) of this kind.
+	ValidateName(name string, prefix bool) []string
+	// Default fills in defaulted fields, as Kubernetes' defaulters do.
+	Default(obj runtime.Object)
+	// PrepareForCreate clears what a client may not set on create, such as
+	// status behind a status subresource.
+	PrepareForCreate(ctx context.Context, obj runtime.Object)
+	// PrepareForUpdate carries over what a client may not change with this
+	// write (status on the main resource, spec on /status) and bumps
+	// metadata.generation when the spec changed.
+	PrepareForUpdate(ctx context.Context, obj, old runtime.Object, subresource string)
+	// Validate checks a new object; ValidateUpdate a changed one, including
+	// immutable fields. Metadata is validated by the generic store.
+	Validate(ctx context.Context, obj runtime.Object) field.ErrorList
+	ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList
+	// SelectableFields returns the fields a field selector may use, beyond
+	// metadata.name and metadata.namespace which the store adds.
+	SelectableFields(obj runtime.Object) fields.Set
+}
+
+// DeletionStrategy is implemented by kinds whose deletion waits on more
+// than metadata.finalizers, such as Namespace's spec.finalizers.
+type DeletionStrategy interface {
+	// PrepareForDeletion is called when deletion begins.
+	PrepareForDeletion(obj runtime.Object)
+	// PendingFinalizers reports whether obj still waits on finalizers of
+	// the kind's own.
+	PendingFinalizers(obj runtime.Object) bool
+}
+
+// BaseStrategy gives a kind without special rules the default behaviour:
+// names are DNS subdomains, nothing is defaulted, every write is valid, and
+// generation is bumped on any change outside metadata. Embed it and
+// override what the kind needs.
+type BaseStrategy struct{}
+
+func (BaseStrategy) ValidateName(name string, prefix bool) []string {
+	return apivalidation.NameIsDNSSubdomain(name, prefix)
+}
+func (BaseStrategy) Default(runtime.Object)                                                   {}
+func (BaseStrategy) PrepareForCreate(context.Context, runtime.Object)                         {}
+func (BaseStrategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object, string) {}
+func (BaseStrategy) Validate(context.Context, runtime.Object) field.ErrorList                 { return nil }
+func (BaseStrategy) ValidateUpdate(context.Context, runtime.Object, runtime.Object) field.ErrorList {
+	return nil
+}
+func (BaseStrategy) SelectableFields(runtime.Object) fields.Set { return nil }
+
+// Attrs are what label and field selectors match against.
+type Attrs struct {
+	Labels labels.Set
+	Fields fields.Set
+}
