@@ -25,6 +25,7 @@ import (
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/coordination"
 	"skiff.dev/skiff/internal/registry/core"
+	"skiff.dev/skiff/internal/registry/events"
 	"skiff.dev/skiff/internal/storage"
 	"skiff.dev/skiff/internal/storage/embedded"
 	etcdstore "skiff.dev/skiff/internal/storage/etcd"
@@ -164,7 +165,13 @@ func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
 // Resources are every resource the control plane serves.
 func Resources() []*registry.Resource {
 	var out []*registry.Resource
-	out = append(out, core.Resources()...)
+	coreResources := core.Resources()
+	out = append(out, coreResources...)
+	for _, r := range coreResources {
+		if r.GVR.Resource == "events" {
+			out = append(out, events.Resources(r)...)
+		}
+	}
 	out = append(out, coordination.Resources()...)
 	return out
 }

@@ -16,6 +16,36 @@ import (
 // metadata.resourceVersion: the store's ModRevision is the resource
 // version, set on every decode.
 
+// Encode returns the stored form of obj: its JSON, converted first when the
+// resource is stored as another resource's kind.
+func (s *Store) Encode(obj runtime.Object) ([]byte, error) {
+	if f := s.Resource.StoredAs; f != nil {
+		conv, err := f.ToStorage(obj)
+		if err != nil {
+			return nil, err
+		}
+		return encodeForStorage(conv, f.Resource.GVK())
+	}
+	return encodeForStorage(obj, s.Resource.GVK())
+}
+
+// Decode reads a stored object as the resource's kind, with its
+// resourceVersion set from the store.
+func (s *Store) Decode(kv storage.KeyValue) (runtime.Object, error) {
+	if f := s.Resource.StoredAs; f != nil {
+		stored := f.Resource.Strategy.New()
+		if err := decodeFromStorage(kv, stored); err != nil {
+			return nil, err
+		}
+		return f.FromStorage(stored)
+	}
+	obj := s.Resource.Strategy.New()
+	if err := decodeFromStorage(kv, obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
 func encodeForStorage(obj runtime.Object, gvk schema.GroupVersionKind) ([]byte, error) {
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	m, err := meta.Accessor(obj)

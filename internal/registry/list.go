@@ -62,8 +62,8 @@ func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.
 	}
 	items := make([]runtime.Object, 0, len(res.KVs))
 	for _, kv := range res.KVs {
-		obj := s.Resource.Strategy.New()
-		if err := decodeFromStorage(kv, obj); err != nil {
+		obj, err := s.Decode(kv)
+		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
 		if opts.Matches(ObjectAttrs(s.Resource, obj)) {

@@ -24,6 +24,16 @@ type Resource struct {
 	// Subresources served besides the main resource, e.g. "status".
 	Subresources []string
 	Strategy     Strategy
+	// StoredAs, when set, keeps the objects in another resource's storage,
+	// so that two API versions of one kind see the same objects.
+	StoredAs *StoredAs
+}
+
+// StoredAs says how a resource's objects are kept as another resource's.
+type StoredAs struct {
+	Resource    *Resource
+	ToStorage   func(runtime.Object) (runtime.Object, error)
+	FromStorage func(runtime.Object) (runtime.Object, error)
 }
 
 // GVK is the resource's kind in its group-version.

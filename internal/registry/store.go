@@ -91,7 +91,7 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		return obj, nil
 	}
 	for attempt := 1; ; attempt++ {
-		data, err := encodeForStorage(obj, s.Resource.GVK())
+		data, err := s.Encode(obj)
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
@@ -141,8 +141,8 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 	if err != nil {
 		return nil, s.storageError(err, name)
 	}
-	obj := s.Resource.Strategy.New()
-	if err := decodeFromStorage(kv, obj); err != nil {
+	obj, err := s.Decode(kv)
+	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
 	return obj, nil
@@ -183,8 +183,8 @@ func (s *Store) Update(ctx context.Context, ns, name string, update UpdateFunc, 
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
-		old := s.Resource.Strategy.New()
-		if err := decodeFromStorage(kv, old); err != nil {
+		old, err := s.Decode(kv)
+		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}
 		obj, err := update(ctx, old.DeepCopyObject())
@@ -272,7 +272,7 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 		m.SetResourceVersion(drev.String())
 		return obj, false, nil
 	}
-	data, err := encodeForStorage(obj, s.Resource.GVK())
+	data, err := s.Encode(obj)
 	if err != nil {
 		return nil, false, apierrors.NewInternalError(err)
 	}
@@ -302,8 +302,8 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
-		obj := s.Resource.Strategy.New()
-		if err := decodeFromStorage(kv, obj); err != nil {
+		obj, err := s.Decode(kv)
+		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}
 		m, _ := meta.Accessor(obj)
@@ -334,7 +334,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 			if wopts.DryRun {
 				return obj, false, nil
 			}
-			data, err := encodeForStorage(obj, s.Resource.GVK())
+			data, err := s.Encode(obj)
 			if err != nil {
 				return nil, false, apierrors.NewInternalError(err)
 			}
@@ -409,7 +409,11 @@ func equalStrings(a, b []string) bool {
 // Key is the storage key of an object; name "" gives the prefix of a
 // namespace (or, with ns "" too, of the whole resource).
 func (s *Store) Key(ns, name string) string {
-	return KeyPrefix(s.Resource) + keySuffix(s.Resource.Namespaced, ns, name)
+	r := s.Resource
+	if r.StoredAs != nil {
+		r = r.StoredAs.Resource
+	}
+	return KeyPrefix(r) + keySuffix(r.Namespaced, ns, name)
 }
 
 func keySuffix(namespaced bool, ns, name string) string {

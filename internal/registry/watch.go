@@ -44,8 +44,8 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (watch.
 			return nil, s.storageError(err, "")
 		}
 		for _, kv := range res.KVs {
-			obj := s.Resource.Strategy.New()
-			if err := decodeFromStorage(kv, obj); err != nil {
+			obj, err := s.Decode(kv)
+			if err != nil {
 				return nil, apierrors.NewInternalError(err)
 			}
 			if opts.Matches(ObjectAttrs(s.Resource, obj)) {
@@ -134,8 +134,8 @@ func (w *storeWatch) run(ctx context.Context, sw storage.Watch, werr error, init
 // given its selectors.
 func (w *storeWatch) translate(ev storage.Event) (watch.Event, bool) {
 	decode := func(kv storage.KeyValue) (runtime.Object, bool) {
-		obj := w.s.Resource.Strategy.New()
-		if err := decodeFromStorage(kv, obj); err != nil {
+		obj, err := w.s.Decode(kv)
+		if err != nil {
 			return nil, false
 		}
 		return obj, true
