@@ -31,6 +31,15 @@ type fieldManagerKey struct {
 	subresource string
 }
 
+// setTypeConverter switches to schema-aware managed fields; field managers
+// built before are dropped.
+func (f *fieldManagers) setTypeConverter(tc managedfields.TypeConverter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.typeConverter = tc
+	f.byKey = nil
+}
+
 func (f *fieldManagers) get(res *registry.Resource, subresource string) (*managedfields.FieldManager, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

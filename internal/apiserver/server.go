@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"skiff.dev/skiff/internal/openapi"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/storage"
 )
@@ -36,8 +37,10 @@ type Server struct {
 	// protectedNamespaces cannot be deleted.
 	protectedNamespaces map[string]bool
 	version             VersionInfo
-	tables              TableConvertor
 	fieldManagers       fieldManagers
+
+	openapiMu sync.Mutex // serializes PublishOpenAPI
+	openapi   *openapi.Service
 	// shutdown is closed when the server stops: watches end.
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
@@ -65,9 +68,6 @@ func New(s storage.Store, v VersionInfo) *Server {
 		shutdown:            make(chan struct{}),
 	}
 }
-
-// SetTableConvertor sets how Tables are rendered (the printers package).
-func (s *Server) SetTableConvertor(t TableConvertor) { s.tables = t }
 
 // Shutdown ends running watches; in-flight requests finish on their own.
 func (s *Server) Shutdown() { s.shutdownOnce.Do(func() { close(s.shutdown) }) }
@@ -127,6 +127,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/version":
 		s.serveVersion(w, r)
 		return
+	case p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/"):
+		s.openapiMu.Lock()
+		svc := s.openapi
+		s.openapiMu.Unlock()
+		if svc != nil {
+			svc.ServeHTTP(w, r)
+			return
+		}
 	}
 	info := ParseRequestInfo(r)
 	if !info.IsResourceRequest {

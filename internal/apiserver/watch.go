@@ -132,13 +132,7 @@ func (h *resourceHandler) watchForm(r *http.Request, obj runtime.Object, t targe
 	if t.as == "PartialObjectMetadata" {
 		return partialObjectMetadata(obj), nil
 	}
-	table, err := h.s.table(r, h.res, obj)
-	if err != nil {
-		return nil, err
-	}
-	if !*first {
-		table.ColumnDefinitions = nil
-	}
+	table, err := h.s.table(r, h.res, obj, !*first)
 	*first = false
-	return table, nil
+	return table, err
 }

@@ -19,8 +19,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
+	"skiff.dev/skiff/internal/controller/namespace"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/coordination"
@@ -82,6 +87,9 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, r := range Resources() {
 		api.Register(r)
 	}
+	if err := api.PublishOpenAPI(); err != nil {
+		return err
+	}
 	if err := bootstrap(ctx, api); err != nil {
 		return err
 	}
@@ -116,6 +124,19 @@ func Run(ctx context.Context, cfg Config) error {
 
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
+
+	// Controllers are API clients like any other, over loopback.
+	loopback := loopbackConfig(ln.Addr(), host, bundle)
+	ctrlCtx, stopControllers := context.WithCancel(ctx)
+	controllersDone, err := startControllers(ctrlCtx, loopback)
+	if err != nil {
+		stopControllers()
+		return err
+	}
+	defer func() {
+		stopControllers()
+		<-controllersDone
+	}()
 	slog.Info("skiff is ready", "listen", ln.Addr().String(), "store", cfg.Store, "startup", time.Since(start).Round(time.Millisecond))
 	if cfg.Ready != nil {
 		cfg.Ready(kubeconfig)
@@ -126,6 +147,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	case <-ctx.Done():
 	}
+	stopControllers()
+	<-controllersDone
 	api.Shutdown() // watches end, so Shutdown does not wait for them
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -201,4 +224,39 @@ func ParseEtcdServers(v string) []string {
 		}
 	}
 	return out
+}
+
+// loopbackConfig is how in-process controllers reach the API server.
+func loopbackConfig(addr net.Addr, host string, b *pki.Bundle) *rest.Config {
+	return &rest.Config{
+		Host: "https://" + hostPortForClients(addr, host),
+		TLSClientConfig: rest.TLSClientConfig{
+			CAData:   b.CAPEM,
+			CertData: b.AdminCertPEM,
+			KeyData:  b.AdminKeyPEM,
+		},
+		QPS:       1000,
+		Burst:     2000,
+		UserAgent: "skiff-controller-manager",
+	}
+}
+
+// startControllers runs the built-in controllers until ctx ends; the
+// returned channel closes when they have all stopped.
+func startControllers(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	ns := namespace.New(client, md)
+	go func() {
+		defer close(done)
+		ns.Run(ctx, 2)
+	}()
+	return done, nil
 }

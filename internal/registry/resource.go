@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 
+	"skiff.dev/skiff/internal/printers"
+
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -24,6 +26,10 @@ type Resource struct {
 	// Subresources served besides the main resource, e.g. "status".
 	Subresources []string
 	Strategy     Strategy
+	// Printer renders the resource's Table; nil picks the printer of its
+	// kind (printers.ForKind). Custom resources set it from their
+	// additionalPrinterColumns.
+	Printer printers.Printer
 	// StoredAs, when set, keeps the objects in another resource's storage,
 	// so that two API versions of one kind see the same objects.
 	StoredAs *StoredAs

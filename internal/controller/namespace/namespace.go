@@ -1,0 +1,259 @@
+// Package namespace is the namespace controller: when a namespace is being
+// deleted it deletes everything in it, every namespaced resource the server
+// serves (custom ones included, found through discovery), reports progress
+// in the namespace's status conditions, and then removes its
+// "kubernetes" finalizer so the namespace itself goes.
+//
+// It is level-triggered: each pass re-reads the namespace and what is left
+// in it; a pass that finds content left is retried with backoff.
+package namespace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// Controller finalizes deleted namespaces.
+type Controller struct {
+	client    kubernetes.Interface
+	metadata  metadata.Interface
+	discovery discovery.DiscoveryInterface
+	queue     workqueue.TypedRateLimitingInterface[string]
+	informer  cache.SharedIndexInformer
+	lister    func(name string) (*corev1.Namespace, error)
+}
+
+// New returns a controller using the given clients.
+func New(client kubernetes.Interface, md metadata.Interface) *Controller {
+	factory := informers.NewSharedInformerFactory(client, 0)
+	inf := factory.Core().V1().Namespaces()
+	c := &Controller{
+		client:    client,
+		metadata:  md,
+		discovery: client.Discovery(),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "namespace"}),
+		informer: inf.Informer(),
+		lister:   inf.Lister().Get,
+	}
+	enqueue := func(obj any) {
+		if ns, ok := obj.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
+			c.queue.Add(ns.Name)
+		}
+	}
+	c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueue,
+		UpdateFunc: func(_, obj any) { enqueue(obj) },
+	})
+	return c
+}
+
+// Run processes deleted namespaces until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer c.queue.ShutDown()
+	go c.informer.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) {
+		return
+	}
+	var done []chan struct{}
+	for range workers {
+		ch := make(chan struct{})
+		done = append(done, ch)
+		go func() {
+			defer close(ch)
+			wait.UntilWithContext(ctx, c.work, time.Second)
+		}()
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	for _, ch := range done {
+		<-ch
+	}
+}
+
+func (c *Controller) work(ctx context.Context) {
+	for {
+		name, quit := c.queue.Get()
+		if quit {
+			return
+		}
+		err := c.sync(ctx, name)
+		switch {
+		case err == nil:
+			c.queue.Forget(name)
+		case errors.Is(err, errContentRemaining):
+			c.queue.AddRateLimited(name)
+		default:
+			slog.Warn("namespace deletion", "namespace", name, "err", err)
+			c.queue.AddRateLimited(name)
+		}
+		c.queue.Done(name)
+	}
+}
+
+var errContentRemaining = errors.New("namespace: content remaining")
+
+// sync does one pass over a namespace being deleted.
+func (c *Controller) sync(ctx context.Context, name string) error {
+	ns, err := c.lister(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ns.DeletionTimestamp == nil || !slices.Contains(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
+		return nil
+	}
+	resources, discoveryErr := c.namespacedResources()
+	remaining, deleteErrs := c.deleteContent(ctx, name, resources)
+	conds := conditions(discoveryErr, deleteErrs, remaining)
+	if err := c.setConditions(ctx, ns, conds); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if discoveryErr != nil || len(deleteErrs) > 0 || len(remaining) > 0 {
+		return errContentRemaining
+	}
+	return c.finalize(ctx, name)
+}
+
+// namespacedResources lists every namespaced resource that can be listed
+// and deleted.
+func (c *Controller) namespacedResources() ([]schema.GroupVersionResource, error) {
+	lists, err := c.discovery.ServerPreferredNamespacedResources()
+	var out []schema.GroupVersionResource
+	for _, l := range lists {
+		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
+		if perr != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
+				continue
+			}
+			out = append(out, gv.WithResource(r.Name))
+		}
+	}
+	return out, err
+}
+
+// deleteContent deletes what is left in the namespace and reports, per
+// resource, how many objects remain.
+func (c *Controller) deleteContent(ctx context.Context, ns string, resources []schema.GroupVersionResource) (map[string]int, []error) {
+	remaining := map[string]int{}
+	var errs []error
+	background := metav1.DeletePropagationBackground
+	for _, gvr := range resources {
+		ri := c.metadata.Resource(gvr).Namespace(ns)
+		list, err := ri.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			if !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
+				errs = append(errs, fmt.Errorf("list %s: %w", gvr.Resource, err))
+			}
+			continue
+		}
+		if len(list.Items) == 0 {
+			continue
+		}
+		if err := ri.DeleteCollection(ctx, metav1.DeleteOptions{PropagationPolicy: &background}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", gvr.Resource, err))
+		}
+		if list, err = ri.List(ctx, metav1.ListOptions{}); err == nil && len(list.Items) > 0 {
+			key := gvr.GroupResource().String()
+			remaining[key] = len(list.Items)
+		}
+	}
+	return remaining, errs
+}
+
+// conditions are the deletion status conditions, as upstream reports them.
+func conditions(discoveryErr error, deleteErrs []error, remaining map[string]int) []corev1.NamespaceCondition {
+	cond := func(t corev1.NamespaceConditionType, bad bool, badReason, goodReason, msg string) corev1.NamespaceCondition {
+		c := corev1.NamespaceCondition{Type: t, Status: corev1.ConditionFalse, Reason: goodReason, LastTransitionTime: metav1.Now()}
+		if bad {
+			c.Status, c.Reason, c.Message = corev1.ConditionTrue, badReason, msg
+		}
+		return c
+	}
+	var msgs []string
+	for _, e := range deleteErrs {
+		msgs = append(msgs, e.Error())
+	}
+	var left []string
+	for r, n := range remaining {
+		left = append(left, fmt.Sprintf("%s has %d resource instances", r, n))
+	}
+	sort.Strings(left)
+	discoveryMsg := ""
+	if discoveryErr != nil {
+		discoveryMsg = discoveryErr.Error()
+	}
+	return []corev1.NamespaceCondition{
+		cond(corev1.NamespaceDeletionDiscoveryFailure, discoveryErr != nil, "DiscoveryFailed", "ResourcesDiscovered", discoveryMsg),
+		cond(corev1.NamespaceDeletionGVParsingFailure, false, "", "ParsedGroupVersions", ""),
+		cond(corev1.NamespaceDeletionContentFailure, len(deleteErrs) > 0, "ContentDeletionFailed", "ContentDeleted", strings.Join(msgs, "; ")),
+		cond(corev1.NamespaceContentRemaining, len(remaining) > 0, "SomeResourcesRemain", "ContentRemoved", "Some resources are remaining: "+strings.Join(left, ", ")),
+		cond(corev1.NamespaceFinalizersRemaining, false, "", "ContentHasNoFinalizers", ""),
+	}
+}
+
+// setConditions writes the conditions if their status or reason changed.
+func (c *Controller) setConditions(ctx context.Context, ns *corev1.Namespace, conds []corev1.NamespaceCondition) error {
+	changed := false
+	out := ns.DeepCopy()
+	for _, want := range conds {
+		i := slices.IndexFunc(out.Status.Conditions, func(c corev1.NamespaceCondition) bool { return c.Type == want.Type })
+		if i < 0 {
+			out.Status.Conditions = append(out.Status.Conditions, want)
+			changed = true
+			continue
+		}
+		have := &out.Status.Conditions[i]
+		if have.Status != want.Status || have.Reason != want.Reason || have.Message != want.Message {
+			*have = want
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	_, err := c.client.CoreV1().Namespaces().UpdateStatus(ctx, out, metav1.UpdateOptions{})
+	return err
+}
+
+// finalize removes the controller's finalizer through /finalize; the
+// server then deletes the namespace.
+func (c *Controller) finalize(ctx context.Context, name string) error {
+	ns, err := c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ns.Spec.Finalizers = slices.DeleteFunc(ns.Spec.Finalizers, func(f corev1.FinalizerName) bool { return f == corev1.FinalizerKubernetes })
+	_, err = c.client.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

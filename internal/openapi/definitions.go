@@ -1,0 +1,218 @@
+package openapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	schedulingv1alpha3 "k8s.io/api/scheduling/v1alpha3"
+	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/util"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	"skiff.dev/skiff/internal/openapi/generated"
+)
+
+// ExtensionGVK is the vendor extension naming the group-version-kinds a
+// definition or an operation belongs to.
+const ExtensionGVK = "x-kubernetes-group-version-kind"
+
+// Well-known definition names the paths refer to.
+const (
+	defStatus        = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
+	defWatchEvent    = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent"
+	defPatch         = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+	defDeleteOptions = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+	defListOptions   = "io.k8s.apimachinery.pkg.apis.meta.v1.ListOptions"
+	defCreateOptions = "io.k8s.apimachinery.pkg.apis.meta.v1.CreateOptions"
+	defUpdateOptions = "io.k8s.apimachinery.pkg.apis.meta.v1.UpdateOptions"
+	defPatchOptions  = "io.k8s.apimachinery.pkg.apis.meta.v1.PatchOptions"
+	defAPIVersions   = "io.k8s.apimachinery.pkg.apis.meta.v1.APIVersions"
+	defAPIGroupList  = "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroupList"
+	defAPIGroup      = "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup"
+	defResourceList  = "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList"
+	defVersionInfo   = "io.k8s.apimachinery.pkg.version.Info"
+	defPodLogOptions = "io.k8s.api.core.v1.PodLogOptions"
+)
+
+// builtinSchemeBuilder registers the kinds of every group-version whose types
+// generate.sh feeds to openapi-gen; keep the two lists in step (a test checks).
+var builtinSchemeBuilder = runtime.NewSchemeBuilder(
+	admissionregistrationv1.AddToScheme,
+	apidiscoveryv2.AddToScheme,
+	appsv1.AddToScheme,
+	authenticationv1.AddToScheme,
+	authorizationv1.AddToScheme,
+	autoscalingv1.AddToScheme,
+	autoscalingv2.AddToScheme,
+	batchv1.AddToScheme,
+	certificatesv1.AddToScheme,
+	coordinationv1.AddToScheme,
+	corev1.AddToScheme,
+	discoveryv1.AddToScheme,
+	eventsv1.AddToScheme,
+	flowcontrolv1.AddToScheme,
+	networkingv1.AddToScheme,
+	nodev1.AddToScheme,
+	policyv1.AddToScheme,
+	rbacv1.AddToScheme,
+	resourcev1.AddToScheme,
+	schedulingv1.AddToScheme,
+	schedulingv1alpha3.AddToScheme,
+	storagev1.AddToScheme,
+	storagemigrationv1.AddToScheme,
+	apiextensionsv1.AddToScheme,
+)
+
+// builtinGVKs maps a definition name to the group-version-kinds its Go type
+// is registered as, sorted, the way upstream's DefinitionNamer does.
+var builtinGVKs = sync.OnceValue(func() map[string][]schema.GroupVersionKind {
+	scheme := runtime.NewScheme()
+	if err := builtinSchemeBuilder.AddToScheme(scheme); err != nil {
+		panic(fmt.Sprintf("openapi: registering built-in kinds: %v", err))
+	}
+	byName := map[string][]schema.GroupVersionKind{}
+	for gvk, t := range scheme.AllKnownTypes() {
+		if gvk.Version == runtime.APIVersionInternal {
+			continue
+		}
+		name := DefinitionName(reflect.New(t).Interface())
+		if !slices.Contains(byName[name], gvk) {
+			byName[name] = append(byName[name], gvk)
+		}
+	}
+	for _, gvks := range byName {
+		slices.SortFunc(gvks, compareGVK)
+	}
+	return byName
+})
+
+func compareGVK(a, b schema.GroupVersionKind) int {
+	return cmpChain(strings.Compare(a.Group, b.Group), strings.Compare(a.Version, b.Version), strings.Compare(a.Kind, b.Kind))
+}
+
+func cmpChain(cs ...int) int {
+	for _, c := range cs {
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// DefinitionName is the canonical OpenAPI definition name of a Go API type,
+// e.g. "io.k8s.api.core.v1.ConfigMap" for a *corev1.ConfigMap: the type's
+// OpenAPIModelName when it has one, otherwise its package path turned REST
+// friendly (k8s.io/api/core/v1.Pod → io.k8s.api.core.v1.Pod).
+func DefinitionName(obj any) string {
+	name := util.GetCanonicalTypeName(obj)
+	if strings.HasPrefix(name, "io.") || strings.HasPrefix(name, "com.") {
+		return name
+	}
+	return util.ToRESTFriendlyName(name)
+}
+
+// BuiltinDefinitions returns the definitions of every built-in type skiff
+// serves (the openapi-gen output in package generated), keyed by canonical
+// name, with ExtensionGVK set on each registered kind. ref renders
+// references: "#/definitions/NAME" for OpenAPI v2, "#/components/schemas/NAME"
+// for v3. Each call returns a fresh map the caller owns.
+func BuiltinDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+	defs := generated.GetOpenAPIDefinitions(func(name string) spec.Ref {
+		return ref(restFriendly(name))
+	})
+	out := make(map[string]common.OpenAPIDefinition, len(defs))
+	gvks := builtinGVKs()
+	for name, def := range defs {
+		name = restFriendly(name)
+		for i, dep := range def.Dependencies {
+			def.Dependencies[i] = restFriendly(dep)
+		}
+		if kinds, ok := gvks[name]; ok {
+			def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
+			if def.Schema.Extensions == nil {
+				def.Schema.Extensions = spec.Extensions{}
+			}
+			def.Schema.Extensions[ExtensionGVK] = gvkExtension(kinds)
+		}
+		out[name] = def
+	}
+	return out
+}
+
+var _ common.GetOpenAPIDefinitions = BuiltinDefinitions
+
+// restFriendly turns a Go-path definition name (only produced for types
+// without a model-package tag) into its canonical form; canonical names pass
+// through unchanged.
+func restFriendly(name string) string {
+	if strings.Contains(name, "/") {
+		return util.ToRESTFriendlyName(name)
+	}
+	return name
+}
+
+// gvkExtension renders kinds as the JSON-shaped value of ExtensionGVK.
+func gvkExtension(kinds []schema.GroupVersionKind) []any {
+	out := make([]any, len(kinds))
+	for i, k := range kinds {
+		out[i] = map[string]any{"group": k.Group, "version": k.Version, "kind": k.Kind}
+	}
+	return out
+}
+
+// gvksOf reads ExtensionGVK from extensions, accepting a single object or a
+// list of objects in any of the shapes Go code or decoded JSON produce.
+func gvksOf(ext spec.Extensions) ([]schema.GroupVersionKind, error) {
+	v, ok := ext[ExtensionGVK]
+	if !ok {
+		return nil, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	type gvk struct{ Group, Version, Kind string }
+	var list []gvk
+	if err := json.Unmarshal(raw, &list); err != nil {
+		var one gvk
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return nil, fmt.Errorf("%s is neither an object nor a list of objects: %s", ExtensionGVK, raw)
+		}
+		list = []gvk{one}
+	}
+	out := make([]schema.GroupVersionKind, len(list))
+	for i, k := range list {
+		out[i] = schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind}
+	}
+	return out, nil
+}
