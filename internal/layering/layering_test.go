@@ -1,0 +1,74 @@
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// forbiddenEverywhere are the parts of Kubernetes that are the system
+// skiff is: their API types are fine, their machinery is not.
+func forbiddenEverywhere(dep string) bool {
+	return strings.HasPrefix(dep, "k8s.io/apiserver/") ||
+		strings.HasPrefix(dep, "k8s.io/kubernetes/") ||
+		strings.HasPrefix(dep, "k8s.io/controller-manager/") ||
+		strings.HasPrefix(dep, "k8s.io/kube-scheduler/") ||
+		strings.HasPrefix(dep, "k8s.io/kubelet/") ||
+		(strings.HasPrefix(dep, "k8s.io/apiextensions-apiserver/") && !strings.HasPrefix(dep, "k8s.io/apiextensions-apiserver/pkg/apis/"))
+}
+
+// layers: a package under the key may not depend on any package under the
+// values. Storage knows nothing of the API; the registry nothing of HTTP.
+var layers = map[string][]string{
+	"skiff.dev/skiff/internal/storage":  {"skiff.dev/skiff/internal/registry", "skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/controlplane", "skiff.dev/skiff/internal/controller"},
+	"skiff.dev/skiff/internal/registry": {"skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/controlplane", "skiff.dev/skiff/internal/controller"},
+	"skiff.dev/skiff/internal/controller": {"skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/registry", "skiff.dev/skiff/internal/storage"},
+}
+
+// deps maps each package of the module to its transitive dependencies.
+func deps(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "skiff.dev/skiff/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		m[f[0]] = f[1:]
+	}
+	// Guard against a listing that silently covers nothing.
+	for _, must := range []string{"skiff.dev/skiff/internal/storage", "skiff.dev/skiff/internal/registry", "skiff.dev/skiff/internal/apiserver"} {
+		if _, ok := m[must]; !ok {
+			t.Fatalf("go list did not report %s", must)
+		}
+	}
+	return m
+}
+
+func TestNoUpstreamServerPackages(t *testing.T) {
+	for pkg, ds := range deps(t) {
+		for _, d := range ds {
+			if forbiddenEverywhere(d) {
+				t.Errorf("%s depends on %s", pkg, d)
+			}
+		}
+	}
+}
+
+func TestLayers(t *testing.T) {
+	for pkg, ds := range deps(t) {
+		for lower, higher := range layers {
+			if pkg != lower && !strings.HasPrefix(pkg, lower+"/") {
+				continue
+			}
+			for _, d := range ds {
+				for _, h := range higher {
+					if d == h || strings.HasPrefix(d, h+"/") {
+						t.Errorf("%s (layer %s) depends on %s", pkg, lower, d)
+					}
+				}
+			}
+		}
+	}
+}
