@@ -111,6 +111,9 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if h.res.Namespaced {
+		if m, err := meta.Accessor(obj); err == nil && m.GetNamespace() != "" && m.GetNamespace() != h.info.Namespace {
+			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
 		if err := h.s.admitNamespace(ctx, h.info.Namespace); err != nil {
 			return err
 		}

@@ -1,0 +1,213 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"skiff.dev/skiff/internal/registry"
+	"skiff.dev/skiff/internal/registry/coordination"
+	"skiff.dev/skiff/internal/registry/core"
+	"skiff.dev/skiff/internal/registry/events"
+	"skiff.dev/skiff/internal/storage/embedded"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// newTestServer serves the first kinds on a fresh embedded store.
+func newTestServer(t testing.TB) (*Server, *httptest.Server) {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, VersionInfo{GitVersion: "v1.37.2+skiff"})
+	var coreEvents *registry.Resource
+	for _, r := range core.Resources() {
+		s.Register(r)
+		if r.GVR.Resource == "events" {
+			coreEvents = r
+		}
+	}
+	for _, r := range append(coordination.Resources(), events.Resources(coreEvents)...) {
+		s.Register(r)
+	}
+	nsStore, _ := s.Store(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	if _, err := nsStore.Create(context.Background(), "", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, registry.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return s, hs
+}
+
+func do(t testing.TB, method, url, contentType, accept string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, data
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatalf("%s: not JSON: %v\n%s", name, err, got)
+	}
+	pretty, _ := json.MarshalIndent(v, "", "  ")
+	pretty = append(pretty, '\n')
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, pretty, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(want, pretty) {
+		t.Errorf("%s differs from the golden file (run with -update and review the diff):\n%s", name, pretty)
+	}
+}
+
+func TestDiscoveryGolden(t *testing.T) {
+	_, hs := newTestServer(t)
+	for _, tc := range []struct{ name, path, accept, contentType string }{
+		{"api.json", "/api", "application/json", "application/json"},
+		{"apis.json", "/apis", "application/json", "application/json"},
+		{"api_v1.json", "/api/v1", "", "application/json"},
+		{"apis_coordination_v1.json", "/apis/coordination.k8s.io/v1", "", "application/json"},
+		{"aggregated_api.json", "/api", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json", aggregatedMediaType},
+		{"aggregated_apis.json", "/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json", aggregatedMediaType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, h, body := do(t, "GET", hs.URL+tc.path, "", tc.accept, nil)
+			if code != 200 || h.Get("Content-Type") != tc.contentType {
+				t.Fatalf("GET %s: %d %s\n%s", tc.path, code, h.Get("Content-Type"), body)
+			}
+			// The server address is the test server's random port.
+			body = bytes.ReplaceAll(body, []byte(strings.TrimPrefix(hs.URL, "http://")), []byte("HOST:PORT"))
+			golden(t, tc.name, body)
+		})
+	}
+}
+
+// FuzzCreateBody sends arbitrary bodies as creates: the server must answer
+// with a Status error or a created object, never panic or answer 5xx.
+func FuzzCreateBody(f *testing.F) {
+	f.Add([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"v"}}`), "application/json", "Strict")
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"), "application/yaml", "")
+	f.Add([]byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}}`), "application/json", "Warn")
+	f.Add([]byte(`{"metadata":{"name":"x","name":"y"}}`), "application/json", "Strict")
+	f.Add([]byte("k8s\x00\x0a\x0c"), "application/vnd.kubernetes.protobuf", "")
+	_, hs := newTestServer(f)
+	f.Fuzz(func(t *testing.T, body []byte, contentType, validation string) {
+		url := hs.URL + "/api/v1/namespaces/default/configmaps?fieldValidation=" + validation
+		code, _, resp := do(t, "POST", url, contentType, "application/json", body)
+		if code >= 500 {
+			t.Fatalf("POST answered %d: %s", code, resp)
+		}
+		if code != http.StatusCreated {
+			var st struct{ Kind, Reason string }
+			if err := json.Unmarshal(resp, &st); err != nil || st.Kind != "Status" {
+				t.Fatalf("POST answered %d without a Status: %s", code, resp)
+			}
+		}
+	})
+}
+
+// FuzzPatch applies arbitrary patches of each type to one object: never a
+// panic or a 5xx.
+func FuzzPatch(f *testing.F) {
+	f.Add([]byte(`{"data":{"k":"v2"}}`), uint8(0))
+	f.Add([]byte(`[{"op":"add","path":"/data/x","value":"y"}]`), uint8(1))
+	f.Add([]byte(`{"data":{"$patch":"replace"}}`), uint8(2))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"p"},"data":{"a":"b"}}`), uint8(3))
+	_, hs := newTestServer(f)
+	code, _, body := do(f, "POST", hs.URL+"/api/v1/namespaces/default/configmaps", "application/json", "", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"p"}}`))
+	if code != http.StatusCreated {
+		f.Fatalf("create: %d %s", code, body)
+	}
+	types := []string{"application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"}
+	f.Fuzz(func(t *testing.T, patch []byte, kind uint8) {
+		ct := types[int(kind)%len(types)]
+		code, _, resp := do(t, "PATCH", hs.URL+"/api/v1/namespaces/default/configmaps/p?fieldManager=fuzz", ct, "application/json", patch)
+		if code >= 500 {
+			t.Fatalf("PATCH %s answered %d: %s", ct, code, resp)
+		}
+	})
+}
+
+func TestErrorsAreStatuses(t *testing.T) {
+	_, hs := newTestServer(t)
+	cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}`
+	for _, tc := range []struct {
+		name, method, path, contentType, body string
+		code                                  int
+		reason                                string
+	}{
+		{"malformed", "POST", "/api/v1/namespaces/default/configmaps", "application/json", `{"apiVersion":`, 400, "BadRequest"},
+		{"wrong kind", "POST", "/api/v1/namespaces/default/configmaps", "application/json", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}}`, 400, "BadRequest"},
+		{"namespace mismatch", "POST", "/api/v1/namespaces/default/configmaps", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"other"}}`, 400, "BadRequest"},
+		{"missing namespace", "POST", "/api/v1/namespaces/nope/configmaps", "application/json", cm, 404, "NotFound"},
+		{"invalid name", "POST", "/api/v1/namespaces/default/configmaps", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Not_Valid"}}`, 422, "Invalid"},
+		{"unsupported media", "POST", "/api/v1/namespaces/default/configmaps", "text/plain", cm, 415, "UnsupportedMediaType"},
+		{"unknown resource", "GET", "/api/v1/namespaces/default/widgets", "", "", 404, "NotFound"},
+		{"not found", "GET", "/api/v1/namespaces/default/configmaps/none", "", "", 404, "NotFound"},
+		{"strict unknown field", "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s"},"spec":{"unknownField":1}}`, 400, "BadRequest"},
+		{"too large", "POST", "/api/v1/namespaces/default/configmaps", "application/json", `{"data":{"k":"` + strings.Repeat("x", MaxRequestBodyBytes) + `"}}`, 413, "RequestEntityTooLarge"},
+		{"protected namespace", "DELETE", "/api/v1/namespaces/default", "", "", 403, "Forbidden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, h, body := do(t, tc.method, hs.URL+tc.path, tc.contentType, "", []byte(tc.body))
+			var st struct {
+				Kind, APIVersion, Status, Reason, Message string
+				Code                                      int
+			}
+			if err := json.Unmarshal(body, &st); err != nil {
+				t.Fatalf("body is not JSON: %v\n%s", err, body)
+			}
+			if code != tc.code || st.Code != tc.code || st.Kind != "Status" || st.APIVersion != "v1" || st.Status != "Failure" || st.Reason != tc.reason || h.Get("Content-Type") != "application/json" {
+				t.Fatalf("got %d %+v, want %d %s", code, st, tc.code, tc.reason)
+			}
+		})
+	}
+	// Nothing of those was stored.
+	_, _, body := do(t, "GET", hs.URL+"/api/v1/configmaps", "", "", nil)
+	if strings.Contains(string(body), `"name":"a"`) || strings.Contains(string(body), `"name":"s"`) {
+		t.Fatalf("a refused write was stored: %s", body)
+	}
+}
