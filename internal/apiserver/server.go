@@ -39,6 +39,10 @@ type Server struct {
 	version             VersionInfo
 	fieldManagers       fieldManagers
 
+	metrics       *metrics
+	readOnlySlots chan struct{} // capacity: read-only requests in flight at most
+	mutatingSlots chan struct{} // capacity: mutating requests in flight at most
+
 	openapiMu sync.Mutex // serializes PublishOpenAPI
 	openapi   *openapi.Service
 	// shutdown is closed when the server stops: watches end.
@@ -66,7 +70,17 @@ func New(s storage.Store, v VersionInfo) *Server {
 		protectedNamespaces: map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true},
 		version:             v,
 		shutdown:            make(chan struct{}),
+		metrics:             newMetrics(),
+		readOnlySlots:       make(chan struct{}, DefaultMaxReadOnlyInflight),
+		mutatingSlots:       make(chan struct{}, DefaultMaxMutatingInflight),
 	}
+}
+
+// SetInflightLimits changes how many read-only and mutating requests may
+// be served at once; more get 429 with Retry-After. Call before serving.
+func (s *Server) SetInflightLimits(readOnly, mutating int) {
+	s.readOnlySlots = make(chan struct{}, readOnly)
+	s.mutatingSlots = make(chan struct{}, mutating)
 }
 
 // Shutdown ends running watches; in-flight requests finish on their own.
@@ -127,6 +141,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/version":
 		s.serveVersion(w, r)
 		return
+	case p == "/metrics":
+		s.serveMetrics(w, r)
+		return
 	case p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/"):
 		s.openapiMu.Lock()
 		svc := s.openapi
@@ -150,7 +167,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := &resourceHandler{s: s, res: sv.res, store: sv.store, info: info}
-	h.serve(w, r)
+	s.instrument(w, r, info, h.serve)
 }
 
 // listObjects lists a resource's objects that match opts.

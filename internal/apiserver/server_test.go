@@ -211,3 +211,28 @@ func TestErrorsAreStatuses(t *testing.T) {
 		t.Fatalf("a refused write was stored: %s", body)
 	}
 }
+
+func TestMetricsCountRequests(t *testing.T) {
+	_, hs := newTestServer(t)
+	do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps", "", "", nil)
+	do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps/none", "", "", nil)
+	_, _, body := do(t, "GET", hs.URL+"/metrics", "", "", nil)
+	for _, want := range []string{
+		`apiserver_request_total{code="200",group="",resource="configmaps",subresource="",verb="list"} 1`,
+		`apiserver_request_total{code="404",group="",resource="configmaps",subresource="",verb="get"} 1`,
+		`apiserver_request_duration_seconds_bucket{group="",resource="configmaps",subresource="",verb="list",le="+Inf"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestOverloadAnswers429(t *testing.T) {
+	s, hs := newTestServer(t)
+	s.SetInflightLimits(0, 0) // every slot taken
+	code, h, body := do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps", "", "", nil)
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") != "1" || !strings.Contains(string(body), `"reason":"TooManyRequests"`) {
+		t.Fatalf("got %d Retry-After %q: %s", code, h.Get("Retry-After"), body)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,6 +85,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	api := apiserver.New(st, apiserver.VersionInfo{GitVersion: version.Kubernetes, GitCommit: version.Commit})
+	if c, ok := st.(interface{ Collectors() []prometheus.Collector }); ok {
+		api.Registerer().MustRegister(c.Collectors()...)
+	}
 	for _, r := range Resources() {
 		api.Register(r)
 	}
