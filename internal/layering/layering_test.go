@@ -20,8 +20,8 @@ func forbiddenEverywhere(dep string) bool {
 // layers: a package under the key may not depend on any package under the
 // values. Storage knows nothing of the API; the registry nothing of HTTP.
 var layers = map[string][]string{
-	"skiff.dev/skiff/internal/storage":  {"skiff.dev/skiff/internal/registry", "skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/controlplane", "skiff.dev/skiff/internal/controller"},
-	"skiff.dev/skiff/internal/registry": {"skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/controlplane", "skiff.dev/skiff/internal/controller"},
+	"skiff.dev/skiff/internal/storage":    {"skiff.dev/skiff/internal/registry", "skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/controlplane", "skiff.dev/skiff/internal/controller"},
+	"skiff.dev/skiff/internal/registry":   {"skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/controlplane", "skiff.dev/skiff/internal/controller"},
 	"skiff.dev/skiff/internal/controller": {"skiff.dev/skiff/internal/apiserver", "skiff.dev/skiff/internal/registry", "skiff.dev/skiff/internal/storage"},
 }
 

@@ -34,10 +34,26 @@
 // and the caller must list again. A watcher that does not keep up is closed
 // with ErrWatcherTooSlow rather than slowing writers down.
 //
+// # Progress
+//
+// A watch on a prefix cannot tell from its events alone that it has caught
+// up with the store: when nothing under the prefix changes, no event comes.
+// Watch.RequestProgress fills that gap. The watch answers with a Progress
+// event (no key, only a revision R) delivered in order with its other
+// events: every event of the watch up to R has been delivered before it,
+// and R is at least the store's revision when RequestProgress was called.
+// A cache fed by a watch uses it for consistent reads: read
+// CurrentRevision, request progress, and serve once the watch has reached
+// that revision. Backends that cannot keep that order (etcd servers before
+// the fix for etcd-io/etcd#15220) return ErrUnsupported; callers then read
+// the store itself.
+//
 // # Edges, as the conformance suite checks them
 //
 // Compact(c) keeps the state at c: reads at c work, reads below c fail with
-// ErrCompacted, and a watch from since >= c replays exactly. Update and
+// ErrCompacted, and a watch from since >= c replays exactly. A List with
+// ListOptions.Start begins at that key; Start and Continue together, or a
+// Start outside the prefix, is ErrInvalid. Update and
 // Delete of a missing key are ErrNotFound whatever the expected revision.
 // A List's Continue is set exactly when Remaining > 0. An empty key, a
 // negative Limit or a negative Revision is ErrInvalid. A call with a done

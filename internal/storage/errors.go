@@ -25,4 +25,8 @@ var (
 	ErrClosed = errors.New("storage: closed")
 	// ErrInvalid: the request itself is malformed (empty key, bad options).
 	ErrInvalid = errors.New("storage: invalid request")
+	// ErrUnsupported: the backend cannot do this, e.g. order progress
+	// notifications on an etcd server that predates the fix for it. The
+	// caller falls back to something the contract always offers.
+	ErrUnsupported = errors.New("storage: not supported by this backend")
 )

@@ -34,6 +34,10 @@ const (
 	Updated
 	// Deleted: the key was removed.
 	Deleted
+	// Progress: no write; the watch reports that it has delivered every
+	// event of its range up to KV.ModRevision. Only KV.ModRevision is set
+	// (KV.Key is empty, Prev is zero). See Watch.RequestProgress.
+	Progress
 )
 
 func (t EventType) String() string {
@@ -44,6 +48,8 @@ func (t EventType) String() string {
 		return "Updated"
 	case Deleted:
 		return "Deleted"
+	case Progress:
+		return "Progress"
 	}
 	return "EventType(" + strconv.Itoa(int(t)) + ")"
 }
@@ -59,7 +65,8 @@ type Event struct {
 	Prev KeyValue
 }
 
-// Revision is the revision of the write this event reports.
+// Revision is the revision of the write this event reports; for a Progress
+// event, the revision the watch has delivered everything up to.
 func (e Event) Revision() Revision { return e.KV.ModRevision }
 
 // ListOptions narrows a List.
@@ -73,6 +80,12 @@ type ListOptions struct {
 	// Continue resumes a limited List: pass the Continue of the previous
 	// result (and that result's Revision, so all pages read one snapshot).
 	Continue string
+	// Start, instead of Continue, begins the range at this key, which must
+	// be under the prefix: keys below it are skipped. It lets a caller that
+	// keeps its own position (a key, as Kubernetes continue tokens do)
+	// resume without a backend's token. Setting both Start and Continue is
+	// ErrInvalid.
+	Start string
 }
 
 // ListResult is one page of a range read.
@@ -88,11 +101,14 @@ type ListResult struct {
 	Remaining int64
 }
 
-// Watch is a running watch.
+// Watch is a running watch. Its methods are safe for concurrent use, also
+// while another goroutine reads Events.
 type Watch interface {
 	// Events delivers events in revision order. It is closed when the watch
 	// ends: Stop, the watch's context is done, the store is closed, or the
-	// watcher fell behind. Err then says why.
+	// watcher fell behind. Err then says why. Besides Created, Updated and
+	// Deleted it carries Progress events; a consumer must accept one at any
+	// point, though backends send them only when asked (RequestProgress).
 	Events() <-chan Event
 	// Err reports why Events was closed: nil after Stop or a cancelled
 	// context, ErrWatcherTooSlow, ErrCompacted, ErrClosed, or a backend
@@ -100,6 +116,21 @@ type Watch interface {
 	Err() error
 	// Stop ends the watch and releases its resources. Safe to call twice.
 	Stop()
+	// RequestProgress asks the watch to say how far it has got. After it
+	// returns nil, Events delivers (unless the watch ends first, which
+	// closes Events) a Progress event whose revision is at
+	// least the store's revision at the time of the call (so at least that
+	// of every write acknowledged before the call), and it delivers it in
+	// order: after every event of the watch up to that revision. Progress
+	// revisions never decrease and are never below an event delivered
+	// before them. One Progress event may answer several requests.
+	//
+	// This is how a consumer learns that it has caught up with the store
+	// when nothing under its prefix has changed. It returns ErrUnsupported
+	// when the backend cannot order progress with events (an etcd server
+	// older than 3.4.25 or 3.5.8), an error wrapping ErrClosed when the
+	// watch has already ended, or the context's error.
+	RequestProgress(ctx context.Context) error
 }
 
 // Store is the state store. All methods are safe for concurrent use.

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -216,7 +217,11 @@ func (s *Store) commit(batch []*op) {
 		s.ack(batch)
 		return
 	}
-	if err := s.persist(records, compactTo); err != nil {
+	start := time.Now()
+	err := s.persist(records, compactTo)
+	s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	s.metrics.batchSize.Observe(float64(len(records)))
+	if err != nil {
 		s.fatal = fmt.Errorf("embedded: commit failed, store is read-only: %w", err)
 		for _, o := range batch {
 			if o.err == nil {

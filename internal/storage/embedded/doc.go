@@ -36,6 +36,9 @@
 // appends to the watch's queue; a watch with more than Options.WatchQueue
 // undelivered events is ended with storage.ErrWatcherTooSlow and its
 // consumer must watch again. Writers never wait for watchers.
+// RequestProgress appends a Progress event at the current revision to the
+// same queue under the store lock, so it is ordered exactly with the
+// events.
 //
 // # Crash safety
 //

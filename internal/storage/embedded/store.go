@@ -80,7 +80,8 @@ type Store struct {
 	closed   bool
 	cloneMu  sync.Mutex // serializes state.Clone among readers
 
-	fatal error // a failed commit; no write is accepted after it. Committer only.
+	fatal   error // a failed commit; no write is accepted after it. Committer only.
+	metrics storeMetrics
 }
 
 // item is one live key in the state tree.
@@ -124,6 +125,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		done:     make(chan struct{}),
 		state:    btree.NewG(32, itemLess),
 		watchers: make(map[*watcher]struct{}),
+		metrics:  newStoreMetrics(),
 	}
 	if err := s.recover(); err != nil {
 		db.Close()
@@ -246,11 +248,19 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		return storage.ListResult{}, fmt.Errorf("%w: negative limit or revision", storage.ErrInvalid)
 	}
 	start := prefix
-	if opts.Continue != "" {
+	switch {
+	case opts.Continue != "" && opts.Start != "":
+		return storage.ListResult{}, fmt.Errorf("%w: both Continue and Start set", storage.ErrInvalid)
+	case opts.Continue != "":
 		if !strings.HasPrefix(opts.Continue, prefix) {
 			return storage.ListResult{}, fmt.Errorf("%w: continue token is not under prefix %q", storage.ErrInvalid, prefix)
 		}
 		start = opts.Continue
+	case opts.Start != "":
+		if !strings.HasPrefix(opts.Start, prefix) {
+			return storage.ListResult{}, fmt.Errorf("%w: start key %q is not under prefix %q", storage.ErrInvalid, opts.Start, prefix)
+		}
+		start = opts.Start
 	}
 
 	s.mu.RLock()

@@ -11,8 +11,8 @@ import (
 
 // watcher is one Watch. The committer pushes live events into queue (never
 // blocking: past opts.WatchQueue undelivered events the watcher is ended
-// with ErrWatcherTooSlow); the watcher's own goroutine, run, first replays
-// history and then moves the queue to out.
+// with ErrWatcherTooSlow), and so does RequestProgress; the watcher's own
+// goroutine, run, first replays history and then moves the queue to out.
 type watcher struct {
 	s      *Store
 	prefix string
@@ -153,6 +153,28 @@ func (w *watcher) unregister() {
 	w.s.mu.Lock()
 	delete(w.s.watchers, w)
 	w.s.mu.Unlock()
+}
+
+// RequestProgress implements storage.Watch. The Progress event is queued
+// under s.mu, which the committer holds while it hands out events, so it
+// lands behind every event up to the current revision and ahead of every
+// later one: the order is exact without asking anyone.
+func (w *watcher) RequestProgress(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.s.mu.RLock()
+	defer w.s.mu.RUnlock()
+	if w.s.closed {
+		return storage.ErrClosed
+	}
+	select {
+	case <-w.dead:
+		return fmt.Errorf("embedded: watch %q: %w: the watch has ended", w.prefix, storage.ErrClosed)
+	default:
+	}
+	w.push(storage.Event{Type: storage.Progress, KV: storage.KeyValue{ModRevision: w.s.current}})
+	return nil
 }
 
 // fail ends the watch with err; used by Store.Close under s.mu, so it must

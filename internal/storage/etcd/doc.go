@@ -86,6 +86,27 @@
 // storage.ErrCompacted. Stop and Close return only after the goroutine has
 // exited.
 //
+// # Progress
+//
+// Every storage watch has a clientv3.Watcher, hence a gRPC stream, of its
+// own, because etcd answers a progress request per stream. RequestProgress
+// reads the current revision linearizably (the member serving the stream
+// may lag behind it) and leaves the rest to the watch's goroutine: when the
+// events it has forwarded already reach that revision it answers at once,
+// otherwise it sends etcd a progress request and forwards the answer as a
+// storage.Progress event. etcd answers only while the watch is synced — not
+// while it replays history or has been set aside as slow — and a lagging
+// member may answer with too low a revision, so the goroutine asks again
+// every 100 ms until an answer (or an event) reaches the revision.
+//
+// That relies on etcd sending the answer through the watch's ordered event
+// channel, which it does from 3.4.25 and 3.5.8 on (etcd-io/etcd#15220).
+// Earlier releases answer at once on a side channel, so a notification can
+// overtake events still queued for the watch (observed with Debian's
+// 3.4.23: hundreds of overtakes in seconds under load). New reads every
+// endpoint's version; when the lowest predates the fix, RequestProgress
+// returns storage.ErrUnsupported and callers fall back to reading etcd.
+//
 // # Prefix
 //
 // Config.Prefix is prepended to every key the Store sends and stripped from

@@ -22,12 +22,20 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	}
 	full := s.full(prefix)
 	start := full
-	if opts.Continue != "" {
+	switch {
+	case opts.Continue != "" && opts.Start != "":
+		return storage.ListResult{}, fmt.Errorf("etcd: list %q: %w: both Continue and Start set", prefix, storage.ErrInvalid)
+	case opts.Continue != "":
 		key, err := decodeContinue(opts.Continue, prefix)
 		if err != nil {
 			return storage.ListResult{}, fmt.Errorf("etcd: list %q: %w", prefix, err)
 		}
 		start = s.full(key)
+	case opts.Start != "":
+		if !strings.HasPrefix(opts.Start, prefix) {
+			return storage.ListResult{}, fmt.Errorf("etcd: list %q: %w: start key %q is not under the prefix", prefix, storage.ErrInvalid, opts.Start)
+		}
+		start = s.full(opts.Start)
 	}
 	if start == "" {
 		// etcd has no empty key; "\x00" is the smallest key there is.

@@ -1,10 +1,13 @@
 package etcd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +68,13 @@ type Store struct {
 	prefix      string
 	watchBuffer int
 
+	// serverVersion is the lowest etcd version among the endpoints that
+	// answered at New; orderedProgress says whether that version keeps
+	// requested progress notifications in order with watch events, which
+	// Watch.RequestProgress needs.
+	serverVersion   string
+	orderedProgress bool
+
 	// ctx is cancelled by Close; every watch's context follows it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -121,7 +131,77 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("etcd: cluster at %v not serving: %w", cfg.Endpoints, err)
 	}
+	s.serverVersion = s.lowestVersion(pctx, cfg.Endpoints)
+	s.orderedProgress = progressOrdered(s.serverVersion)
 	return s, nil
+}
+
+// lowestVersion asks every endpoint for its etcd version and returns the
+// lowest, or "unknown" when none answers.
+func (s *Store) lowestVersion(ctx context.Context, endpoints []string) string {
+	lowest := "unknown"
+	var low [3]int
+	for _, ep := range endpoints {
+		st, err := s.cli.Status(ctx, ep)
+		if err != nil {
+			continue
+		}
+		v, ok := parseVersion(st.Version)
+		if ok && (lowest == "unknown" || compareVersions(v, low) < 0) {
+			lowest, low = st.Version, v
+		}
+	}
+	return lowest
+}
+
+// progressOrdered reports whether an etcd release sends requested progress
+// notifications through the watch's ordered event channel, and only while
+// the watch is synced: the fix for etcd-io/etcd#15220, in 3.4.25, 3.5.8
+// and every later release. Before it a notification can overtake events
+// still queued for the watch.
+func progressOrdered(version string) bool {
+	v, ok := parseVersion(version)
+	if !ok {
+		return false
+	}
+	switch {
+	case v[0] != 3:
+		return v[0] > 3
+	case v[1] == 4:
+		return v[2] >= 25
+	case v[1] == 5:
+		return v[2] >= 8
+	}
+	return v[1] > 5
+}
+
+// parseVersion reads "major.minor.patch", ignoring a "-pre" or "+build"
+// suffix.
+func parseVersion(s string) (v [3]int, ok bool) {
+	if i := strings.IndexAny(s, "-+"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return v, false
+		}
+		v[i] = n
+	}
+	return v, true
+}
+
+func compareVersions(a, b [3]int) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return cmp.Compare(a[i], b[i])
+		}
+	}
+	return 0
 }
 
 func clientTLS(cfg Config) (*tls.Config, error) {

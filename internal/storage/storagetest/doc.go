@@ -73,6 +73,16 @@
 //   - A watcher that does not read must not block writers; it may be closed
 //     with ErrWatcherTooSlow, after delivering a correct prefix of its
 //     events. A watcher that reads promptly must not be.
+//   - A Progress event carries only KV.ModRevision (>= 0: a store at
+//     revision 0 may report 0). The Progress subtests check that it comes
+//     after every undelivered event of the watch, at or above the
+//     CurrentRevision read before the request, never decreasing; they skip
+//     when RequestProgress returns ErrUnsupported (an etcd server without
+//     ordered progress), and a watch that has ended refuses the request
+//     with ErrClosed.
+//   - ListOptions.Start includes the start key itself; it works at past
+//     revisions and with a limit (the Continue it returns is the backend's
+//     own).
 //
 // Left unchecked: Watch from a revision above the current one, a Continue
 // token used without the first page's Revision, and Compact at zero.

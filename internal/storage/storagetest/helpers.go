@@ -122,6 +122,14 @@ func deleted(prev storage.KeyValue, rev storage.Revision) storage.Event {
 func eventShapeError(ev storage.Event) error {
 	kv, prev := ev.KV, ev.Prev
 	switch ev.Type {
+	case storage.Progress:
+		if kv.Key != "" || len(kv.Value) != 0 || kv.CreateRevision != 0 || !sameKV(prev, storage.KeyValue{}) {
+			return fmt.Errorf("Progress event carries more than a revision: KV %s, Prev %s", fmtKV(kv), fmtKV(prev))
+		}
+		if kv.ModRevision < 0 {
+			return fmt.Errorf("Progress event has revision %d", kv.ModRevision)
+		}
+		return nil
 	case storage.Created:
 		if !sameKV(prev, storage.KeyValue{}) {
 			return fmt.Errorf("Created event has Prev %s, want the zero KeyValue", fmtKV(prev))

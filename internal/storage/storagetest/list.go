@@ -161,3 +161,32 @@ func testListFutureRevision(f *fixture) {
 	}
 	f.list("/f/", storage.ListOptions{Revision: cur})
 }
+
+// testListStart: ListOptions.Start begins the range at a key (included),
+// also between keys, at a past revision and with a limit; combined with
+// Continue or outside the prefix it is ErrInvalid.
+func testListStart(f *fixture) {
+	var all []storage.KeyValue
+	for _, k := range []string{"/s/a", "/s/b", "/s/c", "/s/d"} {
+		all = append(all, f.create(k, []byte(k)))
+	}
+	f.create("/t/a", nil)
+	f.expectList("/s/", storage.ListOptions{Start: "/s/b"}, all[1:], 0)
+	f.expectList("/s/", storage.ListOptions{Start: "/s/bb"}, all[2:], 0)
+	f.expectList("/s/", storage.ListOptions{Start: "/s/e"}, nil, 0)
+	f.expectList("/s/", storage.ListOptions{Start: "/s/"}, all, 0)
+
+	p1 := f.expectList("/s/", storage.ListOptions{Start: "/s/b", Limit: 2}, all[1:3], 1)
+	f.expectList("/s/", storage.ListOptions{Revision: p1.Revision, Limit: 2, Continue: p1.Continue}, all[3:], 0)
+
+	// At a past revision: the state before /s/b was deleted and /s/bb made.
+	past := f.last
+	f.delete(all[1], storage.AnyRevision)
+	f.create("/s/bb", nil)
+	f.expectList("/s/", storage.ListOptions{Revision: past, Start: "/s/b"}, all[1:], 0)
+
+	_, err := f.s.List(f.ctx, "/s/", storage.ListOptions{Start: "/t/a"})
+	f.wantErr(err, storage.ErrInvalid, "List with a Start outside the prefix")
+	_, err = f.s.List(f.ctx, "/s/", storage.ListOptions{Start: "/s/b", Continue: p1.Continue})
+	f.wantErr(err, storage.ErrInvalid, "List with both Start and Continue")
+}

@@ -127,6 +127,9 @@ func (s *memStore) List(ctx context.Context, prefix string, opts storage.ListOpt
 	if err != nil {
 		return storage.ListResult{}, fmt.Errorf("%w: continue %q", storage.ErrInvalid, opts.Continue)
 	}
+	if opts.Start != "" && (opts.Continue != "" || !strings.HasPrefix(opts.Start, prefix)) {
+		return storage.ListResult{}, fmt.Errorf("%w: start %q", storage.ErrInvalid, opts.Start)
+	}
 	if err := s.enter(ctx); err != nil {
 		return storage.ListResult{}, err
 	}
@@ -146,7 +149,8 @@ func (s *memStore) List(ctx context.Context, prefix string, opts storage.ListOpt
 	}
 	var kvs []storage.KeyValue
 	for key, kv := range s.stateAtLocked(rev) {
-		if strings.HasPrefix(key, prefix) && (opts.Continue == "" || key > string(after)) {
+		if strings.HasPrefix(key, prefix) && (opts.Continue == "" || key > string(after)) &&
+			(opts.Start == "" || key >= opts.Start && !(s.bug("startExclusive") && key == opts.Start)) {
 			kvs = append(kvs, kv)
 		}
 	}
@@ -384,11 +388,42 @@ type memWatch struct {
 	err      error // why it finished; read after events is closed
 }
 
+// RequestProgress queues a Progress event at the store's revision behind
+// everything queued so far.
+func (w *memWatch) RequestProgress(ctx context.Context) error {
+	if err := w.s.enter(ctx); err != nil {
+		return err
+	}
+	defer w.s.mu.Unlock()
+	w.mu.Lock()
+	finished := w.finished
+	rev := w.s.rev
+	if w.s.bug("progressStale") {
+		// the revision of the watch's own latest event, not the store's
+		rev = 0
+		for _, ev := range w.s.log {
+			if strings.HasPrefix(ev.KV.Key, w.prefix) {
+				rev = ev.Revision()
+			}
+		}
+	}
+	w.mu.Unlock()
+	if finished {
+		return fmt.Errorf("%w: watch ended", storage.ErrClosed)
+	}
+	w.push(storage.Event{Type: storage.Progress, KV: storage.KeyValue{ModRevision: rev}})
+	return nil
+}
+
 // push queues ev, or ends a watcher that has fallen too far behind.
 func (w *memWatch) push(ev storage.Event) {
 	w.mu.Lock()
 	full := len(w.queue) >= w.s.opts.maxQueue
-	if !full && !w.finished {
+	switch {
+	case full || w.finished:
+	case ev.Type == storage.Progress && w.s.bug("progressOvertakes"):
+		w.queue = append([]storage.Event{ev}, w.queue...)
+	default:
 		w.queue = append(w.queue, ev)
 	}
 	w.mu.Unlock()

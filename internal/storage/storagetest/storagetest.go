@@ -74,6 +74,7 @@ var suite = []subtest{
 	{name: "ListPaginationSnapshot", run: testListPaginationSnapshot},
 	{name: "ListPastRevision", run: testListPastRevision},
 	{name: "ListFutureRevision", run: testListFutureRevision},
+	{name: "ListStart", run: testListStart},
 
 	{name: "Compact", run: testCompact, serial: true},
 	{name: "CompactErrors", run: testCompactErrors, serial: true},
@@ -87,5 +88,10 @@ var suite = []subtest{
 	{name: "WatchSlowReader", run: testWatchSlowReader},
 	{name: "WatchStop", run: testWatchStop},
 	{name: "WatchContextCancel", run: testWatchContextCancel},
+
+	{name: "ProgressQuietPrefix", run: testProgressQuietPrefix},
+	{name: "ProgressBehindEvents", run: testProgressBehindEvents},
+	{name: "ProgressConcurrentWriters", run: testProgressConcurrentWriters},
+	{name: "ProgressAfterStop", run: testProgressAfterStop},
 	{name: "Close", run: testClose},
 }

@@ -1,0 +1,111 @@
+package watchcache
+
+import (
+	"bytes"
+	"io"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// CachedObject is one version of an object as the cache hands it out in
+// watch events. It implements runtime.CacheableObject: the serializers of
+// k8s.io/apimachinery (json, protobuf, versioning) call CacheEncode, which
+// encodes the object once per serializer and output version and replays
+// the bytes to every other watcher of the same version.
+//
+// The wrapped object is shared: Object returns it for reading only.
+// GetObject and DeepCopyObject return copies a caller may change.
+type CachedObject struct {
+	mu        sync.RWMutex
+	obj       runtime.Object // replaced, never modified, by SetGroupVersionKind
+	encodings map[runtime.Identifier]*encoding
+}
+
+// encoding is one serializer's output for the object, made once.
+type encoding struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+var (
+	_ runtime.CacheableObject = (*CachedObject)(nil)
+	_ runtime.Object          = (*CachedObject)(nil)
+	_ schema.ObjectKind       = (*CachedObject)(nil)
+)
+
+func newCachedObject(obj runtime.Object) *CachedObject {
+	return &CachedObject{obj: obj}
+}
+
+// Object returns the wrapped object. It is shared with every other reader
+// and must not be modified.
+func (o *CachedObject) Object() runtime.Object {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.obj
+}
+
+// CacheEncode implements runtime.CacheableObject: the first call for an id
+// encodes a copy of the object with encode, later calls write the same
+// bytes.
+func (o *CachedObject) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
+	o.mu.Lock()
+	if o.encodings == nil {
+		o.encodings = make(map[runtime.Identifier]*encoding, 1)
+	}
+	enc := o.encodings[id]
+	if enc == nil {
+		enc = &encoding{}
+		o.encodings[id] = enc
+	}
+	obj := o.obj
+	o.mu.Unlock()
+	enc.once.Do(func() {
+		// Encoders may set the GVK on what they encode: give them a copy
+		// (the interface asks for that too).
+		var buf bytes.Buffer
+		enc.err = encode(obj.DeepCopyObject(), &buf)
+		enc.data = buf.Bytes()
+	})
+	if enc.err != nil {
+		return enc.err
+	}
+	_, err := w.Write(enc.data)
+	return err
+}
+
+// GetObject implements runtime.CacheableObject: a deep copy the caller owns.
+func (o *CachedObject) GetObject() runtime.Object { return o.Object().DeepCopyObject() }
+
+// GetObjectKind implements runtime.Object. The kind is the wrapper's, so
+// that setting it cannot race with other readers of the shared object.
+func (o *CachedObject) GetObjectKind() schema.ObjectKind { return o }
+
+// DeepCopyObject implements runtime.Object: a wrapper around a deep copy,
+// with no encodings yet.
+func (o *CachedObject) DeepCopyObject() runtime.Object {
+	return &CachedObject{obj: o.Object().DeepCopyObject()}
+}
+
+// GroupVersionKind implements schema.ObjectKind.
+func (o *CachedObject) GroupVersionKind() schema.GroupVersionKind {
+	return o.Object().GetObjectKind().GroupVersionKind()
+}
+
+// SetGroupVersionKind implements schema.ObjectKind. A different kind
+// replaces the wrapped object with a copy carrying it (copy on write) and
+// drops the encodings made so far; readers holding the old object keep an
+// unchanged one.
+func (o *CachedObject) SetGroupVersionKind(gvk schema.GroupVersionKind) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.obj.GetObjectKind().GroupVersionKind() == gvk {
+		return
+	}
+	obj := o.obj.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	o.obj, o.encodings = obj, nil
+}
