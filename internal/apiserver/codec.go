@@ -17,7 +17,9 @@ import (
 // (Table, PartialObjectMetadata, Status, WatchEvent...).
 var (
 	Scheme = newScheme()
-	Codecs = serializer.NewCodecFactory(Scheme, serializer.EnableStrict)
+	// Codecs' serializers are lenient; each SerializerInfo also carries a
+	// strict one, used when fieldValidation asks to see unknown fields.
+	Codecs = serializer.NewCodecFactory(Scheme)
 	// ParameterCodec decodes query parameters into option structs.
 	ParameterCodec = runtime.NewParameterCodec(Scheme)
 )

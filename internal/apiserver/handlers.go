@@ -277,8 +277,9 @@ func (s *Server) decode(w http.ResponseWriter, body []byte, contentType, fieldVa
 	if err != nil {
 		return nil, err
 	}
+	// Unset means Warn, as upstream.
 	dec := info.Serializer
-	if info.StrictSerializer != nil && (fieldValidation == "Strict" || fieldValidation == "Warn") {
+	if info.StrictSerializer != nil && fieldValidation != "Ignore" {
 		dec = info.StrictSerializer
 	}
 	gvk := res.GVK()

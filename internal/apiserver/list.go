@@ -32,8 +32,11 @@ func listOptions(q url.Values) (*metainternalversion.ListOptions, error) {
 
 func validateListOptions(o *metainternalversion.ListOptions) []string {
 	var errs []string
+	// A watch-list (sendInitialEvents) may leave resourceVersion unset: it
+	// then starts from a consistent read.
+	watchList := o.Watch && o.SendInitialEvents != nil
 	if o.ResourceVersionMatch != "" {
-		if o.ResourceVersion == "" {
+		if o.ResourceVersion == "" && !watchList {
 			errs = append(errs, "resourceVersionMatch is forbidden unless resourceVersion is provided")
 		}
 		if o.Continue != "" {
@@ -58,8 +61,13 @@ func validateListOptions(o *metainternalversion.ListOptions) []string {
 	if o.SendInitialEvents != nil {
 		if !o.Watch {
 			errs = append(errs, "sendInitialEvents is forbidden for list")
-		} else if o.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan {
-			errs = append(errs, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+		} else {
+			if o.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan {
+				errs = append(errs, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+			}
+			if !o.AllowWatchBookmarks {
+				errs = append(errs, "sendInitialEvents requires setting allowWatchBookmarks to true")
+			}
 		}
 	}
 	return errs

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -42,6 +43,9 @@ type Server struct {
 	metrics       *metrics
 	readOnlySlots chan struct{} // capacity: read-only requests in flight at most
 	mutatingSlots chan struct{} // capacity: mutating requests in flight at most
+
+	runCtx context.Context // set by Run; caches of later registrations start with it
+	caches sync.WaitGroup  // running watch caches
 
 	openapiMu sync.Mutex // serializes PublishOpenAPI
 	openapi   *openapi.Service
@@ -86,11 +90,18 @@ func (s *Server) SetInflightLimits(readOnly, mutating int) {
 // Shutdown ends running watches; in-flight requests finish on their own.
 func (s *Server) Shutdown() { s.shutdownOnce.Do(func() { close(s.shutdown) }) }
 
-// Register serves r. Registering a resource twice replaces it.
-func (s *Server) Register(r *registry.Resource) *registry.Store {
-	st := registry.NewStore(r, s.storage)
+// Register serves r. Its watch cache starts with Run, or at once when the
+// server is already running.
+func (s *Server) Register(r *registry.Resource) (*registry.Store, error) {
+	st, err := registry.NewStore(r, s.storage)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.runCtx != nil {
+		s.startCacheLocked(st)
+	}
 	g, v := r.GVR.Group, r.GVR.Version
 	if _, ok := s.versions[g]; !ok {
 		s.groups = append(s.groups, g)
@@ -100,7 +111,56 @@ func (s *Server) Register(r *registry.Resource) *registry.Store {
 		s.versions[g] = append(s.versions[g], v)
 	}
 	s.resources[r.GVR] = &served{res: r, store: st}
-	return st
+	return st, nil
+}
+
+// Run starts the watch caches of every registered resource and keeps
+// them running until ctx ends; it returns once they have all stopped.
+func (s *Server) Run(ctx context.Context) {
+	s.mu.Lock()
+	s.runCtx = ctx
+	for _, sv := range s.resources {
+		s.startCacheLocked(sv.store)
+	}
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.caches.Wait()
+}
+
+func (s *Server) startCacheLocked(st *registry.Store) {
+	s.caches.Go(func() {
+		if err := st.Run(s.runCtx); err != nil && s.runCtx.Err() == nil {
+			slog.Error("watch cache stopped", "resource", st.Resource.GVR.String(), "err", err)
+		}
+	})
+}
+
+// WaitReady blocks until every registered resource's cache has loaded.
+func (s *Server) WaitReady(ctx context.Context) error {
+	s.mu.RLock()
+	stores := make([]*registry.Store, 0, len(s.resources))
+	for _, sv := range s.resources {
+		stores = append(stores, sv.store)
+	}
+	s.mu.RUnlock()
+	for _, st := range stores {
+		if err := st.WaitReady(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ready reports whether every watch cache has loaded: /readyz.
+func (s *Server) ready() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sv := range s.resources {
+		if !sv.store.Ready() {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {
@@ -136,6 +196,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/healthz/") || strings.HasPrefix(p, "/livez/") || strings.HasPrefix(p, "/readyz/"):
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if strings.HasPrefix(p, "/readyz") && !s.ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, "[-]watch caches not loaded\nreadyz check failed")
+			return
+		}
 		fmt.Fprint(w, "ok")
 		return
 	case p == "/version":

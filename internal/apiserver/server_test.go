@@ -38,13 +38,24 @@ func newTestServer(t testing.TB) (*Server, *httptest.Server) {
 	s := New(st, VersionInfo{GitVersion: "v1.37.2+skiff"})
 	var coreEvents *registry.Resource
 	for _, r := range core.Resources() {
-		s.Register(r)
+		if _, err := s.Register(r); err != nil {
+			t.Fatal(err)
+		}
 		if r.GVR.Resource == "events" {
 			coreEvents = r
 		}
 	}
 	for _, r := range append(coordination.Resources(), events.Resources(coreEvents)...) {
-		s.Register(r)
+		if _, err := s.Register(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := s.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 	nsStore, _ := s.Store(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	if _, err := nsStore.Create(context.Background(), "", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, registry.WriteOptions{}); err != nil {

@@ -99,6 +99,9 @@ func (h *resourceHandler) watch(w http.ResponseWriter, r *http.Request) error {
 			}
 			obj := ev.Object
 			if ev.Type != watch.Error && ev.Type != watch.Bookmark && t.as != "" {
+				if co, ok := obj.(runtime.CacheableObject); ok {
+					obj = co.GetObject()
+				}
 				obj, err = h.watchForm(r, obj, t, &firstTable)
 				if err != nil {
 					obj = errorStatus(err)

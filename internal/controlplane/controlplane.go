@@ -89,7 +89,22 @@ func Run(ctx context.Context, cfg Config) error {
 		api.Registerer().MustRegister(c.Collectors()...)
 	}
 	for _, r := range Resources() {
-		api.Register(r)
+		if _, err := api.Register(r); err != nil {
+			return err
+		}
+	}
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	apiDone := make(chan struct{})
+	go func() {
+		defer close(apiDone)
+		api.Run(apiCtx)
+	}()
+	defer func() {
+		stopAPI()
+		<-apiDone
+	}()
+	if err := api.WaitReady(ctx); err != nil {
+		return err
 	}
 	if err := api.PublishOpenAPI(); err != nil {
 		return err

@@ -11,7 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"skiff.dev/skiff/internal/storage"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"skiff.dev/skiff/internal/watchcache"
 )
 
 // ListOptions select and page a list.
@@ -52,25 +54,44 @@ func (o ListOptions) Matches(a Attrs) bool {
 	return true
 }
 
-// List reads the objects under namespace ns ("" for all) from storage at
-// the current revision and returns those matching opts as a list of the
-// resource's list kind.
+// WatchOptions select a watch.
+type WatchOptions struct {
+	ListOptions
+	AllowBookmarks    bool
+	SendInitialEvents *bool
+}
+
+// List returns the objects under namespace ns ("" for all) that match opts,
+// from the resource's watch cache, as a list of the resource's list kind.
+// The items are shared with the cache: callers must not modify them.
 func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.Object, error) {
-	res, err := s.Storage.List(ctx, s.Key(ns, ""), storage.ListOptions{})
+	res, err := s.cache.List(ctx, watchcache.ListOptions{
+		Namespace:            ns,
+		LabelSelector:        opts.Labels,
+		FieldSelector:        opts.Fields,
+		ResourceVersion:      opts.ResourceVersion,
+		ResourceVersionMatch: opts.ResourceVersionMatch,
+		Limit:                opts.Limit,
+		Continue:             opts.Continue,
+	})
 	if err != nil {
-		return nil, s.storageError(err, "")
+		return nil, err
 	}
-	items := make([]runtime.Object, 0, len(res.KVs))
-	for _, kv := range res.KVs {
-		obj, err := s.Decode(kv)
-		if err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		if opts.Matches(ObjectAttrs(s.Resource, obj)) {
-			items = append(items, obj)
-		}
-	}
-	return s.NewList(items, strconv.FormatInt(int64(res.Revision), 10), "", nil)
+	return s.NewList(res.Items, strconv.FormatInt(int64(res.Revision), 10), res.Continue, res.RemainingItemCount)
+}
+
+// Watch streams changes to the objects under namespace ns that match
+// opts, from the resource's watch cache. Event objects are shared
+// runtime.CacheableObjects: callers must not modify them.
+func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (watch.Interface, error) {
+	return s.cache.Watch(ctx, watchcache.WatchOptions{
+		Namespace:         ns,
+		LabelSelector:     opts.Labels,
+		FieldSelector:     opts.Fields,
+		ResourceVersion:   opts.ResourceVersion,
+		AllowBookmarks:    opts.AllowBookmarks,
+		SendInitialEvents: opts.SendInitialEvents,
+	})
 }
 
 // NewList wraps items in a list of the resource's list kind.

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
@@ -19,19 +21,56 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/internal/storage"
+	"skiff.dev/skiff/internal/watchcache"
 )
 
 // Store gives one resource the Kubernetes verbs over a storage.Store.
+// Reads of single objects and every write go to storage; lists and watches
+// are served by the resource's watch cache, which Run keeps current.
 type Store struct {
 	Resource *Resource
 	Storage  storage.Store
 	Clock    clock.PassiveClock
+	cache    *watchcache.Cache
 }
 
 // NewStore returns the generic store of r on s.
-func NewStore(r *Resource, s storage.Store) *Store {
-	return &Store{Resource: r, Storage: s, Clock: clock.RealClock{}}
+func NewStore(r *Resource, s storage.Store) (*Store, error) {
+	st := &Store{Resource: r, Storage: s, Clock: clock.RealClock{}}
+	stored := r
+	if r.StoredAs != nil {
+		stored = r.StoredAs.Resource
+	}
+	cache, err := watchcache.New(watchcache.Config{
+		Store:      s,
+		Prefix:     KeyPrefix(stored),
+		Namespaced: r.Namespaced,
+		GVK:        r.GVK(),
+		New:        r.Strategy.New,
+		Decode:     st.Decode,
+		Attrs: func(obj runtime.Object) (labels.Set, fields.Set) {
+			a := ObjectAttrs(r, obj)
+			return a.Labels, a.Fields
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.cache = cache
+	return st, nil
 }
+
+// Run keeps the store's watch cache current until ctx ends.
+func (s *Store) Run(ctx context.Context) error { return s.cache.Run(ctx) }
+
+// WaitReady blocks until the watch cache has loaded.
+func (s *Store) WaitReady(ctx context.Context) error { return s.cache.WaitReady(ctx) }
+
+// Ready reports whether the watch cache has loaded.
+func (s *Store) Ready() bool { return s.cache.Ready() }
+
+// CacheSize is how many objects the watch cache holds.
+func (s *Store) CacheSize() int { return s.cache.Len() }
 
 // WriteOptions carry what a request says about a write.
 type WriteOptions struct {

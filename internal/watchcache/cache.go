@@ -431,7 +431,9 @@ func (c *Cache) sendBookmarks() {
 	var bookmark *CachedObject
 	for _, set := range c.watchers {
 		for w := range set {
-			if !w.bookmarks {
+			// A watcher that started ahead of the cache gets no bookmark
+			// older than its start.
+			if !w.bookmarks || c.rev < w.since {
 				continue
 			}
 			if bookmark == nil {

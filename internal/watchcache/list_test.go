@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"skiff.dev/skiff/internal/storage"
 	"skiff.dev/skiff/internal/storage/embedded"
@@ -441,9 +442,9 @@ func TestConsistentReadWithoutProgress(t *testing.T) {
 		t.Fatalf("NotOlderThan %d: revision %d, items %v", cur, res.Revision, names(res.Items))
 	}
 	// An event under the prefix brings the cache up to date: no store read.
+	w := f.watch(watchcache.WatchOptions{ResourceVersion: res.Revision.String()})
 	y := f.create(configMap("a", "y", nil, nil))
-	w := f.watch(watchcache.WatchOptions{ResourceVersion: y.ResourceVersion})
-	_ = w // Watch waited until the cache had y
+	w.expect(want{watch.Added, y}) // the cache has y once a watcher got it
 	before = cs.lists.Load()
 	res = f.list(watchcache.ListOptions{})
 	if len(res.Items) != 2 || cs.lists.Load() != before {

@@ -74,17 +74,8 @@ func (c *Cache) Watch(ctx context.Context, opts WatchOptions) (watch.Interface, 
 		}
 	case rv > 0:
 		from = rv
-		if c.Revision() < rv {
-			reached, unsupported, err := c.waitFor(ctx, rv, true)
-			if err == nil && !reached && unsupported {
-				reached, _, err = c.waitFor(ctx, rv, false)
-			}
-			if err != nil {
-				return nil, err
-			}
-			if !reached {
-				return nil, errTooLargeResourceVersion(rv, c.Revision())
-			}
+		if err := c.awaitWatchStart(ctx, rv); err != nil {
+			return nil, err
 		}
 	}
 
@@ -106,6 +97,8 @@ func (c *Cache) Watch(ctx context.Context, opts WatchOptions) (watch.Interface, 
 	case initial:
 		w.initial = c.snap
 		w.endBookmark = opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.AllowBookmarks
+	case rv > 0 && from > c.rev:
+		w.since = from // ahead of the cache: skip its changes up to from
 	case rv > 0:
 		if from < c.window.base {
 			oldest := c.window.base
@@ -308,3 +301,37 @@ type closedWatch chan watch.Event
 
 func (w closedWatch) ResultChan() <-chan watch.Event { return w }
 func (closedWatch) Stop()                            {}
+
+// awaitWatchStart returns once a watch from rv can start: when the cache
+// or the store has reached rv. A cache behind a store that has reached rv
+// needs no waiting: the changes after rv reach the cache in order and the
+// watcher skips those up to rv (waiting could last forever on a store
+// without progress reports, such as etcd 3.4, when nothing under the
+// prefix changes). A revision the store has not reached is waited for, as
+// kube-apiserver does, then refused with 504.
+func (c *Cache) awaitWatchStart(ctx context.Context, rv storage.Revision) error {
+	storeReached := func() (bool, error) {
+		cur, err := c.cfg.Store.CurrentRevision(ctx)
+		if err != nil {
+			return false, storageError(err)
+		}
+		return cur >= rv, nil
+	}
+	if c.Revision() >= rv {
+		return nil
+	}
+	if ok, err := storeReached(); ok || err != nil {
+		return err
+	}
+	reached, unsupported, err := c.waitFor(ctx, rv, true)
+	if err == nil && !reached && unsupported {
+		reached, _, err = c.waitFor(ctx, rv, false)
+	}
+	if err != nil || reached {
+		return err
+	}
+	if ok, err := storeReached(); ok || err != nil {
+		return err
+	}
+	return errTooLargeResourceVersion(rv, c.Revision())
+}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	testingclock "k8s.io/utils/clock/testing"
 
+	"skiff.dev/skiff/internal/storage"
 	"skiff.dev/skiff/internal/storage/embedded"
 	"skiff.dev/skiff/internal/watchcache"
 )
@@ -364,4 +365,19 @@ func TestWatchStop(t *testing.T) {
 	}
 	cancel()
 	(&watcher{t: t, w: w2, name: "cancelled"}).expectClosed(true)
+}
+
+// A watch from a revision the store has reached but the cache has not (no
+// change under the prefix since, and no progress reports, as on etcd 3.4)
+// starts at once and delivers exactly the changes after that revision.
+func TestWatchAheadOfCacheWithoutProgress(t *testing.T) {
+	f := newFixture(t, func(o *fixtureOptions) {
+		o.wrap = func(s storage.Store) storage.Store { return noProgressStore{s} }
+	})
+	f.create(configMap("a", "x", nil, nil))
+	f.writeElsewhere("s1")
+	ahead := f.writeElsewhere("s2") // the store is here; the cache is not
+	w := f.watch(watchcache.WatchOptions{ResourceVersion: ahead.String()})
+	y := f.create(configMap("a", "y", nil, nil))
+	w.expect(want{watch.Added, y})
 }

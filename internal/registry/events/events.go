@@ -23,7 +23,9 @@ import (
 func Resources(coreEvents *registry.Resource) []*registry.Resource {
 	return []*registry.Resource{{
 		GVR: eventsv1.SchemeGroupVersion.WithResource("events"), Kind: "Event", ListKind: "EventList",
-		SingularName: "event", Namespaced: true,
+		// The same short name as core/v1 events, as upstream (kubectl warns
+		// that it could match either).
+		SingularName: "event", ShortNames: []string{"ev"}, Namespaced: true,
 		Strategy: strategy{core: coreEvents.Strategy},
 		StoredAs: &registry.StoredAs{Resource: coreEvents, ToStorage: toCore, FromStorage: fromCore},
 	}}
