@@ -282,3 +282,14 @@ func TestProtobufRoundTrip(t *testing.T) {
 		t.Fatalf("decoded %+v", out)
 	}
 }
+
+// Kinds without a spec have no generation, as upstream: the generic create
+// sets none, strategies of kinds that track spec changes do.
+func TestNoGenerationForKindsWithoutSpec(t *testing.T) {
+	_, hs := newTestServer(t)
+	code, _, body := do(t, "POST", hs.URL+"/api/v1/namespaces/default/configmaps", "application/json", "",
+		[]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"g","generation":7},"data":{"k":"v"}}`))
+	if code != http.StatusCreated || strings.Contains(string(body), `"generation"`) {
+		t.Fatalf("create: %d %s", code, body)
+	}
+}

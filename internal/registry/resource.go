@@ -68,7 +68,8 @@ type Strategy interface {
 	// Default fills in defaulted fields, as Kubernetes' defaulters do.
 	Default(obj runtime.Object)
 	// PrepareForCreate clears what a client may not set on create, such as
-	// status behind a status subresource.
+	// status behind a status subresource, and sets metadata.generation to 1
+	// for kinds that track spec changes.
 	PrepareForCreate(ctx context.Context, obj runtime.Object)
 	// PrepareForUpdate carries over what a client may not change with this
 	// write (status on the main resource, spec on /status) and bumps
@@ -95,8 +96,7 @@ type DeletionStrategy interface {
 
 // BaseStrategy gives a kind without special rules the default behaviour:
 // names are DNS subdomains, nothing is defaulted, every write is valid, and
-// generation is bumped on any change outside metadata. Embed it and
-// override what the kind needs.
+// there is no generation. Embed it and override what the kind needs.
 type BaseStrategy struct{}
 
 func (BaseStrategy) ValidateName(name string, prefix bool) []string {

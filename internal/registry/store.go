@@ -104,7 +104,9 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	now := metav1.NewTime(s.Clock.Now().Truncate(time.Second))
 	m.SetUID(uuid.NewUUID())
 	m.SetCreationTimestamp(now)
-	m.SetGeneration(1)
+	// Only kinds that track spec changes have a generation; their
+	// strategies set it to 1 in PrepareForCreate.
+	m.SetGeneration(0)
 	m.SetResourceVersion("")
 	m.SetDeletionTimestamp(nil)
 	m.SetDeletionGracePeriodSeconds(nil)
