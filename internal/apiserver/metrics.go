@@ -130,3 +130,20 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, info Request
 	s.metrics.latency.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource).Observe(time.Since(start).Seconds())
 	s.metrics.requests.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource, strconv.Itoa(rec.code)).Inc()
 }
+
+// cacheCollector reports each resource's watch-cache size at scrape time,
+// as kube-apiserver's apiserver_storage_objects.
+type cacheCollector struct{ s *Server }
+
+var storageObjectsDesc = prometheus.NewDesc("apiserver_storage_objects",
+	"Objects of each resource, as held by its watch cache.", []string{"resource"}, nil)
+
+func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- storageObjectsDesc }
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	c.s.mu.RLock()
+	defer c.s.mu.RUnlock()
+	for gvr, sv := range c.s.resources {
+		ch <- prometheus.MustNewConstMetric(storageObjectsDesc, prometheus.GaugeValue, float64(sv.store.CacheSize()), gvr.GroupResource().String())
+	}
+}

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"skiff.dev/skiff/internal/auth"
 	"skiff.dev/skiff/internal/openapi"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/storage"
@@ -38,6 +40,7 @@ type Server struct {
 	// protectedNamespaces cannot be deleted.
 	protectedNamespaces map[string]bool
 	version             VersionInfo
+	authorizer          auth.Authorizer
 	fieldManagers       fieldManagers
 
 	metrics       *metrics
@@ -67,17 +70,60 @@ type VersionInfo struct {
 
 // New returns a server on s with no resources.
 func New(s storage.Store, v VersionInfo) *Server {
-	return &Server{
+	srv := &Server{
 		storage:             s,
 		resources:           make(map[schema.GroupVersionResource]*served),
 		versions:            make(map[string][]string),
 		protectedNamespaces: map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true},
 		version:             v,
+		authorizer:          auth.AlwaysAllow,
 		shutdown:            make(chan struct{}),
 		metrics:             newMetrics(),
 		readOnlySlots:       make(chan struct{}, DefaultMaxReadOnlyInflight),
 		mutatingSlots:       make(chan struct{}, DefaultMaxMutatingInflight),
 	}
+	srv.metrics.registry.MustRegister(cacheCollector{srv})
+	return srv
+}
+
+// SetAuthorizer sets the authorization stage of the request path (allow
+// all by default). Call before serving.
+func (s *Server) SetAuthorizer(a auth.Authorizer) { s.authorizer = a }
+
+// authorize runs the authorization stage: 403 Forbidden unless allowed.
+func (s *Server) authorize(r *http.Request, info RequestInfo) error {
+	user, _ := auth.UserFrom(r.Context())
+	a := auth.Attributes{
+		User: user, Verb: info.Verb, ResourceRequest: info.IsResourceRequest,
+		APIGroup: info.APIGroup, APIVersion: info.APIVersion, Resource: info.Resource,
+		Subresource: info.Subresource, Namespace: info.Namespace, Name: info.Name, Path: r.URL.Path,
+	}
+	d, reason, err := s.authorizer.Authorize(r.Context(), a)
+	if d == auth.Allow {
+		return nil
+	}
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	name := "system:anonymous"
+	if user != nil {
+		name = user.Name
+	}
+	msg := fmt.Sprintf("User %q cannot %s path %q", name, info.Verb, r.URL.Path)
+	if info.IsResourceRequest {
+		resource := info.Resource
+		if info.Subresource != "" {
+			resource += "/" + info.Subresource
+		}
+		msg = fmt.Sprintf("User %q cannot %s resource %q in API group %q", name, info.Verb, resource, info.APIGroup)
+		if info.Namespace != "" {
+			msg += fmt.Sprintf(" in the namespace %q", info.Namespace)
+		}
+	}
+	if reason != "" {
+		msg += ": " + reason
+	}
+	return apierrors.NewForbidden(schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}, info.Name, errors.New(msg))
 }
 
 // SetInflightLimits changes how many read-only and mutating requests may
@@ -219,6 +265,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	info := ParseRequestInfo(r)
+	if err := s.authorize(r, info); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if !info.IsResourceRequest {
 		if s.serveDiscovery(w, r, info) {
 			return

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"skiff.dev/skiff/internal/auth"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/coordination"
 	"skiff.dev/skiff/internal/registry/core"
@@ -237,6 +238,7 @@ func TestMetricsCountRequests(t *testing.T) {
 		`apiserver_request_total{code="200",group="",resource="configmaps",subresource="",verb="list"} 1`,
 		`apiserver_request_total{code="404",group="",resource="configmaps",subresource="",verb="get"} 1`,
 		`apiserver_request_duration_seconds_bucket{group="",resource="configmaps",subresource="",verb="list",le="+Inf"} 1`,
+		`apiserver_storage_objects{resource="namespaces"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -291,5 +293,25 @@ func TestNoGenerationForKindsWithoutSpec(t *testing.T) {
 		[]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"g","generation":7},"data":{"k":"v"}}`))
 	if code != http.StatusCreated || strings.Contains(string(body), `"generation"`) {
 		t.Fatalf("create: %d %s", code, body)
+	}
+}
+
+// The authorization stage sits in the request path: a denial is a 403
+// Status naming the user, verb and resource, and nothing is written.
+func TestAuthorizationStage(t *testing.T) {
+	s, hs := newTestServer(t)
+	s.SetAuthorizer(auth.AuthorizerFunc(func(_ context.Context, a auth.Attributes) (auth.Decision, string, error) {
+		if a.Verb == "create" && a.Resource == "configmaps" {
+			return auth.Deny, "", nil
+		}
+		return auth.Allow, "", nil
+	}))
+	code, _, body := do(t, "POST", hs.URL+"/api/v1/namespaces/default/configmaps", "application/json", "",
+		[]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"denied"}}`))
+	if code != http.StatusForbidden || !strings.Contains(string(body), `cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\"`) {
+		t.Fatalf("denied create: %d %s", code, body)
+	}
+	if code, _, _ := do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps/denied", "", "", nil); code != http.StatusNotFound {
+		t.Fatalf("a denied create was stored: GET answered %d", code)
 	}
 }
