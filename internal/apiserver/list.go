@@ -1,15 +1,21 @@
 package apiserver
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"skiff.dev/skiff/internal/registry"
 )
 
 // listOptions parses and checks a list or watch request's query.
@@ -85,9 +91,52 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) error {
 	if h.info.Name != "" {
 		opts.FieldSelector = fields.AndSelectors(opts.FieldSelector, fields.OneTermEqualSelector("metadata.name", h.info.Name))
 	}
-	list, err := h.s.listObjects(r.Context(), h.res, h.store, h.info.Namespace, opts)
+	l, err := h.s.listCached(r.Context(), h.res, h.store, h.info.Namespace, opts)
 	if err != nil {
 		return err
 	}
-	return h.respond(w, r, http.StatusOK, list, t)
+	if t.as == "" && t.media == mediaJSON && r.URL.Query().Get("pretty") != "true" && len(l.Items) > 0 {
+		return h.writeJSONList(w, r, l, t)
+	}
+	return h.respond(w, r, http.StatusOK, l.List, t)
+}
+
+// writeJSONList writes a list as JSON from its items' shared encodings, so
+// a LIST costs a copy of each object's bytes rather than an encoding:
+// every object version is encoded once, for lists and watches alike.
+func (h *resourceHandler) writeJSONList(w http.ResponseWriter, r *http.Request, l *registry.CachedList, t target) error {
+	lm, err := meta.ListAccessor(l.List)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	metaJSON, err := json.Marshal(metav1.ListMeta{
+		ResourceVersion:    lm.GetResourceVersion(),
+		Continue:           lm.GetContinue(),
+		RemainingItemCount: lm.GetRemainingItemCount(),
+	})
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	enc := Codecs.EncoderForVersion(t.info.Serializer, h.gv())
+	buf := bytes.NewBuffer(make([]byte, 0, 64*1024))
+	fmt.Fprintf(buf, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, h.res.ListKind, h.gv().String(), metaJSON)
+	w.Header().Set("Content-Type", mediaJSON)
+	w.WriteHeader(http.StatusOK)
+	for i, item := range l.Items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(item, buf); err != nil {
+			return nil // headers are out; the client sees a truncated body
+		}
+		if buf.Len() >= 64*1024 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return nil
+			}
+			buf.Reset()
+		}
+	}
+	buf.WriteString("]}\n")
+	w.Write(buf.Bytes())
+	return nil
 }

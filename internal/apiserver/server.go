@@ -255,6 +255,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/metrics":
 		s.serveMetrics(w, r)
 		return
+	case strings.HasPrefix(r.URL.Path, "/debug/pprof"):
+		servePprof(w, r)
+		return
 	case p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/"):
 		s.openapiMu.Lock()
 		svc := s.openapi
@@ -287,10 +290,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // listObjects lists a resource's objects that match opts.
 func (s *Server) listObjects(ctx context.Context, res *registry.Resource, st *registry.Store, ns string, opts *metainternalversion.ListOptions) (runtime.Object, error) {
+	l, err := s.listCached(ctx, res, st, ns, opts)
+	if err != nil {
+		return nil, err
+	}
+	return l.List, nil
+}
+
+// listCached lists a resource's objects that match opts, also in
+// cacheable form.
+func (s *Server) listCached(ctx context.Context, res *registry.Resource, st *registry.Store, ns string, opts *metainternalversion.ListOptions) (*registry.CachedList, error) {
 	if err := checkFieldSelector(res, opts.FieldSelector); err != nil {
 		return nil, err
 	}
-	return st.List(ctx, ns, registry.ListOptions{
+	return st.ListCached(ctx, ns, registry.ListOptions{
 		Labels:               opts.LabelSelector,
 		Fields:               opts.FieldSelector,
 		ResourceVersion:      opts.ResourceVersion,

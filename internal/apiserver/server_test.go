@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +16,10 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"skiff.dev/skiff/internal/auth"
 	"skiff.dev/skiff/internal/registry"
@@ -313,5 +316,31 @@ func TestAuthorizationStage(t *testing.T) {
 	}
 	if code, _, _ := do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps/denied", "", "", nil); code != http.StatusNotFound {
 		t.Fatalf("a denied create was stored: GET answered %d", code)
+	}
+}
+
+// A JSON list is written from the items' shared encodings; it must decode
+// to the same list as the regular encoder's (YAML here).
+func TestJSONListFastPathMatchesEncoder(t *testing.T) {
+	_, hs := newTestServer(t)
+	for i := range 5 {
+		body := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"l%d","labels":{"i":"%d"}},"data":{"k":"v%d"}}`, i, i, i)
+		if code, _, b := do(t, "POST", hs.URL+"/api/v1/namespaces/default/configmaps", "application/json", "", []byte(body)); code != 201 {
+			t.Fatalf("create: %d %s", code, b)
+		}
+	}
+	for _, q := range []string{"", "?limit=2", "?labelSelector=i%3D3"} {
+		_, _, fast := do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps"+q, "", "application/json", nil)
+		_, _, slow := do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps"+q, "", "application/yaml", nil)
+		var a, b corev1.ConfigMapList
+		if err := json.Unmarshal(fast, &a); err != nil {
+			t.Fatalf("%s: fast JSON does not decode: %v\n%s", q, err, fast)
+		}
+		if err := sigsyaml.Unmarshal(slow, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !apiequality.Semantic.DeepEqual(a, b) || a.Kind != "ConfigMapList" || a.APIVersion != "v1" || len(a.Items) == 0 {
+			t.Fatalf("%s: fast list\n%+v\ndiffers from\n%+v", q, a, b)
+		}
 	}
 }

@@ -65,6 +65,23 @@ type WatchOptions struct {
 // from the resource's watch cache, as a list of the resource's list kind.
 // The items are shared with the cache: callers must not modify them.
 func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.Object, error) {
+	l, err := s.ListCached(ctx, ns, opts)
+	if err != nil {
+		return nil, err
+	}
+	return l.List, nil
+}
+
+// CachedList is a list and the same items as cacheable objects, whose
+// encodings are made once and shared by every list and watch that sends
+// them.
+type CachedList struct {
+	List  runtime.Object
+	Items []*watchcache.CachedObject
+}
+
+// ListCached is List, with the items also in cacheable form.
+func (s *Store) ListCached(ctx context.Context, ns string, opts ListOptions) (*CachedList, error) {
 	res, err := s.cache.List(ctx, watchcache.ListOptions{
 		Namespace:            ns,
 		LabelSelector:        opts.Labels,
@@ -77,7 +94,11 @@ func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.
 	if err != nil {
 		return nil, err
 	}
-	return s.NewList(res.Items, strconv.FormatInt(int64(res.Revision), 10), res.Continue, res.RemainingItemCount)
+	list, err := s.NewList(res.Items, strconv.FormatInt(int64(res.Revision), 10), res.Continue, res.RemainingItemCount)
+	if err != nil {
+		return nil, err
+	}
+	return &CachedList{List: list, Items: res.Cached}, nil
 }
 
 // Watch streams changes to the objects under namespace ns that match

@@ -41,6 +41,10 @@ type ListResult struct {
 	// Items are the matching objects in key order. They are shared with
 	// the cache and other requests: read them, never modify them.
 	Items []runtime.Object
+	// Cached holds the same objects as Items, wrapped: encoding them
+	// through apimachinery serializers reuses each object's encoding, made
+	// once per serializer, across lists and watch events.
+	Cached []*CachedObject
 	// Revision is the list's resourceVersion: the state it reflects. Every
 	// page of a paginated list has the first page's.
 	Revision storage.Revision
@@ -196,8 +200,10 @@ func (c *Cache) listSnapshot(snap *tree, rev storage.Revision, q listQuery) *Lis
 	switch {
 	case q.limit > 0:
 		res.Items = make([]runtime.Object, 0, min(q.limit, int64(snap.Len())))
+		res.Cached = make([]*CachedObject, 0, cap(res.Items))
 	case !filtered && q.f.prefix == c.cfg.Prefix:
 		res.Items = make([]runtime.Object, 0, snap.Len()) // everything
+		res.Cached = make([]*CachedObject, 0, snap.Len())
 	}
 	var last string
 	var more bool
@@ -214,6 +220,7 @@ func (c *Cache) listSnapshot(snap *tree, rev storage.Revision, q listQuery) *Lis
 		}
 		if q.f.matches(e) {
 			res.Items = append(res.Items, e.raw)
+			res.Cached = append(res.Cached, e.obj)
 			last = e.key
 		}
 		return true
@@ -285,6 +292,7 @@ func (c *Cache) listStorage(ctx context.Context, rev storage.Revision, q listQue
 			}
 			if q.f.matches(e) {
 				res.Items = append(res.Items, obj)
+				res.Cached = append(res.Cached, e.obj)
 				last = kv.Key
 			}
 		}
