@@ -126,7 +126,6 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *resourceHandler) update(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	q := r.URL.Query()
 	t, err := negotiate(r.Header.Get("Accept"), false)
 	if err != nil {
@@ -140,9 +139,15 @@ func (h *resourceHandler) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, created, err := h.store.Update(ctx, h.info.Namespace, h.info.Name, func(context.Context, runtime.Object) (runtime.Object, error) {
+	return h.updateAndRespond(w, r, t, func(context.Context, runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	}, false, opts)
+}
+
+// updateAndRespond runs an update (PUT or PATCH) and answers 200 with the
+// result, or 201 when the update created the object.
+func (h *resourceHandler) updateAndRespond(w http.ResponseWriter, r *http.Request, t target, update registry.UpdateFunc, createIfMissing bool, opts registry.WriteOptions) error {
+	out, created, err := h.store.Update(r.Context(), h.info.Namespace, h.info.Name, update, createIfMissing, opts)
 	if err != nil {
 		return err
 	}

@@ -118,15 +118,7 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 		}
 		return obj, nil
 	}
-	out, created, err := h.store.Update(ctx, h.info.Namespace, h.info.Name, update, pt == applyPatchType && h.info.Subresource == "", opts)
-	if err != nil {
-		return err
-	}
-	code := http.StatusOK
-	if created {
-		code = http.StatusCreated
-	}
-	return h.respond(w, r, code, out, t)
+	return h.updateAndRespond(w, r, t, update, pt == applyPatchType && h.info.Subresource == "", opts)
 }
 
 // applyConfiguration parses a server-side apply body (YAML or JSON) and

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"skiff.dev/skiff/internal/eventconv"
 )
 
 // eventColumns serve core/v1 and events.k8s.io/v1 Events alike: upstream
@@ -27,7 +29,7 @@ var eventColumns = []metav1.TableColumnDefinition{
 var eventPrinter = newTyped(eventColumns, eventCells)
 
 var eventsV1Printer = newTyped(eventColumns, func(e *eventsv1.Event, now time.Time) []any {
-	return eventCells(coreEvent(e), now)
+	return eventCells(eventconv.ToCore(e), now)
 })
 
 func eventCells(e *corev1.Event, now time.Time) []any {
@@ -72,29 +74,4 @@ func eventSource(e *corev1.Event) string {
 		return component
 	}
 	return component + ", " + host
-}
-
-// coreEvent converts an events.k8s.io/v1 Event to the core/v1 form the way
-// the API server converts between the two.
-func coreEvent(e *eventsv1.Event) *corev1.Event {
-	c := &corev1.Event{
-		ObjectMeta:          e.ObjectMeta,
-		InvolvedObject:      e.Regarding,
-		Source:              e.DeprecatedSource,
-		Reason:              e.Reason,
-		Message:             e.Note,
-		FirstTimestamp:      e.DeprecatedFirstTimestamp,
-		LastTimestamp:       e.DeprecatedLastTimestamp,
-		Count:               e.DeprecatedCount,
-		Type:                e.Type,
-		EventTime:           e.EventTime,
-		Related:             e.Related,
-		Action:              e.Action,
-		ReportingController: e.ReportingController,
-		ReportingInstance:   e.ReportingInstance,
-	}
-	if e.Series != nil {
-		c.Series = &corev1.EventSeries{Count: e.Series.Count, LastObservedTime: e.Series.LastObservedTime}
-	}
-	return c
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"skiff.dev/skiff/internal/eventconv"
 	"skiff.dev/skiff/internal/registry"
 )
 
@@ -108,26 +109,7 @@ func toCore(obj runtime.Object) (runtime.Object, error) {
 	if !ok {
 		return nil, fmt.Errorf("events: want *eventsv1.Event, got %T", obj)
 	}
-	c := &corev1.Event{
-		ObjectMeta:          e.ObjectMeta,
-		InvolvedObject:      e.Regarding,
-		Reason:              e.Reason,
-		Message:             e.Note,
-		Source:              e.DeprecatedSource,
-		FirstTimestamp:      e.DeprecatedFirstTimestamp,
-		LastTimestamp:       e.DeprecatedLastTimestamp,
-		Count:               e.DeprecatedCount,
-		Type:                e.Type,
-		EventTime:           e.EventTime,
-		Action:              e.Action,
-		Related:             e.Related,
-		ReportingController: e.ReportingController,
-		ReportingInstance:   e.ReportingInstance,
-	}
-	if e.Series != nil {
-		c.Series = &corev1.EventSeries{Count: e.Series.Count, LastObservedTime: e.Series.LastObservedTime}
-	}
-	return c, nil
+	return eventconv.ToCore(e), nil
 }
 
 func fromCore(obj runtime.Object) (runtime.Object, error) {
@@ -135,25 +117,5 @@ func fromCore(obj runtime.Object) (runtime.Object, error) {
 	if !ok {
 		return nil, fmt.Errorf("events: want *corev1.Event, got %T", obj)
 	}
-	e := &eventsv1.Event{
-		ObjectMeta:               c.ObjectMeta,
-		EventTime:                c.EventTime,
-		ReportingController:      c.ReportingController,
-		ReportingInstance:        c.ReportingInstance,
-		Action:                   c.Action,
-		Reason:                   c.Reason,
-		Regarding:                c.InvolvedObject,
-		Related:                  c.Related,
-		Note:                     c.Message,
-		Type:                     c.Type,
-		DeprecatedSource:         c.Source,
-		DeprecatedFirstTimestamp: c.FirstTimestamp,
-		DeprecatedLastTimestamp:  c.LastTimestamp,
-		DeprecatedCount:          c.Count,
-	}
-	e.SetGroupVersionKind(eventsv1.SchemeGroupVersion.WithKind("Event"))
-	if c.Series != nil {
-		e.Series = &eventsv1.EventSeries{Count: c.Series.Count, LastObservedTime: c.Series.LastObservedTime}
-	}
-	return e, nil
+	return eventconv.FromCore(c), nil
 }

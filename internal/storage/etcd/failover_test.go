@@ -157,7 +157,7 @@ func TestFailoverWatchSeesEveryWrite(t *testing.T) {
 	last := acked[len(acked)-1].rev
 	t.Logf("%d writes acknowledged, %d failed, last at revision %d", len(acked), failed, last)
 
-	events, _ := watch.waitUntil(t, fmt.Sprintf("the last acknowledged write (revision %d)", last),
+	events, _ := watch.WaitUntil(t, fmt.Sprintf("the last acknowledged write (revision %d)", last),
 		func(evs []storage.Event, _ bool) bool { return len(evs) > 0 && evs[len(evs)-1].Revision() >= last })
 
 	// Nothing but the writer writes to this cluster, so the watch must see

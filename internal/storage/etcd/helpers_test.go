@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"skiff.dev/skiff/internal/etcdtest"
 	"skiff.dev/skiff/internal/storage"
 	"skiff.dev/skiff/internal/storage/etcd"
+	"skiff.dev/skiff/internal/storage/storagetest"
 )
 
 // waitTimeout bounds every wait on a condition; it only turns a hang into a
@@ -96,88 +96,10 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// collector reads a watch on its own goroutine, promptly, and lets the test
-// wait for conditions on what arrived.
-type collector struct {
-	w       storage.Watch
-	changed chan struct{} // one pending wake-up
-	done    chan struct{} // Events closed and drained
-
-	mu     sync.Mutex
-	events []storage.Event
-	closed bool
-	err    error
-}
-
-func collect(t *testing.T, w storage.Watch) *collector {
-	c := &collector{w: w, changed: make(chan struct{}, 1), done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		for ev := range w.Events() {
-			c.mu.Lock()
-			c.events = append(c.events, ev)
-			c.mu.Unlock()
-			c.wake()
-		}
-		err := w.Err()
-		c.mu.Lock()
-		c.closed, c.err = true, err
-		c.mu.Unlock()
-		c.wake()
-	}()
-	t.Cleanup(func() {
-		w.Stop()
-		<-c.done
-	})
-	return c
-}
-
-func (c *collector) wake() {
-	select {
-	case c.changed <- struct{}{}:
-	default:
-	}
-}
-
-// waitUntil waits until cond holds on what arrived so far and returns it; it
-// fails the test after waitTimeout.
-func (c *collector) waitUntil(t *testing.T, what string, cond func(events []storage.Event, closed bool) bool) ([]storage.Event, error) {
-	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
-		events, closed, err := slices.Clone(c.events), c.closed, c.err
-		c.mu.Unlock()
-		if cond(events, closed) {
-			return events, err
-		}
-		if closed {
-			t.Fatalf("waiting for %s: watch closed with %v after %d events", what, err, len(events))
-		}
-		select {
-		case <-c.changed:
-		case <-deadline.C:
-			t.Fatalf("waiting for %s: not within %v (%d events so far)", what, waitTimeout, len(events))
-		}
-	}
-}
-
-// waitClosed waits until the watch's Events channel closes and returns
-// everything delivered and Err.
-func (c *collector) waitClosed(t *testing.T) ([]storage.Event, error) {
-	t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(waitTimeout):
-		t.Fatalf("watch not closed within %v", waitTimeout)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.events), c.err
-}
 
 func fmtEvent(e storage.Event) string {
 	return fmt.Sprintf("%v@%d %q=%q create=%d prev={%q %q %d/%d}", e.Type, e.Revision(), e.KV.Key, e.KV.Value,
 		e.KV.CreateRevision, e.Prev.Key, e.Prev.Value, e.Prev.CreateRevision, e.Prev.ModRevision)
 }
+
+func collect(t *testing.T, w storage.Watch) *storagetest.Collector { return storagetest.Collect(t, w) }

@@ -63,7 +63,7 @@ func TestProgressWhileReplaying(t *testing.T) {
 				}
 				t.Fatalf("RequestProgress: %v", err)
 			}
-			got, _ := col.waitUntil(t, "a Progress event", func(evs []storage.Event, _ bool) bool {
+			got, _ := col.WaitUntil(t, "a Progress event", func(evs []storage.Event, _ bool) bool {
 				return len(evs) > 0 && evs[len(evs)-1].Type == storage.Progress
 			})
 			last := got[len(got)-1]

@@ -344,7 +344,7 @@ func TestCompact(t *testing.T) {
 
 	// From the compaction revision on, history is complete.
 	c := collect(t, mustWatch(t, s, "", r3))
-	evs, _ := c.waitUntil(t, "the update after the compaction", func(evs []storage.Event, _ bool) bool { return len(evs) >= 1 })
+	evs, _ := c.WaitUntil(t, "the update after the compaction", func(evs []storage.Event, _ bool) bool { return len(evs) >= 1 })
 	if e := evs[0]; e.Type != storage.Updated || e.Revision() != r4 || string(e.KV.Value) != "4" || e.Prev.ModRevision != r3 {
 		t.Fatalf("first event after the compaction = %s, want the update at %d", fmtEvent(e), r4)
 	}

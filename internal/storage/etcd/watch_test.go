@@ -57,21 +57,21 @@ func TestWatchEvents(t *testing.T) {
 		{Type: storage.Deleted, KV: storage.KeyValue{Key: "a/k", CreateRevision: r1, ModRevision: r3}, Prev: v2},
 		{Type: storage.Created, KV: storage.KeyValue{Key: "a/k", Value: []byte("again"), CreateRevision: r4, ModRevision: r4}},
 	}
-	got, _ := live.waitUntil(t, "4 events", func(evs []storage.Event, _ bool) bool { return len(evs) >= len(want) })
+	got, _ := live.WaitUntil(t, "4 events", func(evs []storage.Event, _ bool) bool { return len(evs) >= len(want) })
 	wantEvents(t, got, want)
 
 	// Replay of the same history, started after it happened, and from the
 	// middle of it.
 	replay := collect(t, mustWatch(t, s, "a/", start))
-	got, _ = replay.waitUntil(t, "replayed events", func(evs []storage.Event, _ bool) bool { return len(evs) >= len(want) })
+	got, _ = replay.WaitUntil(t, "replayed events", func(evs []storage.Event, _ bool) bool { return len(evs) >= len(want) })
 	wantEvents(t, got, want)
 	mid := collect(t, mustWatch(t, s, "a/", r2))
-	got, _ = mid.waitUntil(t, "events after r2", func(evs []storage.Event, _ bool) bool { return len(evs) >= 2 })
+	got, _ = mid.WaitUntil(t, "events after r2", func(evs []storage.Event, _ bool) bool { return len(evs) >= 2 })
 	wantEvents(t, got, want[2:])
 
 	// Nothing else was delivered: a sentinel write is the next event.
 	r5, _ := s.Update(ctx, "a/k", []byte("sentinel"), r4)
-	got, _ = live.waitUntil(t, "the sentinel", func(evs []storage.Event, _ bool) bool { return len(evs) > len(want) })
+	got, _ = live.WaitUntil(t, "the sentinel", func(evs []storage.Event, _ bool) bool { return len(evs) > len(want) })
 	if len(got) != len(want)+1 || got[len(want)].Revision() != r5 {
 		t.Fatalf("after the sentinel at %d got %d events, last %s", r5, len(got), fmtEvent(got[len(got)-1]))
 	}
@@ -91,7 +91,7 @@ func TestWatchFromFuture(t *testing.T) {
 		}
 		revs = append(revs, rev)
 	}
-	got, _ := c.waitUntil(t, "events above the future revision", func(evs []storage.Event, _ bool) bool {
+	got, _ := c.WaitUntil(t, "events above the future revision", func(evs []storage.Event, _ bool) bool {
 		return len(evs) > 0 && evs[len(evs)-1].Revision() == revs[3]
 	})
 	if got[0].Revision() != cur+3 {
@@ -119,13 +119,13 @@ func TestWatchEnd(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	c := collect(t, mustWatchCtx(t, s, wctx, cur))
 	cancel()
-	if _, err := c.waitClosed(t); err != nil {
+	if _, err := c.WaitClosed(t); err != nil {
 		t.Fatalf("after cancelling the context: Err %v, want nil", err)
 	}
 
 	c = collect(t, mustWatchCtx(t, s, ctx, cur))
 	s.Close()
-	if _, err := c.waitClosed(t); !errors.Is(err, storage.ErrClosed) {
+	if _, err := c.WaitClosed(t); !errors.Is(err, storage.ErrClosed) {
 		t.Fatalf("after Close: Err %v, want ErrClosed", err)
 	}
 }
@@ -159,7 +159,7 @@ func TestWatchSlowConsumer(t *testing.T) {
 	}
 	// Only now read: what was buffered, then the end.
 	col := collect(t, w)
-	got, err := col.waitClosed(t)
+	got, err := col.WaitClosed(t)
 	if !errors.Is(err, storage.ErrWatcherTooSlow) {
 		t.Fatalf("Err = %v, want ErrWatcherTooSlow", err)
 	}
@@ -213,7 +213,7 @@ func TestWatchCompactionRaceNoSilentSkip(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := collect(t, w)
-		evs, err := c.waitUntil(t, "the delete, the sentinel or the end", func(evs []storage.Event, closed bool) bool {
+		evs, err := c.WaitUntil(t, "the delete, the sentinel or the end", func(evs []storage.Event, closed bool) bool {
 			return closed || len(evs) > 0
 		})
 		switch {

@@ -507,9 +507,9 @@ func (f *fixture) expectWatchFails(ctx context.Context, prefix string, since sto
 	wt.expectClosed(target)
 }
 
-// collector drains a watch on its own goroutine, so a test can write a lot
+// Collector drains a watch on its own goroutine, so a test can write a lot
 // while the watch keeps up, and then inspect what arrived.
-type collector struct {
+type Collector struct {
 	w       storage.Watch
 	changed chan struct{} // one pending wake-up
 	done    chan struct{} // closed when Events is closed and drained
@@ -520,8 +520,9 @@ type collector struct {
 	err    error
 }
 
-func collect(t *testing.T, w storage.Watch) *collector {
-	c := &collector{w: w, changed: make(chan struct{}, 1), done: make(chan struct{})}
+// Collect starts draining w; the test's cleanup stops it.
+func Collect(t testing.TB, w storage.Watch) *Collector {
+	c := &Collector{w: w, changed: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		for ev := range w.Events() {
@@ -543,7 +544,7 @@ func collect(t *testing.T, w storage.Watch) *collector {
 	return c
 }
 
-func (c *collector) wake() {
+func (c *Collector) wake() {
 	select {
 	case c.changed <- struct{}{}:
 	default:
@@ -552,7 +553,7 @@ func (c *collector) wake() {
 
 // waitUntil waits until cond holds for what has arrived, or waitTimeout
 // passes, and returns a snapshot; ok says whether cond held.
-func (c *collector) waitUntil(cond func(events []storage.Event, closed bool) bool) (events []storage.Event, closed bool, err error, ok bool) {
+func (c *Collector) waitUntil(cond func(events []storage.Event, closed bool) bool) (events []storage.Event, closed bool, err error, ok bool) {
 	deadline := time.After(waitTimeout)
 	for {
 		c.mu.Lock()
@@ -571,7 +572,7 @@ func (c *collector) waitUntil(cond func(events []storage.Event, closed bool) boo
 
 // stop stops the watch and waits for Events to close; it reports whether it
 // closed in time and returns everything that arrived.
-func (c *collector) stop() (events []storage.Event, err error, ok bool) {
+func (c *Collector) stop() (events []storage.Event, err error, ok bool) {
 	c.w.Stop()
 	select {
 	case <-c.done:
@@ -581,6 +582,39 @@ func (c *collector) stop() (events []storage.Event, err error, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.events), c.err, true
+}
+
+// WaitUntil waits until cond holds on what arrived so far and returns it
+// with the watch's error; it fails t when the watch closes first or after
+// the suite's wait timeout.
+func (c *Collector) WaitUntil(t testing.TB, what string, cond func(events []storage.Event, closed bool) bool) ([]storage.Event, error) {
+	t.Helper()
+	events, closed, err, ok := c.waitUntil(func(events []storage.Event, closed bool) bool {
+		return cond(events, closed) || closed
+	})
+	switch {
+	case ok && cond(events, closed):
+		return events, err
+	case closed:
+		t.Fatalf("waiting for %s: watch closed with %v after %d events", what, err, len(events))
+	default:
+		t.Fatalf("waiting for %s: not within %v (%d events so far)", what, waitTimeout, len(events))
+	}
+	return nil, nil
+}
+
+// WaitClosed waits until the watch's Events channel closes by itself and
+// returns everything delivered and Err; it fails t after the wait timeout.
+func (c *Collector) WaitClosed(t testing.TB) ([]storage.Event, error) {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(waitTimeout):
+		t.Fatalf("watch not closed within %v", waitTimeout)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.events), c.err
 }
 
 // waitGroupDone returns a channel closed when wg's goroutines are done, so a

@@ -283,7 +283,7 @@ type modelWatch struct {
 	mode      watchMode
 	compacted storage.Revision // the compaction revision when it started
 	refused   bool             // Watch returned ErrCompacted
-	col       *collector
+	col       *Collector
 }
 
 func runModel(t *testing.T, s storage.Store, c chooser, maxOps int, label string) {
@@ -608,7 +608,7 @@ func (r *modelRunner) watch() {
 	r.log("%s = %v", mw.desc, err)
 	switch {
 	case err == nil:
-		mw.col = collect(r.t, w)
+		mw.col = Collect(r.t, w)
 	case errors.Is(err, storage.ErrCompacted) && mw.mode != watchExact:
 		mw.refused = true
 	case mw.mode == watchCompacted:

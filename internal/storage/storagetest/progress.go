@@ -95,7 +95,7 @@ func testProgressBehindEvents(f *fixture) {
 func testProgressConcurrentWriters(f *fixture) {
 	const writers, writes, requests = 3, 12, 20 // fewer than 64 queued even if nothing is read
 	w := f.watch("/pw/", f.last)
-	c := collect(f.t, w.w)
+	c := Collect(f.t, w.w)
 
 	var mu sync.Mutex
 	var revs []storage.Revision // of every write, for f.advanced

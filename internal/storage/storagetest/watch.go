@@ -136,8 +136,8 @@ func writerEvents(ctx context.Context, s storage.Store, prefix string, keys int)
 func testWatchConcurrentWriters(f *fixture) {
 	const writers, keys = 4, 3
 	since := f.last
-	cAll := collect(f.t, f.watch("/w/", since).w)
-	c0 := collect(f.t, f.watch("/w/0/", since).w)
+	cAll := Collect(f.t, f.watch("/w/", since).w)
+	c0 := Collect(f.t, f.watch("/w/0/", since).w)
 
 	var mu sync.Mutex
 	var want []storage.Event
@@ -177,7 +177,7 @@ func testWatchConcurrentWriters(f *fixture) {
 	}
 	for _, c := range []struct {
 		name string
-		c    *collector
+		c    *Collector
 		want []storage.Event
 	}{{"Watch(/w/)", cAll, want}, {"Watch(/w/0/)", c0, want0}} {
 		got, closed, err, ok := c.c.waitUntil(func(evs []storage.Event, closed bool) bool {
@@ -200,7 +200,7 @@ func testWatchConcurrentWriters(f *fixture) {
 	}
 	// Nothing more: the next event is the sentinel.
 	end := f.create("/w/0/end", nil)
-	for _, c := range []*collector{cAll, c0} {
+	for _, c := range []*Collector{cAll, c0} {
 		n := len(want0)
 		if c == cAll {
 			n = len(want)
