@@ -96,7 +96,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-
 func fmtEvent(e storage.Event) string {
 	return fmt.Sprintf("%v@%d %q=%q create=%d prev={%q %q %d/%d}", e.Type, e.Revision(), e.KV.Key, e.KV.Value,
 		e.KV.CreateRevision, e.Prev.Key, e.Prev.Value, e.Prev.CreateRevision, e.Prev.ModRevision)
