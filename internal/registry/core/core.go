@@ -4,6 +4,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -49,6 +50,17 @@ func (namespaceStrategy) NewList() runtime.Object { return &corev1.NamespaceList
 
 func (namespaceStrategy) ValidateName(name string, prefix bool) []string {
 	return apivalidation.ValidateNamespaceName(name, prefix)
+}
+
+// Default labels every namespace with its own name, as upstream does on
+// every write: namespace selectors (NetworkPolicy, admission webhooks)
+// rely on kubernetes.io/metadata.name.
+func (namespaceStrategy) Default(obj runtime.Object) {
+	ns := obj.(*corev1.Namespace)
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	ns.Labels[corev1.LabelMetadataName] = ns.Name
 }
 
 func (namespaceStrategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
@@ -225,9 +237,18 @@ func validateSecret(s *corev1.Secret) field.ErrorList {
 	if size > maxDataBytes {
 		errs = append(errs, field.TooLong(field.NewPath("data"), "", maxDataBytes))
 	}
-	required := func(key string) {
+	// Upstream requires the keys of most types to be present, and the
+	// SSH private key to be non-empty.
+	required := func(key string) bool {
 		if _, ok := s.Data[key]; !ok {
 			errs = append(errs, field.Required(field.NewPath("data").Key(key), ""))
+			return false
+		}
+		return true
+	}
+	validJSON := func(key string) {
+		if required(key) && !json.Valid(s.Data[key]) {
+			errs = append(errs, field.Invalid(field.NewPath("data").Key(key), "<secret contents redacted>", "must be valid JSON"))
 		}
 	}
 	switch s.Type {
@@ -236,24 +257,24 @@ func validateSecret(s *corev1.Secret) field.ErrorList {
 			errs = append(errs, field.Required(field.NewPath("metadata", "annotations").Key(corev1.ServiceAccountNameKey), ""))
 		}
 	case corev1.SecretTypeDockercfg:
-		required(corev1.DockerConfigKey)
+		validJSON(corev1.DockerConfigKey)
 	case corev1.SecretTypeDockerConfigJson:
-		required(corev1.DockerConfigJsonKey)
+		validJSON(corev1.DockerConfigJsonKey)
 	case corev1.SecretTypeBasicAuth:
 		_, u := s.Data[corev1.BasicAuthUsernameKey]
 		_, p := s.Data[corev1.BasicAuthPasswordKey]
 		if !u && !p {
-			errs = append(errs, field.Required(field.NewPath("data").Key(corev1.BasicAuthUsernameKey), ""))
+			errs = append(errs,
+				field.Required(field.NewPath("data").Key(corev1.BasicAuthUsernameKey), ""),
+				field.Required(field.NewPath("data").Key(corev1.BasicAuthPasswordKey), ""))
 		}
 	case corev1.SecretTypeSSHAuth:
-		required(corev1.SSHAuthPrivateKey)
+		if len(s.Data[corev1.SSHAuthPrivateKey]) == 0 {
+			errs = append(errs, field.Required(field.NewPath("data").Key(corev1.SSHAuthPrivateKey), ""))
+		}
 	case corev1.SecretTypeTLS:
 		required(corev1.TLSCertKey)
 		required(corev1.TLSPrivateKeyKey)
-	default:
-		for _, msg := range validation.IsQualifiedName(string(s.Type)) {
-			errs = append(errs, field.Invalid(field.NewPath("type"), s.Type, msg))
-		}
 	}
 	return errs
 }
