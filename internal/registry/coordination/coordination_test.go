@@ -2,18 +2,16 @@ package coordination_test
 
 import (
 	"context"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/coordination"
+	"skiff.dev/skiff/internal/registry/registrytest"
 )
 
 func leases(t *testing.T) *registry.Resource {
@@ -25,19 +23,7 @@ func leases(t *testing.T) *registry.Resource {
 	return rs[0]
 }
 
-// checkErrs compares the type and path of each error, as a set.
-func checkErrs(t *testing.T, got field.ErrorList, want ...string) {
-	t.Helper()
-	g := make([]string, 0, len(got))
-	for _, e := range got {
-		g = append(g, string(e.Type)+" "+e.Field)
-	}
-	sort.Strings(g)
-	sort.Strings(want)
-	if strings.Join(g, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n  got  %q\n  want %q\n  (%v)", g, want, got)
-	}
-}
+var checkErrs = registrytest.CheckErrors
 
 func ptr[T any](v T) *T { return &v }
 
@@ -56,23 +42,23 @@ func TestResource(t *testing.T) {
 
 func TestLeaseValidate(t *testing.T) {
 	s := leases(t).Strategy
-	const (
-		duration    = "FieldValueInvalid spec.leaseDurationSeconds"
-		transitions = "FieldValueInvalid spec.leaseTransitions"
+	var (
+		duration    = registrytest.Invalid("spec.leaseDurationSeconds")
+		transitions = registrytest.Invalid("spec.leaseTransitions")
 	)
 	tests := []struct {
 		name        string
 		duration    *int32
 		transitions *int32
-		want        []string
+		want        []registrytest.FieldErr
 	}{
 		{name: "unset"},
 		{name: "valid", duration: ptr[int32](15), transitions: ptr[int32](0)},
-		{name: "duration zero", duration: ptr[int32](0), want: []string{duration}},
-		{name: "duration negative", duration: ptr[int32](-1), want: []string{duration}},
+		{name: "duration zero", duration: ptr[int32](0), want: []registrytest.FieldErr{duration}},
+		{name: "duration negative", duration: ptr[int32](-1), want: []registrytest.FieldErr{duration}},
 		{name: "duration one", duration: ptr[int32](1)},
-		{name: "transitions negative", transitions: ptr[int32](-1), want: []string{transitions}},
-		{name: "both", duration: ptr[int32](0), transitions: ptr[int32](-5), want: []string{duration, transitions}},
+		{name: "transitions negative", transitions: ptr[int32](-1), want: []registrytest.FieldErr{transitions}},
+		{name: "both", duration: ptr[int32](0), transitions: ptr[int32](-5), want: []registrytest.FieldErr{duration, transitions}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/core"
+	"skiff.dev/skiff/internal/registry/registrytest"
 )
 
 // maxData is the 1 MiB limit of ConfigMap and Secret data. A ConfigMap
@@ -35,38 +34,16 @@ func strategy(t *testing.T, resource string) registry.Strategy {
 	return nil
 }
 
-// fieldErr is what a test expects of one field.Error: its type and path.
-type fieldErr struct {
-	Type  field.ErrorType
-	Field string
-}
+type fieldErr = registrytest.FieldErr
 
-func (e fieldErr) String() string { return string(e.Type) + " " + e.Field }
-
-// checkErrs compares errors as a set: validation walks maps, so their order
-// is not defined.
-func checkErrs(t *testing.T, got field.ErrorList, want ...fieldErr) {
-	t.Helper()
-	g := make([]string, 0, len(got))
-	for _, e := range got {
-		g = append(g, fieldErr{e.Type, e.Field}.String())
-	}
-	w := make([]string, 0, len(want))
-	for _, e := range want {
-		w = append(w, e.String())
-	}
-	sort.Strings(g)
-	sort.Strings(w)
-	if strings.Join(g, "\n") != strings.Join(w, "\n") {
-		t.Errorf("errors:\n  got  %q\n  want %q\n  (%v)", g, w, got)
-	}
-}
-
-func required(path string) fieldErr     { return fieldErr{field.ErrorTypeRequired, path} }
-func invalid(path string) fieldErr      { return fieldErr{field.ErrorTypeInvalid, path} }
-func forbidden(path string) fieldErr    { return fieldErr{field.ErrorTypeForbidden, path} }
-func tooLong(path string) fieldErr      { return fieldErr{field.ErrorTypeTooLong, path} }
-func notSupported(path string) fieldErr { return fieldErr{field.ErrorTypeNotSupported, path} }
+var (
+	checkErrs    = registrytest.CheckErrors
+	required     = registrytest.Required
+	invalid      = registrytest.Invalid
+	forbidden    = registrytest.Forbidden
+	tooLong      = registrytest.TooLong
+	notSupported = registrytest.NotSupported
+)
 
 func ptr[T any](v T) *T { return &v }
 

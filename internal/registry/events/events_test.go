@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/core"
 	"skiff.dev/skiff/internal/registry/events"
+	"skiff.dev/skiff/internal/registry/registrytest"
 	"skiff.dev/skiff/internal/storage/embedded"
 )
 
@@ -45,19 +44,7 @@ func resources(t *testing.T) (coreEvents, ev *registry.Resource) {
 	return coreEvents, rs[0]
 }
 
-// checkErrs compares the type and path of each error, as a set.
-func checkErrs(t *testing.T, got field.ErrorList, want ...string) {
-	t.Helper()
-	g := make([]string, 0, len(got))
-	for _, e := range got {
-		g = append(g, string(e.Type)+" "+e.Field)
-	}
-	sort.Strings(g)
-	sort.Strings(want)
-	if strings.Join(g, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n  got  %q\n  want %q\n  (%v)", g, want, got)
-	}
-}
+var checkErrs = registrytest.CheckErrors
 
 // validEvent is an events.k8s.io/v1 Event that passes validation.
 func validEvent() *eventsv1.Event {
@@ -97,43 +84,43 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*eventsv1.Event)
-		want   []string
+		want   []registrytest.FieldErr
 	}{
 		{name: "valid", mutate: func(*eventsv1.Event) {}},
 		{name: "warning", mutate: func(e *eventsv1.Event) { e.Type = corev1.EventTypeWarning }},
 		{name: "cluster-scoped regarding", mutate: func(e *eventsv1.Event) { e.Regarding = corev1.ObjectReference{Kind: "Node", Name: "n"} }},
 		{name: "no eventTime", mutate: func(e *eventsv1.Event) { e.EventTime = metav1.MicroTime{} },
-			want: []string{"FieldValueRequired eventTime"}},
+			want: []registrytest.FieldErr{registrytest.Required("eventTime")}},
 		{name: "no reportingController", mutate: func(e *eventsv1.Event) { e.ReportingController = "" },
-			want: []string{"FieldValueRequired reportingController"}},
+			want: []registrytest.FieldErr{registrytest.Required("reportingController")}},
 		{name: "reportingController not a qualified name", mutate: func(e *eventsv1.Event) { e.ReportingController = "bad name" },
-			want: []string{"FieldValueInvalid reportingController"}},
+			want: []registrytest.FieldErr{registrytest.Invalid("reportingController")}},
 		{name: "no reportingInstance", mutate: func(e *eventsv1.Event) { e.ReportingInstance = "" },
-			want: []string{"FieldValueRequired reportingInstance"}},
+			want: []registrytest.FieldErr{registrytest.Required("reportingInstance")}},
 		{name: "reportingInstance 128", mutate: func(e *eventsv1.Event) { e.ReportingInstance = long(128) }},
 		{name: "reportingInstance 129", mutate: func(e *eventsv1.Event) { e.ReportingInstance = long(129) },
-			want: []string{"FieldValueTooLong reportingInstance"}},
+			want: []registrytest.FieldErr{registrytest.TooLong("reportingInstance")}},
 		{name: "no action", mutate: func(e *eventsv1.Event) { e.Action = "" },
-			want: []string{"FieldValueRequired action"}},
+			want: []registrytest.FieldErr{registrytest.Required("action")}},
 		{name: "action 129", mutate: func(e *eventsv1.Event) { e.Action = long(129) },
-			want: []string{"FieldValueTooLong action"}},
+			want: []registrytest.FieldErr{registrytest.TooLong("action")}},
 		{name: "no reason", mutate: func(e *eventsv1.Event) { e.Reason = "" },
-			want: []string{"FieldValueRequired reason"}},
+			want: []registrytest.FieldErr{registrytest.Required("reason")}},
 		{name: "reason 129", mutate: func(e *eventsv1.Event) { e.Reason = long(129) },
-			want: []string{"FieldValueTooLong reason"}},
+			want: []registrytest.FieldErr{registrytest.TooLong("reason")}},
 		{name: "note 1024", mutate: func(e *eventsv1.Event) { e.Note = long(1024) }},
 		{name: "note 1025", mutate: func(e *eventsv1.Event) { e.Note = long(1025) },
-			want: []string{"FieldValueTooLong note"}},
+			want: []registrytest.FieldErr{registrytest.TooLong("note")}},
 		{name: "no type", mutate: func(e *eventsv1.Event) { e.Type = "" },
-			want: []string{"FieldValueNotSupported type"}},
+			want: []registrytest.FieldErr{registrytest.NotSupported("type")}},
 		{name: "bad type", mutate: func(e *eventsv1.Event) { e.Type = "Error" },
-			want: []string{"FieldValueNotSupported type"}},
+			want: []registrytest.FieldErr{registrytest.NotSupported("type")}},
 		{name: "regarding in another namespace", mutate: func(e *eventsv1.Event) { e.Regarding.Namespace = "other" },
-			want: []string{"FieldValueInvalid regarding.namespace"}},
+			want: []registrytest.FieldErr{registrytest.Invalid("regarding.namespace")}},
 		{name: "empty", mutate: func(e *eventsv1.Event) { *e = eventsv1.Event{ObjectMeta: e.ObjectMeta} },
-			want: []string{
-				"FieldValueRequired eventTime", "FieldValueRequired reportingController", "FieldValueRequired reportingInstance",
-				"FieldValueRequired action", "FieldValueRequired reason", "FieldValueNotSupported type",
+			want: []registrytest.FieldErr{
+				registrytest.Required("eventTime"), registrytest.Required("reportingController"), registrytest.Required("reportingInstance"),
+				registrytest.Required("action"), registrytest.Required("reason"), registrytest.NotSupported("type"),
 			}},
 	}
 	for _, tt := range tests {
@@ -159,11 +146,11 @@ func TestValidateUpdate(t *testing.T) {
 	tests := []struct {
 		name string
 		note string
-		want []string
+		want []registrytest.FieldErr
 	}{
 		{name: "legacy event, series bump"},
 		{name: "note 1024", note: strings.Repeat("n", 1024)},
-		{name: "note 1025", note: strings.Repeat("n", 1025), want: []string{"FieldValueTooLong note"}},
+		{name: "note 1025", note: strings.Repeat("n", 1025), want: []registrytest.FieldErr{registrytest.TooLong("note")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
