@@ -45,6 +45,12 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, info.Namespace))
 		return
 	}
+	if info.Subresource == "scale" && h.res.Scale != nil {
+		if err := h.serveScale(w, r); err != nil {
+			writeError(w, r, err)
+		}
+		return
+	}
 	var err error
 	switch info.Verb {
 	case "get":

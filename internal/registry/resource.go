@@ -30,9 +30,23 @@ type Resource struct {
 	// kind (printers.ForKind). Custom resources set it from their
 	// additionalPrinterColumns.
 	Printer printers.Printer
+	// Scale, when set, serves the "scale" subresource (autoscaling/v1
+	// Scale) over the object's replica count.
+	Scale *Scale
 	// StoredAs, when set, keeps the objects in another resource's storage,
 	// so that two API versions of one kind see the same objects.
 	StoredAs *StoredAs
+}
+
+// Scale reads and writes the replica count of a scalable kind.
+type Scale struct {
+	// Replicas is spec.replicas; SetReplicas changes it.
+	Replicas    func(obj runtime.Object) int32
+	SetReplicas func(obj runtime.Object, replicas int32)
+	// StatusReplicas is status.replicas, and Selector the label selector
+	// of the pods counted, in its string form ("" when there is none).
+	StatusReplicas func(obj runtime.Object) int32
+	Selector       func(obj runtime.Object) string
 }
 
 // StoredAs says how a resource's objects are kept as another resource's.
