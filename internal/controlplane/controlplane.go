@@ -29,9 +29,20 @@ import (
 	"skiff.dev/skiff/internal/controller/namespace"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
+	"skiff.dev/skiff/internal/registry/apps"
+	"skiff.dev/skiff/internal/registry/autoscaling"
+	"skiff.dev/skiff/internal/registry/batch"
+	"skiff.dev/skiff/internal/registry/certificates"
 	"skiff.dev/skiff/internal/registry/coordination"
 	"skiff.dev/skiff/internal/registry/core"
+	"skiff.dev/skiff/internal/registry/discovery"
 	"skiff.dev/skiff/internal/registry/events"
+	"skiff.dev/skiff/internal/registry/networking"
+	"skiff.dev/skiff/internal/registry/node"
+	"skiff.dev/skiff/internal/registry/policy"
+	"skiff.dev/skiff/internal/registry/rbac"
+	"skiff.dev/skiff/internal/registry/scheduling"
+	"skiff.dev/skiff/internal/registry/storagek8s"
 	"skiff.dev/skiff/internal/storage"
 	"skiff.dev/skiff/internal/storage/embedded"
 	etcdstore "skiff.dev/skiff/internal/storage/etcd"
@@ -214,7 +225,17 @@ func Resources() []*registry.Resource {
 			out = append(out, events.Resources(r)...)
 		}
 	}
+	out = append(out, core.WorkloadResources()...)
 	out = append(out, coordination.Resources()...)
+	out = append(out, apps.Resources()...)
+	out = append(out, batch.Resources()...)
+	out = append(out, autoscaling.Resources()...)
+	for _, group := range [][]*registry.Resource{
+		rbac.Resources(), networking.Resources(), discovery.Resources(), policy.Resources(),
+		scheduling.Resources(), node.Resources(), storagek8s.Resources(), certificates.Resources(),
+	} {
+		out = append(out, group...)
+	}
 	return out
 }
 
