@@ -179,6 +179,8 @@ func subresourceDiscovery(res *registry.Resource, sub string) metav1.APIResource
 		r.Group, r.Version, r.Kind = "autoscaling", "v1", "Scale"
 	case "finalize":
 		r.Verbs = metav1.Verbs{"update"}
+	case "binding":
+		r.Kind, r.Verbs = "Binding", metav1.Verbs{"create"}
 	}
 	return r
 }
@@ -210,14 +212,13 @@ func (s *Server) aggregatedLocked(core bool) *apidiscoveryv2.APIGroupDiscoveryLi
 				}
 				for _, sub := range res.Subresources {
 					d := subresourceDiscovery(res, sub)
-					rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
-						Subresource:  sub,
-						ResponseKind: &metav1.GroupVersionKind{Group: d.Group, Version: d.Version, Kind: d.Kind},
-						Verbs:        d.Verbs,
-					})
-					if d.Group == "" && d.Version == "" {
-						rd.Subresources[len(rd.Subresources)-1].ResponseKind = &metav1.GroupVersionKind{Group: g, Version: v, Kind: res.Kind}
+					kind := &metav1.GroupVersionKind{Group: d.Group, Version: d.Version, Kind: d.Kind}
+					if d.Group == "" && d.Version == "" { // the parent's group-version
+						kind.Group, kind.Version = g, v
 					}
+					rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+						Subresource: sub, ResponseKind: kind, Verbs: d.Verbs,
+					})
 				}
 				ver.Resources = append(ver.Resources, rd)
 			}

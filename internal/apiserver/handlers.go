@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	corev1 "k8s.io/api/core/v1"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,6 +44,12 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.res.Namespaced && info.Namespace != "" {
 		writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, info.Namespace))
+		return
+	}
+	if info.Subresource == "binding" && h.res.GVR == corev1.SchemeGroupVersion.WithResource("pods") {
+		if err := h.serveBinding(w, r); err != nil {
+			writeError(w, r, err)
+		}
 		return
 	}
 	if info.Subresource == "scale" && h.res.Scale != nil {

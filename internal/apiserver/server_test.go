@@ -49,7 +49,7 @@ func newTestServer(t testing.TB) (*Server, *httptest.Server) {
 			coreEvents = r
 		}
 	}
-	for _, r := range append(coordination.Resources(), events.Resources(coreEvents)...) {
+	for _, r := range append(append(coordination.Resources(), events.Resources(coreEvents)...), core.WorkloadResources()...) {
 		if _, err := s.Register(r); err != nil {
 			t.Fatal(err)
 		}

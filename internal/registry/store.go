@@ -194,6 +194,7 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 // concurrency: a resourceVersion in the new object must match the stored
 // one; without one, a conflicting concurrent write makes Update retry.
 func (s *Store) Update(ctx context.Context, ns, name string, update UpdateFunc, createIfMissing bool, opts WriteOptions) (runtime.Object, bool, error) {
+	ctx = WithSubresource(ctx, opts.Subresource)
 	key := s.Key(ns, name)
 	for {
 		kv, err := s.Storage.Get(ctx, key)

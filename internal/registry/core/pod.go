@@ -55,6 +55,9 @@ func (podStrategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 
 func (podStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object, sub string) {
 	pod, o := obj.(*corev1.Pod), old.(*corev1.Pod)
+	if sub == "binding" {
+		return // the binding handler changes spec.nodeName and the PodScheduled condition only
+	}
 	if sub == "status" {
 		pod.Spec = o.Spec
 		metav1.ResetObjectMetaForStatus(&pod.ObjectMeta, &o.ObjectMeta)
@@ -75,8 +78,25 @@ func (podStrategy) Validate(_ context.Context, obj runtime.Object) field.ErrorLi
 	return podspec.ValidateSpec(&obj.(*corev1.Pod).Spec, field.NewPath("spec"))
 }
 
+// ValidateUpdate checks what the write may change: the status of a /status
+// write (the spec is the stored one), the node of a /binding write, and
+// the mutable spec fields of a main-resource write.
 func (s podStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	pod, o := obj.(*corev1.Pod), old.(*corev1.Pod)
+	switch registry.SubresourceFrom(ctx) {
+	case "status":
+		return validatePodStatus(&pod.Status, &o.Status, field.NewPath("status"))
+	case "binding":
+		if o.Spec.NodeName != "" || pod.Spec.NodeName == "" {
+			return field.ErrorList{field.Forbidden(field.NewPath("spec", "nodeName"), "a binding assigns a node to an unassigned pod only")}
+		}
+		bound := pod.Spec.DeepCopy()
+		bound.NodeName = ""
+		if !apiequality.Semantic.DeepEqual(*bound, o.Spec) {
+			return field.ErrorList{field.Forbidden(field.NewPath("spec"), "a binding changes spec.nodeName only")}
+		}
+		return nil
+	}
 	errs := s.Validate(ctx, obj)
 	errs = append(errs, validatePodSpecUpdate(&pod.Spec, &o.Spec, field.NewPath("spec"))...)
 	errs = append(errs, validatePodStatus(&pod.Status, &o.Status, field.NewPath("status"))...)

@@ -15,7 +15,7 @@ import (
 func WorkloadResources() []*registry.Resource {
 	return []*registry.Resource{
 		{GVR: gvr("pods"), Kind: "Pod", ListKind: "PodList", SingularName: "pod", ShortNames: []string{"po"},
-			Categories: []string{"all"}, Namespaced: true, Subresources: []string{"status"}, Strategy: podStrategy{}},
+			Categories: []string{"all"}, Namespaced: true, Subresources: []string{"status", "binding"}, Strategy: podStrategy{}},
 		{GVR: gvr("podtemplates"), Kind: "PodTemplate", ListKind: "PodTemplateList", SingularName: "podtemplate",
 			Namespaced: true, Strategy: podTemplateStrategy{}},
 		{GVR: gvr("replicationcontrollers"), Kind: "ReplicationController", ListKind: "ReplicationControllerList",
