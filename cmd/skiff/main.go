@@ -82,6 +82,7 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:6443", "HTTPS address to serve the API on (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", "./skiff-data", "directory for state, credentials and the admin kubeconfig")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	serviceFlags(cmd, &cfg)
 	return cmd
 }
 
@@ -108,5 +109,13 @@ func newServerCommand() *cobra.Command {
 	cmd.Flags().StringVar(&etcdServers, "etcd-servers", "", "comma-separated etcd endpoints, for --store etcd")
 	cmd.Flags().StringVar(&cfg.EtcdPrefix, "etcd-prefix", "", "key prefix in etcd, to share a cluster")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	serviceFlags(cmd, &cfg)
 	return cmd
+}
+
+// serviceFlags are where Services get their addresses, named as
+// kube-apiserver names them.
+func serviceFlags(cmd *cobra.Command, cfg *controlplane.Config) {
+	cmd.Flags().StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.43.0.0/16", "IPv4 CIDR Services get cluster IPs from; its first address is the kubernetes Service's")
+	cmd.Flags().StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "port range Services get node ports from, low-high")
 }

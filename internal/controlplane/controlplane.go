@@ -63,6 +63,13 @@ type Config struct {
 	EtcdPrefix string
 	// TokenFile is an optional static bearer-token file (token,user,uid,"groups").
 	TokenFile string
+	// ServiceCIDR is where Services get their cluster IPs; "" means
+	// svcalloc.DefaultServiceCIDR. Its first address is the `kubernetes`
+	// Service's.
+	ServiceCIDR string
+	// NodePortRange is where Services get their node ports, "low-high";
+	// "" means svcalloc.DefaultNodePortRange.
+	NodePortRange string
 	// Ready, if set, is called once the server accepts requests.
 	Ready func(kubeconfig string)
 }
@@ -77,6 +84,10 @@ var SystemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 // stop, in-flight requests finish, watches end, the store closes.
 func Run(ctx context.Context, cfg Config) error {
 	start := time.Now()
+	svcCfg, err := serviceConfig(cfg)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -99,7 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if c, ok := st.(interface{ Collectors() []prometheus.Collector }); ok {
 		api.Registerer().MustRegister(c.Collectors()...)
 	}
-	for _, r := range Resources() {
+	for _, r := range resources(svcCfg) {
 		if _, err := api.Register(r); err != nil {
 			return err
 		}
@@ -136,6 +147,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		return err
+	}
+	// The kubernetes Service points at the port actually bound.
+	if err := bootstrapKubernetesService(ctx, api, svcCfg, ln.Addr(), host); err != nil {
+		ln.Close()
 		return err
 	}
 	srv := &http.Server{
@@ -215,11 +231,15 @@ func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	return nil, fmt.Errorf("--store must be embedded or etcd, not %q", cfg.Store)
 }
 
-// Resources are every resource the control plane serves.
-func Resources() []*registry.Resource {
+// Resources are every resource the control plane serves, Services with
+// the default service CIDR and node-port range.
+func Resources() []*registry.Resource { return resources(core.DefaultServiceConfig()) }
+
+func resources(svc core.ServiceConfig) []*registry.Resource {
 	var out []*registry.Resource
 	coreResources := core.Resources()
 	out = append(out, coreResources...)
+	out = append(out, core.ServiceResource(svc))
 	for _, r := range coreResources {
 		if r.GVR.Resource == "events" {
 			out = append(out, events.Resources(r)...)

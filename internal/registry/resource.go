@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"skiff.dev/skiff/internal/printers"
+	"skiff.dev/skiff/internal/storage"
 
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/fields"
@@ -106,6 +107,43 @@ type DeletionStrategy interface {
 	// PendingFinalizers reports whether obj still waits on finalizers of
 	// the kind's own.
 	PendingFinalizers(obj runtime.Object) bool
+}
+
+// WriteHooks is implemented by strategies whose objects hold something
+// outside their own key, such as a Service's cluster IPs and node ports.
+// Such holdings are reserved as keys of their own in the same storage, so
+// that API servers sharing one store never hand out one thing twice. The
+// store calls the hooks around its storage writes, never on a dry run.
+type WriteHooks interface {
+	// BeforeWrite runs after validation and admission, just before obj is
+	// written; old is nil on create. It reserves what obj needs that old
+	// does not hold, may record the reservations in obj, and returns the
+	// transaction the store ends: Commit once the write succeeded, Revert
+	// when it failed. An error fails the write and leaves nothing reserved.
+	BeforeWrite(ctx context.Context, s storage.Store, obj, old runtime.Object) (WriteTxn, error)
+	// AfterDelete runs once obj has been removed from storage, to release
+	// what it held.
+	AfterDelete(ctx context.Context, s storage.Store, obj runtime.Object)
+}
+
+// WriteTxn ends what WriteHooks.BeforeWrite began. The store calls exactly
+// one of its methods, with a context that is not cancelled with the
+// request, so that a client hanging up cannot leak a reservation.
+type WriteTxn interface {
+	// Commit: the write succeeded; release what old held and obj does not.
+	Commit(ctx context.Context)
+	// Revert: the write failed; release what BeforeWrite reserved.
+	Revert(ctx context.Context)
+}
+
+// GracefulDeleteStrategy is implemented by kinds whose objects get time to
+// go away (Pods: their containers are stopped first). A delete with a
+// grace period only marks the object (deletionTimestamp in the future);
+// a later delete with grace 0 removes it.
+type GracefulDeleteStrategy interface {
+	// GracePeriod is the grace period of deleting obj, in seconds, given
+	// the request's gracePeriodSeconds (nil when unset); 0 deletes now.
+	GracePeriod(obj runtime.Object, requested *int64) int64
 }
 
 // BaseStrategy gives a kind without special rules the default behaviour:

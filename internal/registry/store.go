@@ -131,9 +131,14 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		}
 		return obj, nil
 	}
+	txn, err := s.beforeWrite(ctx, obj, nil)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 1; ; attempt++ {
 		data, err := s.Encode(obj)
 		if err != nil {
+			txn.Revert(context.WithoutCancel(ctx))
 			return nil, apierrors.NewInternalError(err)
 		}
 		rev, err := s.Storage.Create(ctx, s.Key(ns, m.GetName()), data)
@@ -142,12 +147,44 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 			continue
 		}
 		if err != nil {
+			txn.Revert(context.WithoutCancel(ctx))
 			return nil, s.storageError(err, m.GetName())
 		}
+		txn.Commit(context.WithoutCancel(ctx))
 		m.SetResourceVersion(rev.String())
 		return obj, nil
 	}
 }
+
+// beforeWrite runs the strategy's WriteHooks, if it has them; the returned
+// transaction is never nil.
+func (s *Store) beforeWrite(ctx context.Context, obj, old runtime.Object) (WriteTxn, error) {
+	hooks, ok := s.Resource.Strategy.(WriteHooks)
+	if !ok {
+		return noTxn{}, nil
+	}
+	txn, err := hooks.BeforeWrite(ctx, s.Storage, obj, old)
+	if err != nil {
+		return nil, err
+	}
+	if txn == nil {
+		txn = noTxn{}
+	}
+	return txn, nil
+}
+
+// afterDelete runs the strategy's WriteHooks, if it has them, once obj is
+// gone from storage.
+func (s *Store) afterDelete(ctx context.Context, obj runtime.Object) {
+	if hooks, ok := s.Resource.Strategy.(WriteHooks); ok {
+		hooks.AfterDelete(context.WithoutCancel(ctx), s.Storage, obj)
+	}
+}
+
+type noTxn struct{}
+
+func (noTxn) Commit(context.Context) {}
+func (noTxn) Revert(context.Context) {}
 
 func (s *Store) validateCreate(ctx context.Context, obj runtime.Object, m metav1.Object, opts WriteOptions) error {
 	nameFn := func(name string, prefix bool) []string { return s.Resource.Strategy.ValidateName(name, prefix) }
@@ -303,7 +340,10 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 	key := s.Key(ns, name)
 	// The last finalizer of an object being deleted is gone: delete it.
 	ds, _ := st.(DeletionStrategy)
-	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && (ds == nil || !ds.PendingFinalizers(obj)) {
+	// The last finalizer of an object being deleted is gone, and its grace
+	// period (if any) was cut to zero: delete it.
+	graceOver := m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0
+	if m.GetDeletionTimestamp() != nil && graceOver && len(m.GetFinalizers()) == 0 && (ds == nil || !ds.PendingFinalizers(obj)) {
 		drev, _, err := s.Storage.Delete(ctx, key, rev)
 		if errors.Is(err, storage.ErrConflict) && !conditional {
 			return nil, true, nil
@@ -311,14 +351,25 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
+		// What is released is what the stored object held.
+		s.afterDelete(ctx, old)
 		m.SetResourceVersion(drev.String())
 		return obj, false, nil
 	}
+	txn, err := s.beforeWrite(ctx, obj, old)
+	if err != nil {
+		return nil, false, err
+	}
 	data, err := s.Encode(obj)
 	if err != nil {
+		txn.Revert(context.WithoutCancel(ctx))
 		return nil, false, apierrors.NewInternalError(err)
 	}
 	nrev, err := s.Storage.Update(ctx, key, data, rev)
+	if err != nil {
+		// A retry computes the object again and reserves anew.
+		txn.Revert(context.WithoutCancel(ctx))
+	}
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
 		if !conditional {
 			return nil, true, nil
@@ -327,6 +378,7 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 	if err != nil {
 		return nil, false, s.storageError(err, name)
 	}
+	txn.Commit(context.WithoutCancel(ctx))
 	m.SetResourceVersion(nrev.String())
 	return obj, false, nil
 }
@@ -359,19 +411,29 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		}
 		finalizers := withPropagationFinalizer(m.GetFinalizers(), opts)
 		ds, _ := s.Resource.Strategy.(DeletionStrategy)
-		if len(finalizers) > 0 || (ds != nil && ds.PendingFinalizers(obj)) {
-			if m.GetDeletionTimestamp() != nil && equalStrings(finalizers, m.GetFinalizers()) {
+		var grace int64
+		if gs, ok := s.Resource.Strategy.(GracefulDeleteStrategy); ok {
+			grace = gs.GracePeriod(obj, opts.GracePeriodSeconds)
+		}
+		if grace > 0 || len(finalizers) > 0 || (ds != nil && ds.PendingFinalizers(obj)) {
+			deleting := m.GetDeletionTimestamp() != nil
+			var current int64
+			if g := m.GetDeletionGracePeriodSeconds(); g != nil {
+				current = *g
+			}
+			// A second delete may only shorten a running grace period.
+			shorten := deleting && grace < current
+			if deleting && !shorten && equalStrings(finalizers, m.GetFinalizers()) {
 				return obj, false, nil // already being deleted
 			}
 			m.SetFinalizers(finalizers)
-			if m.GetDeletionTimestamp() == nil {
-				now := metav1.NewTime(s.Clock.Now().Truncate(time.Second))
-				zero := int64(0)
-				m.SetDeletionTimestamp(&now)
-				m.SetDeletionGracePeriodSeconds(&zero)
-				if ds != nil {
-					ds.PrepareForDeletion(obj)
-				}
+			if !deleting || shorten {
+				at := metav1.NewTime(s.Clock.Now().Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+				m.SetDeletionTimestamp(&at)
+				m.SetDeletionGracePeriodSeconds(&grace)
+			}
+			if !deleting && ds != nil {
+				ds.PrepareForDeletion(obj)
 			}
 			if wopts.DryRun {
 				return obj, false, nil
@@ -390,6 +452,8 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 			m.SetResourceVersion(rev.String())
 			return obj, false, nil
 		}
+		// No grace period and nothing holding it (also a zero-grace delete
+		// ending a running grace period): the object goes now.
 		if wopts.DryRun {
 			return obj, true, nil
 		}
@@ -398,6 +462,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		} else if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
+		s.afterDelete(ctx, obj)
 		return obj, true, nil
 	}
 }

@@ -294,3 +294,25 @@ func sum(l corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
 	}
 	l[name] = total
 }
+
+// GracePeriod is how long a deleted pod has to stop: the request's
+// gracePeriodSeconds, else the pod's terminationGracePeriodSeconds. A pod
+// no node runs (unscheduled) or that has finished goes at once; the node
+// agent removes the others with a zero-grace delete once stopped.
+func (podStrategy) GracePeriod(obj runtime.Object, requested *int64) int64 {
+	pod := obj.(*corev1.Pod)
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	switch {
+	case requested != nil:
+		grace = *requested
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return 0
+	}
+	if grace < 0 {
+		grace = 1 // as upstream: a negative period still gives the kubelet a moment
+	}
+	return grace
+}
