@@ -29,6 +29,7 @@ import (
 	"skiff.dev/skiff/internal/controller/namespace"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
+	"skiff.dev/skiff/internal/registry/admissionregistration"
 	"skiff.dev/skiff/internal/registry/apps"
 	"skiff.dev/skiff/internal/registry/autoscaling"
 	"skiff.dev/skiff/internal/registry/batch"
@@ -246,12 +247,13 @@ func resources(svc core.ServiceConfig) []*registry.Resource {
 		}
 	}
 	out = append(out, core.WorkloadResources()...)
+	out = append(out, core.ClusterResources()...)
 	out = append(out, coordination.Resources()...)
 	out = append(out, apps.Resources()...)
 	out = append(out, batch.Resources()...)
 	out = append(out, autoscaling.Resources()...)
 	for _, group := range [][]*registry.Resource{
-		rbac.Resources(), networking.Resources(), discovery.Resources(), policy.Resources(),
+		rbac.Resources(), networking.Resources(), discovery.Resources(), policy.Resources(), admissionregistration.Resources(),
 		scheduling.Resources(), node.Resources(), storagek8s.Resources(), certificates.Resources(),
 	} {
 		out = append(out, group...)
