@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,7 +53,8 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 		tc = managedfields.NewDeducedTypeConverter()
 	}
 	gvk := res.GVK()
-	fm, err := managedfields.NewDefaultFieldManager(tc, Scheme, Scheme, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
+	// The strategy defaults the merged object, so apply compares like with like.
+	fm, err := managedfields.NewDefaultFieldManager(tc, Scheme, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +93,22 @@ func (s *Server) managedFieldsMutator(res *registry.Resource, manager, verb, sub
 // applyMutator performs a server-side apply of applied onto the object the
 // store prepared (the live object, or a new one), then defaults the result.
 func (s *Server) applyMutator(res *registry.Resource, applied *unstructured.Unstructured, manager string, force bool, subresource string) func(context.Context, runtime.Object, runtime.Object) error {
-	return func(_ context.Context, obj, _ runtime.Object) error {
+	return func(ctx context.Context, obj, old runtime.Object) error {
 		fm, err := s.fieldManagers.get(res, subresource)
 		if err != nil {
 			return apierrors.NewInternalError(err)
 		}
-		obj.GetObjectKind().SetGroupVersionKind(res.GVK())
-		out, err := fm.Apply(obj, applied, manager, force)
+		base := obj
+		if old == nil {
+			// A new object: apply onto nothing but its metadata. The
+			// defaults the store filled in would otherwise count as fields
+			// of an earlier manager and conflict with the applied values.
+			if base, err = metadataOnly(res, obj); err != nil {
+				return apierrors.NewInternalError(err)
+			}
+		}
+		base.GetObjectKind().SetGroupVersionKind(res.GVK())
+		out, err := fm.Apply(base, applied, manager, force)
 		if err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
 				return err
@@ -110,6 +121,26 @@ func (s *Server) applyMutator(res *registry.Resource, applied *unstructured.Unst
 		}
 		dst.Elem().Set(src.Elem())
 		res.Strategy.Default(obj)
+		if old == nil {
+			res.Strategy.PrepareForCreate(ctx, obj)
+		}
 		return nil
 	}
+}
+
+// metadataOnly is an empty object of res's kind with obj's metadata.
+func metadataOnly(res *registry.Resource, obj runtime.Object) (runtime.Object, error) {
+	out := res.Strategy.New()
+	src, ok1 := obj.(metav1.ObjectMetaAccessor)
+	dst, ok2 := out.(metav1.ObjectMetaAccessor)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("apply: %T has no object metadata", obj)
+	}
+	from, ok1 := src.GetObjectMeta().(*metav1.ObjectMeta)
+	to, ok2 := dst.GetObjectMeta().(*metav1.ObjectMeta)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("apply: %T has no object metadata", obj)
+	}
+	*to = *from.DeepCopy()
+	return out, nil
 }

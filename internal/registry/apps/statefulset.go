@@ -4,6 +4,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +60,17 @@ func (statefulSetStrategy) Default(obj runtime.Object) {
 		spec.RevisionHistoryLimit = int32Ptr(10)
 	}
 	podspec.DefaultTemplate(&spec.Template)
+	// Claim templates are defaulted as claims are.
+	for i := range spec.VolumeClaimTemplates {
+		c := &spec.VolumeClaimTemplates[i]
+		if c.Spec.VolumeMode == nil {
+			mode := corev1.PersistentVolumeFilesystem
+			c.Spec.VolumeMode = &mode
+		}
+		if c.Status.Phase == "" {
+			c.Status.Phase = corev1.ClaimPending
+		}
+	}
 }
 
 func (statefulSetStrategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
@@ -124,7 +136,7 @@ func validateStatefulSetSpec(spec *appsv1.StatefulSetSpec, path *field.Path) fie
 	}
 	errs = append(errs, validateSelector(spec.Selector, "statefulset", path.Child("selector"))...)
 	errs = append(errs, validateTemplateMatches(spec.Selector, &spec.Template, path.Child("selector"), path.Child("template"))...)
-	return append(errs, validateWorkloadTemplate(&spec.Template, "StatefulSet", path.Child("template"))...)
+	return append(errs, validateWorkloadTemplate(withClaimVolumes(&spec.Template, spec.VolumeClaimTemplates), "StatefulSet", path.Child("template"))...)
 }
 
 func validateStatefulSetUpdateStrategy(s *appsv1.StatefulSetUpdateStrategy, path *field.Path) field.ErrorList {
@@ -178,4 +190,26 @@ func validateStatefulSetStatus(s, old *appsv1.StatefulSetStatus, path *field.Pat
 	errs = append(errs, nonNegative(s.ObservedGeneration, path.Child("observedGeneration"))...)
 	errs = append(errs, validateAvailableNotAboveReady(s.AvailableReplicas, s.ReadyReplicas, path)...)
 	return append(errs, validateCollisionCount(s.CollisionCount, old.CollisionCount, path.Child("collisionCount"))...)
+}
+
+// withClaimVolumes is the template as its pods will be: each volume claim
+// template becomes a volume of the same name, so mounts of a claim are
+// checked as mounts of an existing volume.
+func withClaimVolumes(tmpl *corev1.PodTemplateSpec, claims []corev1.PersistentVolumeClaim) *corev1.PodTemplateSpec {
+	if len(claims) == 0 {
+		return tmpl
+	}
+	out := tmpl.DeepCopy()
+	have := map[string]bool{}
+	for _, v := range out.Spec.Volumes {
+		have[v.Name] = true
+	}
+	for _, c := range claims {
+		if !have[c.Name] {
+			out.Spec.Volumes = append(out.Spec.Volumes, corev1.Volume{Name: c.Name, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name},
+			}})
+		}
+	}
+	return out
 }

@@ -176,9 +176,9 @@ func TestJobValidate(t *testing.T) {
 	}{
 		{name: "valid"},
 		{name: "restartPolicy Always", mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways },
-			want: []fe{notSupp("spec.template.spec.restartPolicy")}},
+			want: []fe{required("spec.template.spec.restartPolicy")}},
 		{name: "restartPolicy unset defaults to Always", before: func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = "" },
-			want: []fe{notSupp("spec.template.spec.restartPolicy")}},
+			want: []fe{required("spec.template.spec.restartPolicy")}},
 		{name: "OnFailure", mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure }},
 		{name: "negative counts", mutate: func(j *batchv1.Job) {
 			j.Spec.Parallelism, j.Spec.Completions, j.Spec.BackoffLimit = ptr[int32](-1), ptr[int32](-1), ptr[int32](-1)
@@ -402,7 +402,7 @@ func TestCronJobValidate(t *testing.T) {
 		{"template restartPolicy", func(c *batchv1.CronJob) {
 			c.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
 		},
-			[]fe{notSupp("spec.jobTemplate.spec.template.spec.restartPolicy")}},
+			[]fe{required("spec.jobTemplate.spec.template.spec.restartPolicy")}},
 		{"template backoffLimit", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.BackoffLimit = ptr[int32](-1) },
 			[]fe{invalid("spec.jobTemplate.spec.backoffLimit")}},
 		{"template selector", func(c *batchv1.CronJob) {

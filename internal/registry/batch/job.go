@@ -315,8 +315,8 @@ func validateJobSpec(spec *batchv1.JobSpec, path *field.Path) field.ErrorList {
 	errs = append(errs, podspec.ValidateTemplate(&spec.Template, tp)...)
 	switch rp := spec.Template.Spec.RestartPolicy; {
 	case rp != corev1.RestartPolicyOnFailure && rp != corev1.RestartPolicyNever:
-		errs = append(errs, field.NotSupported(tp.Child("spec", "restartPolicy"), rp,
-			[]corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}))
+		// Upstream words it as a Required value, naming the valid ones.
+		errs = append(errs, field.Required(tp.Child("spec", "restartPolicy"), `valid values: "OnFailure", "Never"`))
 	case spec.PodFailurePolicy != nil && rp != corev1.RestartPolicyNever:
 		errs = append(errs, field.Invalid(tp.Child("spec", "restartPolicy"), rp, `only "Never" is supported when podFailurePolicy is specified`))
 	}

@@ -170,7 +170,7 @@ func validateData(data map[string]string, binary map[string][]byte) field.ErrorL
 			errs = append(errs, field.Invalid(field.NewPath("binaryData").Key(k), k, msg))
 		}
 		if _, dup := data[k]; dup {
-			errs = append(errs, field.Invalid(field.NewPath("binaryData").Key(k), k, "duplicate of key present in data"))
+			errs = append(errs, field.Invalid(field.NewPath("data").Key(k), k, "duplicate of key present in binaryData"))
 		}
 		size += len(k) + len(v)
 	}

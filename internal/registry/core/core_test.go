@@ -139,7 +139,7 @@ func TestConfigMapValidate(t *testing.T) {
 		{name: "empty key", data: map[string]string{"": "x"}, want: []fieldErr{invalid("data[]")}},
 		{name: "invalid binary key", binary: map[string][]byte{"x:y": nil}, want: []fieldErr{invalid("binaryData[x:y]")}},
 		{name: "key in data and binaryData", data: map[string]string{"k": "a"}, binary: map[string][]byte{"k": []byte("a")},
-			want: []fieldErr{invalid("binaryData[k]")}},
+			want: []fieldErr{invalid("data[k]")}},
 		{name: "exactly 1 MiB, keys counted", data: map[string]string{"k": strings.Repeat("x", maxData-1)}},
 		{name: "over 1 MiB by the key", data: map[string]string{"kk": strings.Repeat("x", maxData-1)}, want: []fieldErr{tooLong("[]")}},
 		{name: "over 1 MiB across data and binaryData",

@@ -139,7 +139,11 @@ func ValidateSpec(spec *corev1.PodSpec, path *field.Path) field.ErrorList {
 			[]corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}))
 	}
 	switch spec.DNSPolicy {
-	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault, corev1.DNSNone:
+	case corev1.DNSNone:
+		if spec.DNSConfig == nil {
+			errs = append(errs, field.Required(path.Child("dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"))
+		}
+	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault:
 	default:
 		errs = append(errs, field.NotSupported(path.Child("dnsPolicy"), spec.DNSPolicy,
 			[]corev1.DNSPolicy{corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault, corev1.DNSNone}))

@@ -35,6 +35,10 @@ func defaultProbe(p *corev1.Probe) {
 		p.FailureThreshold = defaultProbeFailureThreshold
 	}
 	defaultHTTPGet(p.HTTPGet)
+	if p.GRPC != nil && p.GRPC.Service == nil {
+		empty := ""
+		p.GRPC.Service = &empty // the gRPC health protocol's default service
+	}
 }
 
 func defaultHTTPGet(h *corev1.HTTPGetAction) {
