@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -84,6 +86,13 @@ var SystemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 // Run serves until ctx ends, then shuts down gracefully: new connections
 // stop, in-flight requests finish, watches end, the store closes.
 func Run(ctx context.Context, cfg Config) error {
+	// Registered first, so it runs after every other deferred cleanup.
+	var stopWatchdog func()
+	defer func() {
+		if stopWatchdog != nil {
+			stopWatchdog()
+		}
+	}()
 	start := time.Now()
 	svcCfg, err := serviceConfig(cfg)
 	if err != nil {
@@ -194,6 +203,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	case <-ctx.Done():
 	}
+	slog.Info("skiff is shutting down")
+	stopWatchdog = shutdownWatchdog(10 * time.Second)
 	stopControllers()
 	<-controllersDone
 	api.Shutdown() // watches end, so Shutdown does not wait for them
@@ -321,4 +332,17 @@ func startControllers(ctx context.Context, cfg *rest.Config) (<-chan struct{}, e
 		ns.Run(ctx, 2)
 	}()
 	return done, nil
+}
+
+// shutdownWatchdog logs every goroutine's stack if shutdown has not
+// finished after d, so a shutdown that hangs says where. The returned
+// function stops it.
+func shutdownWatchdog(d time.Duration) (stop func()) {
+	t := time.AfterFunc(d, func() {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		slog.Error("shutdown is taking long; goroutines follow", "after", d)
+		os.Stderr.Write(buf[:n])
+	})
+	return func() { t.Stop() }
 }
