@@ -11,13 +11,13 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/internal/registry"
+	"skiff.dev/skiff/internal/registry/podspec"
 )
 
 // persistentVolumeStrategy gives PersistentVolumes their semantics. A
@@ -231,53 +231,7 @@ func validateVolumeNodeAffinity(na *corev1.VolumeNodeAffinity, p *field.Path) fi
 	}
 	var errs field.ErrorList
 	for i := range na.Required.NodeSelectorTerms {
-		errs = append(errs, validateVolumeNodeSelectorTerm(&na.Required.NodeSelectorTerms[i], tp.Index(i))...)
-	}
-	return errs
-}
-
-// validateVolumeNodeSelectorTerm is the node selector term check of pod
-// node affinity, which podspec keeps to itself.
-func validateVolumeNodeSelectorTerm(t *corev1.NodeSelectorTerm, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for i, r := range t.MatchExpressions {
-		rp := p.Child("matchExpressions").Index(i)
-		errs = append(errs, metav1validation.ValidateLabelName(r.Key, rp.Child("key"))...)
-		switch r.Operator {
-		case corev1.NodeSelectorOpIn, corev1.NodeSelectorOpNotIn:
-			if len(r.Values) == 0 {
-				errs = append(errs, field.Required(rp.Child("values"), "must be specified when `operator` is 'In' or 'NotIn'"))
-			}
-		case corev1.NodeSelectorOpExists, corev1.NodeSelectorOpDoesNotExist:
-			if len(r.Values) > 0 {
-				errs = append(errs, field.Forbidden(rp.Child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
-			}
-		case corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt:
-			if len(r.Values) != 1 {
-				errs = append(errs, field.Required(rp.Child("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"))
-			}
-		default:
-			errs = append(errs, field.Invalid(rp.Child("operator"), r.Operator, "not a valid selector operator"))
-		}
-		for j, v := range r.Values {
-			for _, msg := range validation.IsValidLabelValue(v) {
-				errs = append(errs, field.Invalid(rp.Child("values").Index(j), v, msg))
-			}
-		}
-	}
-	for i, r := range t.MatchFields {
-		rp := p.Child("matchFields").Index(i)
-		if r.Key != "metadata.name" {
-			errs = append(errs, field.NotSupported(rp.Child("key"), r.Key, []string{"metadata.name"}))
-		}
-		switch r.Operator {
-		case corev1.NodeSelectorOpIn, corev1.NodeSelectorOpNotIn:
-			if len(r.Values) != 1 {
-				errs = append(errs, field.Required(rp.Child("values"), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"))
-			}
-		default:
-			errs = append(errs, field.Invalid(rp.Child("operator"), r.Operator, "not a valid selector operator"))
-		}
+		errs = append(errs, podspec.ValidateNodeSelectorTerm(&na.Required.NodeSelectorTerms[i], tp.Index(i))...)
 	}
 	return errs
 }

@@ -60,13 +60,13 @@ func validateAffinity(a *corev1.Affinity, path *field.Path) field.ErrorList {
 				errs = append(errs, field.Required(rp.Child("nodeSelectorTerms"), "must have at least one node selector term"))
 			}
 			for i := range r.NodeSelectorTerms {
-				errs = append(errs, validateNodeSelectorTerm(&r.NodeSelectorTerms[i], rp.Child("nodeSelectorTerms").Index(i))...)
+				errs = append(errs, ValidateNodeSelectorTerm(&r.NodeSelectorTerms[i], rp.Child("nodeSelectorTerms").Index(i))...)
 			}
 		}
 		for i, t := range na.PreferredDuringSchedulingIgnoredDuringExecution {
 			tp := np.Child("preferredDuringSchedulingIgnoredDuringExecution").Index(i)
 			errs = append(errs, validateWeight(t.Weight, tp.Child("weight"))...)
-			errs = append(errs, validateNodeSelectorTerm(&t.Preference, tp.Child("preference"))...)
+			errs = append(errs, ValidateNodeSelectorTerm(&t.Preference, tp.Child("preference"))...)
 		}
 	}
 	for _, pa := range []struct {
@@ -125,7 +125,10 @@ func validateWeight(w int32, path *field.Path) field.ErrorList {
 	return nil
 }
 
-func validateNodeSelectorTerm(t *corev1.NodeSelectorTerm, path *field.Path) field.ErrorList {
+// ValidateNodeSelectorTerm checks one node selector term at path: its
+// match expressions and match fields. Pod node affinity and persistent
+// volume node affinity share it.
+func ValidateNodeSelectorTerm(t *corev1.NodeSelectorTerm, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, r := range t.MatchExpressions {
 		rp := path.Child("matchExpressions").Index(i)
