@@ -14,7 +14,7 @@ deps:
 	@command -v etcd >/dev/null 2>&1 || { \
 		echo "etcd not found: installing etcd-server"; \
 		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y etcd-server; }
-	@command -v kubectl >/dev/null 2>&1 || echo "note: kubectl not found; the API server's e2e tests will need it"
+	@command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found: the e2e tests drive the real kubectl, which every skiff machine has"; exit 1; }
 
 lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -91,7 +91,7 @@ func kubectl(t *testing.T, srv *kubectlServer, stdin string, args ...string) (st
 	t.Helper()
 	bin, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Skip("kubectl not installed")
+		t.Fatalf("kubectl not found (%v): make test installs what tests need; kubectl is part of every skiff machine", err)
 	}
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")

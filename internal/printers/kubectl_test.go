@@ -144,7 +144,7 @@ users:
 // with this package's Tables and checks what users see.
 func TestKubectlRendersTables(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl not installed")
+		t.Fatalf("kubectl not found (%v): make test installs what tests need; kubectl is part of every skiff machine", err)
 	}
 	lists := goldenLists()
 	resources := map[string]apiResource{
@@ -216,7 +216,7 @@ node-1   NotReady,SchedulingDisabled   <none>          40d   v1.37.2   192.168.1
 // first.
 func TestKubectlWatchesTables(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl not installed")
+		t.Fatalf("kubectl not found (%v): make test installs what tests need; kubectl is part of every skiff machine", err)
 	}
 	lists := goldenLists()
 	list := lists["configmaps"].(*corev1.ConfigMapList)

@@ -304,3 +304,8 @@ func (s *Store) wrap(op string, err error) error {
 	}
 	return fmt.Errorf("etcd: %s: %w", op, err)
 }
+
+// ProgressOrdered reports whether the cluster's etcd keeps requested
+// progress notifications in order with watch events (3.4.25+, 3.5.8+);
+// without it RequestProgress answers storage.ErrUnsupported.
+func (s *Store) ProgressOrdered() bool { return s.orderedProgress }

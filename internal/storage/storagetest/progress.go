@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -10,15 +9,12 @@ import (
 	"skiff.dev/skiff/internal/storage"
 )
 
-// requestProgress asks w for progress, skipping the subtest when the backend
-// reports that it cannot order progress with events (ErrUnsupported is part
-// of the contract).
+// requestProgress asks w for progress. A backend that cannot order progress
+// must say so in RunOptions.ProgressUnsupported; then these subtests run
+// testProgressUnsupported instead.
 func (f *fixture) requestProgress(w *watchT) {
 	f.t.Helper()
 	err := w.w.RequestProgress(f.ctx)
-	if errors.Is(err, storage.ErrUnsupported) {
-		f.t.Skipf("backend does not support ordered progress: %v", err)
-	}
 	if err != nil {
 		f.t.Fatalf("%s: RequestProgress: %v", w.name, err)
 	}
@@ -139,8 +135,6 @@ func testProgressConcurrentWriters(f *fixture) {
 		f.t.Fatalf("writers did not finish within %v", waitTimeout)
 	}
 	switch {
-	case errors.Is(failure, storage.ErrUnsupported):
-		f.t.Skipf("backend does not support ordered progress: %v", failure)
 	case failure != nil:
 		f.t.Fatalf("CurrentRevision or RequestProgress: %v", failure)
 	case f.t.Failed():
@@ -204,8 +198,14 @@ func testProgressAfterStop(f *fixture) {
 	w.w.Stop()
 	w.expectClosed(nil)
 	err := w.w.RequestProgress(f.ctx)
-	if errors.Is(err, storage.ErrUnsupported) {
-		f.t.Skipf("backend does not support ordered progress: %v", err)
-	}
 	f.wantErr(err, storage.ErrClosed, "RequestProgress after Stop")
+}
+
+// testProgressUnsupported is what the progress subtests check of a backend
+// that declares it cannot order progress: it says so, with ErrUnsupported,
+// rather than answering out of order.
+func testProgressUnsupported(f *fixture) {
+	w := f.watch("/pu/", f.last)
+	f.create("/pu/a", nil)
+	f.wantErr(w.w.RequestProgress(f.ctx), storage.ErrUnsupported, "RequestProgress of a backend without ordered progress")
 }
