@@ -20,14 +20,7 @@ var ctx = context.Background()
 func ptr[T any](v T) *T { return &v }
 
 func resource(t *testing.T, kind string) *registry.Resource {
-	t.Helper()
-	for _, r := range admissionregistration.Resources() {
-		if r.Kind == kind {
-			return r
-		}
-	}
-	t.Fatalf("no resource of kind %s", kind)
-	return nil
+	return Resource(t, admissionregistration.Resources(), kind)
 }
 
 func TestResources(t *testing.T) {

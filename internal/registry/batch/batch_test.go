@@ -31,14 +31,7 @@ var (
 func ptr[T any](v T) *T { return &v }
 
 func resource(t *testing.T, kind string) *registry.Resource {
-	t.Helper()
-	for _, r := range batch.Resources() {
-		if r.Kind == kind {
-			return r
-		}
-	}
-	t.Fatalf("no resource of kind %s", kind)
-	return nil
+	return registrytest.Resource(t, batch.Resources(), kind)
 }
 
 func TestResources(t *testing.T) {

@@ -15,14 +15,7 @@ import (
 )
 
 func resource(t *testing.T, kind string) *registry.Resource {
-	t.Helper()
-	for _, r := range rbac.Resources() {
-		if r.Kind == kind {
-			return r
-		}
-	}
-	t.Fatalf("no resource of kind %s", kind)
-	return nil
+	return Resource(t, rbac.Resources(), kind)
 }
 
 func TestResources(t *testing.T) {

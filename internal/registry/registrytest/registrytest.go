@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"skiff.dev/skiff/internal/registry"
 )
 
 // FieldErr is what a test expects of one field.Error: its type and path.
@@ -43,4 +45,17 @@ func CheckErrors(t testing.TB, got field.ErrorList, want ...FieldErr) {
 	if strings.Join(g, "\n") != strings.Join(w, "\n") {
 		t.Errorf("errors:\n  got  %q\n  want %q\n  (%v)", g, w, got)
 	}
+}
+
+// Resource returns the resource of kind among resources, failing t when
+// there is none.
+func Resource(t testing.TB, resources []*registry.Resource, kind string) *registry.Resource {
+	t.Helper()
+	for _, r := range resources {
+		if r.Kind == kind {
+			return r
+		}
+	}
+	t.Fatalf("no resource of kind %s", kind)
+	return nil
 }
