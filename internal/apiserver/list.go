@@ -8,7 +8,6 @@ import (
 	"net/url"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,21 +97,21 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) error {
 	if t.as == "" && t.media == mediaJSON && r.URL.Query().Get("pretty") != "true" && len(l.Items) > 0 {
 		return h.writeJSONList(w, r, l, t)
 	}
-	return h.respond(w, r, http.StatusOK, l.List, t)
+	list, err := l.List()
+	if err != nil {
+		return err
+	}
+	return h.respond(w, r, http.StatusOK, list, t)
 }
 
 // writeJSONList writes a list as JSON from its items' shared encodings, so
 // a LIST costs a copy of each object's bytes rather than an encoding:
 // every object version is encoded once, for lists and watches alike.
 func (h *resourceHandler) writeJSONList(w http.ResponseWriter, r *http.Request, l *registry.CachedList, t target) error {
-	lm, err := meta.ListAccessor(l.List)
-	if err != nil {
-		return apierrors.NewInternalError(err)
-	}
 	metaJSON, err := json.Marshal(metav1.ListMeta{
-		ResourceVersion:    lm.GetResourceVersion(),
-		Continue:           lm.GetContinue(),
-		RemainingItemCount: lm.GetRemainingItemCount(),
+		ResourceVersion:    l.ResourceVersion,
+		Continue:           l.Continue,
+		RemainingItemCount: l.RemainingItemCount,
 	})
 	if err != nil {
 		return apierrors.NewInternalError(err)

@@ -294,7 +294,7 @@ func (s *Server) listObjects(ctx context.Context, res *registry.Resource, st *re
 	if err != nil {
 		return nil, err
 	}
-	return l.List, nil
+	return l.List()
 }
 
 // listCached lists a resource's objects that match opts, also in

@@ -69,15 +69,27 @@ func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.
 	if err != nil {
 		return nil, err
 	}
-	return l.List, nil
+	return l.List()
 }
 
-// CachedList is a list and the same items as cacheable objects, whose
-// encodings are made once and shared by every list and watch that sends
-// them.
+// CachedList is one list answer: its metadata, and the items as cacheable
+// objects whose encodings are made once and shared by every list and
+// watch that sends them. List builds the typed list only when a caller
+// needs it (Tables, YAML, protobuf); JSON is written from the items.
 type CachedList struct {
-	List  runtime.Object
-	Items []*watchcache.CachedObject
+	ResourceVersion    string
+	Continue           string
+	RemainingItemCount *int64
+	Items              []*watchcache.CachedObject
+
+	store *Store
+	raw   []runtime.Object // the same objects, unwrapped
+}
+
+// List is the typed list of the resource's list kind. Its items are shared
+// with the cache: callers must not modify them.
+func (l *CachedList) List() (runtime.Object, error) {
+	return l.store.NewList(l.raw, l.ResourceVersion, l.Continue, l.RemainingItemCount)
 }
 
 // ListCached is List, with the items also in cacheable form.
@@ -94,11 +106,14 @@ func (s *Store) ListCached(ctx context.Context, ns string, opts ListOptions) (*C
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.NewList(res.Items, strconv.FormatInt(int64(res.Revision), 10), res.Continue, res.RemainingItemCount)
-	if err != nil {
-		return nil, err
-	}
-	return &CachedList{List: list, Items: res.Cached}, nil
+	return &CachedList{
+		ResourceVersion:    strconv.FormatInt(int64(res.Revision), 10),
+		Continue:           res.Continue,
+		RemainingItemCount: res.RemainingItemCount,
+		Items:              res.Cached,
+		store:              s,
+		raw:                res.Items,
+	}, nil
 }
 
 // Watch streams changes to the objects under namespace ns that match
