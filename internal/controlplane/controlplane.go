@@ -21,9 +21,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"skiff.dev/skiff/internal/apiserver"
@@ -317,16 +314,11 @@ func loopbackConfig(addr net.Addr, host string, b *pki.Bundle) *rest.Config {
 // startControllers runs the built-in controllers until ctx ends; the
 // returned channel closes when they have all stopped.
 func startControllers(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error) {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	md, err := metadata.NewForConfig(cfg)
+	ns, err := namespace.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	done := make(chan struct{})
-	ns := namespace.New(client, md)
 	go func() {
 		defer close(done)
 		ns.Run(ctx, 2)

@@ -6,6 +6,10 @@
 //
 // It is level-triggered: each pass re-reads the namespace and what is left
 // in it; a pass that finds content left is retried with backoff.
+//
+// It reaches the server through a client of its own (client.go) and
+// client-go's metadata client, never through k8s.io/client-go/kubernetes:
+// see client.go for why.
 package namespace
 
 import (
@@ -21,50 +25,62 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 )
 
 // Controller finalizes deleted namespaces.
 type Controller struct {
-	client    kubernetes.Interface
-	metadata  metadata.Interface
-	discovery discovery.DiscoveryInterface
-	queue     workqueue.TypedRateLimitingInterface[string]
-	informer  cache.SharedIndexInformer
-	lister    func(name string) (*corev1.Namespace, error)
+	client   *client
+	metadata metadata.Interface
+	queue    workqueue.TypedRateLimitingInterface[string]
+	informer cache.SharedIndexInformer
 }
 
-// New returns a controller using the given clients.
-func New(client kubernetes.Interface, md metadata.Interface) *Controller {
-	factory := informers.NewSharedInformerFactory(client, 0)
-	inf := factory.Core().V1().Namespaces()
+// New returns a controller that reaches the API server through cfg.
+func New(cfg *rest.Config) (*Controller, error) {
+	cl, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return cl.listNamespaces(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			return cl.watchNamespaces(ctx, opts)
+		},
+	}
 	c := &Controller{
-		client:    client,
-		metadata:  md,
-		discovery: client.Discovery(),
+		client:   cl,
+		metadata: md,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "namespace"}),
-		informer: inf.Informer(),
-		lister:   inf.Lister().Get,
+		informer: cache.NewSharedIndexInformer(lw, &corev1.Namespace{}, 0, cache.Indexers{}),
 	}
 	enqueue := func(obj any) {
 		if ns, ok := obj.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
 			c.queue.Add(ns.Name)
 		}
 	}
-	c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, obj any) { enqueue(obj) },
-	})
-	return c
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Run processes deleted namespaces until ctx ends.
@@ -114,17 +130,18 @@ var errContentRemaining = errors.New("namespace: content remaining")
 
 // sync does one pass over a namespace being deleted.
 func (c *Controller) sync(ctx context.Context, name string) error {
-	ns, err := c.lister(name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	obj, exists, err := c.informer.GetIndexer().GetByKey(name)
+	if err != nil || !exists {
 		return err
+	}
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return fmt.Errorf("namespace: informer holds a %T", obj)
 	}
 	if ns.DeletionTimestamp == nil || !slices.Contains(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
 		return nil
 	}
-	resources, discoveryErr := c.namespacedResources()
+	resources, discoveryErr := c.client.namespacedResources(ctx)
 	remaining, deleteErrs := c.deleteContent(ctx, name, resources)
 	conds := conditions(discoveryErr, deleteErrs, remaining)
 	if err := c.setConditions(ctx, ns, conds); err != nil && !apierrors.IsNotFound(err) {
@@ -134,26 +151,6 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		return errContentRemaining
 	}
 	return c.finalize(ctx, name)
-}
-
-// namespacedResources lists every namespaced resource that can be listed
-// and deleted.
-func (c *Controller) namespacedResources() ([]schema.GroupVersionResource, error) {
-	lists, err := c.discovery.ServerPreferredNamespacedResources()
-	var out []schema.GroupVersionResource
-	for _, l := range lists {
-		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
-		if perr != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
-				continue
-			}
-			out = append(out, gv.WithResource(r.Name))
-		}
-	}
-	return out, err
 }
 
 // deleteContent deletes what is left in the namespace and reports, per
@@ -236,14 +233,13 @@ func (c *Controller) setConditions(ctx context.Context, ns *corev1.Namespace, co
 	if !changed {
 		return nil
 	}
-	_, err := c.client.CoreV1().Namespaces().UpdateStatus(ctx, out, metav1.UpdateOptions{})
-	return err
+	return c.client.putNamespace(ctx, out, "status")
 }
 
 // finalize removes the controller's finalizer through /finalize; the
 // server then deletes the namespace.
 func (c *Controller) finalize(ctx context.Context, name string) error {
-	ns, err := c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	ns, err := c.client.getNamespace(ctx, name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -251,7 +247,7 @@ func (c *Controller) finalize(ctx context.Context, name string) error {
 		return err
 	}
 	ns.Spec.Finalizers = slices.DeleteFunc(ns.Spec.Finalizers, func(f corev1.FinalizerName) bool { return f == corev1.FinalizerKubernetes })
-	_, err = c.client.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
+	err = c.client.putNamespace(ctx, ns, "finalize")
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
