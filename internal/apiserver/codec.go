@@ -5,12 +5,33 @@ import (
 	"mime"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 )
 
 // Scheme knows every built-in kind skiff serves plus the meta.k8s.io kinds
@@ -24,9 +45,39 @@ var (
 	ParameterCodec = runtime.NewParameterCodec(Scheme)
 )
 
+// builtinGroupVersions are the group-versions of k8s.io/api skiff serves:
+// the GA ones, and policy/v1beta1 whose Eviction the pods/eviction
+// subresource accepts as upstream does. Not client-go's scheme, which registers every alpha and beta
+// version too and so links their code into the binary, where it would be
+// resident memory for kinds never served.
+var builtinGroupVersions = runtime.NewSchemeBuilder(
+	admissionregistrationv1.AddToScheme,
+	appsv1.AddToScheme,
+	authenticationv1.AddToScheme,
+	authorizationv1.AddToScheme,
+	autoscalingv1.AddToScheme,
+	autoscalingv2.AddToScheme,
+	batchv1.AddToScheme,
+	certificatesv1.AddToScheme,
+	coordinationv1.AddToScheme,
+	corev1.AddToScheme,
+	discoveryv1.AddToScheme,
+	eventsv1.AddToScheme,
+	flowcontrolv1.AddToScheme,
+	networkingv1.AddToScheme,
+	nodev1.AddToScheme,
+	policyv1.AddToScheme,
+	policyv1beta1.AddToScheme,
+	rbacv1.AddToScheme,
+	resourcev1.AddToScheme,
+	schedulingv1.AddToScheme,
+	storagev1.AddToScheme,
+	storagemigrationv1.AddToScheme,
+)
+
 func newScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
+	if err := builtinGroupVersions.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	metav1.AddMetaToScheme(s)
