@@ -1,4 +1,5 @@
 // Package layering holds no code: its test keeps skiff's layers apart. It
-// fails when any package imports the upstream servers skiff replaces, or
-// when a lower layer imports a higher one.
+// fails when any package imports the upstream servers skiff replaces, when
+// a lower layer imports a higher one, or when the skiff binary links
+// client-go's all-groups clientset, informers or scheme.
 package layering

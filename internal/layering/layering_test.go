@@ -2,6 +2,7 @@ package layering
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,6 +70,39 @@ func TestLayers(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// heavyClientPackages link code for every API group Kubernetes has: the
+// generated typed clients, listers, informers and apply configurations of
+// ~56 group-versions, or (the scheme) the types, conversions and protobuf
+// code of each. A binary's code and data are resident memory (the kernel
+// maps touched file pages in large folios, so nearly all of it), and the
+// skiff binary runs as every control-plane process: keep them out of it.
+// Controllers use a rest.RESTClient with a codec for the kinds they need
+// (see internal/controller/namespace), client-go's metadata or dynamic
+// clients, and cache.NewSharedIndexInformer over a ListWatch. Tests and
+// test/e2e may use the clientset freely.
+var heavyClientPackages = []string{
+	"k8s.io/client-go/kubernetes",
+	"k8s.io/client-go/kubernetes/scheme",
+	"k8s.io/client-go/informers",
+	"k8s.io/client-go/discovery",
+}
+
+func TestBinaryHasNoClientset(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "skiff.dev/skiff/cmd/skiff").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	ds := strings.Fields(string(out))
+	if !slices.Contains(ds, "k8s.io/client-go/rest") {
+		t.Fatalf("go list -deps cmd/skiff does not list k8s.io/client-go/rest; is the listing right? %d packages", len(ds))
+	}
+	for _, heavy := range heavyClientPackages {
+		if slices.Contains(ds, heavy) {
+			t.Errorf("the skiff binary depends on %s (go list -deps ./cmd/skiff; `go mod why` or the Imports of each dependency say through what)", heavy)
 		}
 	}
 }
