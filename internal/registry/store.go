@@ -219,11 +219,21 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 	if err != nil {
 		return nil, s.storageError(err, name)
 	}
-	obj, err := s.Decode(kv)
+	obj, err := s.decodeCurrent(kv)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
 	return obj, nil
+}
+
+// decodeCurrent is Decode(kv) for a value just read from storage, made
+// cheaply when the watch cache already holds that very version: a copy of
+// the cache's object, which Decode made from the same bytes.
+func (s *Store) decodeCurrent(kv storage.KeyValue) (runtime.Object, error) {
+	if obj, ok := s.cache.Object(kv.Key, kv.ModRevision); ok {
+		return obj.DeepCopyObject(), nil
+	}
+	return s.Decode(kv)
 }
 
 // Update changes an existing object (or creates it, when createIfMissing
@@ -262,7 +272,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, update UpdateFunc, 
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
-		old, err := s.Decode(kv)
+		old, err := s.decodeCurrent(kv)
 		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}
@@ -396,7 +406,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
-		obj, err := s.Decode(kv)
+		obj, err := s.decodeCurrent(kv)
 		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}

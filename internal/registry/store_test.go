@@ -965,3 +965,26 @@ func TestWatchOrder(t *testing.T) {
 		}
 	}
 }
+
+// Get serves the watch cache's copy of the version it read from storage;
+// the caller owns what it gets, and changing it changes nothing cached.
+func TestGetReturnsOwnCopy(t *testing.T) {
+	f := newFixture(t, "configmaps")
+	f.create(configMap("default", "a", map[string]string{"k": "v"}))
+	// A consistent list waits until the cache holds the write.
+	if _, err := f.st.List(f.ctx, "default", registry.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		obj, err := f.st.Get(f.ctx, "default", "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := obj.(*corev1.ConfigMap)
+		if cm.Data["k"] != "v" || cm.ResourceVersion != strconv.FormatInt(int64(f.revision()), 10) {
+			t.Fatalf("Get = %+v", cm)
+		}
+		cm.Data["k"] = "changed"
+		cm.Labels = map[string]string{"x": "y"}
+	}
+}
