@@ -35,7 +35,7 @@ func TestWorkloadResources(t *testing.T) {
 		subresources   []string
 		obj, list      runtime.Object
 	}{
-		{"pods", "Pod", []string{"po"}, []string{"status", "binding"}, &corev1.Pod{}, &corev1.PodList{}},
+		{"pods", "Pod", []string{"po"}, []string{"binding", "ephemeralcontainers", "eviction", "resize", "status"}, &corev1.Pod{}, &corev1.PodList{}},
 		{"podtemplates", "PodTemplate", nil, nil, &corev1.PodTemplate{}, &corev1.PodTemplateList{}},
 		{"replicationcontrollers", "ReplicationController", []string{"rc"}, []string{"status", "scale"},
 			&corev1.ReplicationController{}, &corev1.ReplicationControllerList{}},

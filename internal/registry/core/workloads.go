@@ -8,14 +8,16 @@ import (
 	"skiff.dev/skiff/internal/registry"
 )
 
-// WorkloadResources are the core/v1 resources that run pods: Pods,
-// PodTemplates and ReplicationControllers (with scale). The pod
-// subresources binding, eviction, ephemeralcontainers and resize, and
-// graceful pod deletion need server plumbing and are not served yet.
+// WorkloadResources are the core/v1 resources that run pods: Pods (with
+// binding, eviction, ephemeralcontainers, resize and status),
+// PodTemplates and ReplicationControllers (with scale). The API server
+// serves binding and eviction itself; the others are writes of the pod
+// that its strategy narrows to what the subresource may change.
 func WorkloadResources() []*registry.Resource {
 	return []*registry.Resource{
 		{GVR: gvr("pods"), Kind: "Pod", ListKind: "PodList", SingularName: "pod", ShortNames: []string{"po"},
-			Categories: []string{"all"}, Namespaced: true, Subresources: []string{"status", "binding"}, Strategy: podStrategy{}},
+			Categories: []string{"all"}, Namespaced: true, Subresources: []string{"binding", SubresourceEphemeralContainers, SubresourceEviction, SubresourceResize, "status"},
+			Strategy: podWithSubresources{}},
 		{GVR: gvr("podtemplates"), Kind: "PodTemplate", ListKind: "PodTemplateList", SingularName: "podtemplate",
 			Namespaced: true, Strategy: podTemplateStrategy{}},
 		{GVR: gvr("replicationcontrollers"), Kind: "ReplicationController", ListKind: "ReplicationControllerList",
