@@ -181,6 +181,8 @@ func subresourceDiscovery(res *registry.Resource, sub string) metav1.APIResource
 		r.Verbs = metav1.Verbs{"update"}
 	case "binding":
 		r.Kind, r.Verbs = "Binding", metav1.Verbs{"create"}
+	case "eviction":
+		r.Group, r.Version, r.Kind, r.Verbs = "policy", "v1", "Eviction", metav1.Verbs{"create"}
 	}
 	return r
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/auth"
 	"skiff.dev/skiff/internal/openapi"
 	"skiff.dev/skiff/internal/registry"
@@ -41,6 +42,7 @@ type Server struct {
 	protectedNamespaces map[string]bool
 	version             VersionInfo
 	authorizer          auth.Authorizer
+	admission           admission.Chain
 	fieldManagers       fieldManagers
 
 	metrics       *metrics
@@ -285,7 +287,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := &resourceHandler{s: s, res: sv.res, store: sv.store, info: info}
-	s.instrument(w, r, info, h.serve)
+	serve := h.serve
+	if sv.res.GVR == podsGVR && info.Subresource == "eviction" && info.Namespace != "" {
+		serve = func(w http.ResponseWriter, r *http.Request) {
+			if err := h.serveEviction(w, r); err != nil {
+				writeError(w, r, err)
+			}
+		}
+	}
+	s.instrument(w, r, info, serve)
 }
 
 // listObjects lists a resource's objects that match opts.
