@@ -275,7 +275,7 @@ func (h *resourceHandler) decodeBody(w http.ResponseWriter, r *http.Request, q u
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBodyBytes))
+	body, err := readAllSized(http.MaxBytesReader(w, r.Body, MaxRequestBodyBytes), r.ContentLength)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", MaxRequestBodyBytes))
@@ -284,6 +284,32 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	return body, nil
+}
+
+// readAllSized is io.ReadAll with the buffer sized up front from the
+// request's Content-Length (when it is known and within the limit), so a
+// body is read into one allocation rather than a series of growing ones.
+func readAllSized(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > MaxRequestBodyBytes {
+		return io.ReadAll(r)
+	}
+	// One byte more than announced lets the read see EOF without growing.
+	buf := make([]byte, 0, contentLength+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// Longer than announced: let ReadAll carry on from here.
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // decode turns a body into an object of res's kind. The kind in the body
