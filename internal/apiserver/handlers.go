@@ -238,8 +238,16 @@ func (h *resourceHandler) deleteCollection(w http.ResponseWriter, r *http.Reques
 	return h.respond(w, r, http.StatusOK, out, t)
 }
 
-// writeOptions reads the query parameters every write takes.
+// writeOptions reads the query parameters every write takes, and sets up
+// managed-fields tracking and admission.
 func (h *resourceHandler) writeOptions(r *http.Request, verb string) (registry.WriteOptions, error) {
+	return h.writeOptionsWith(r, verb, nil)
+}
+
+// writeOptionsWith is writeOptions with track, when not nil, in place of
+// the managed-fields tracking of an update (server-side apply brings its
+// own).
+func (h *resourceHandler) writeOptionsWith(r *http.Request, verb string, track func(ctx context.Context, obj, old runtime.Object) error) (registry.WriteOptions, error) {
 	q := r.URL.Query()
 	opts := registry.WriteOptions{Subresource: h.info.Subresource}
 	switch dr := q["dryRun"]; {
@@ -258,8 +266,11 @@ func (h *resourceHandler) writeOptions(r *http.Request, verb string) (registry.W
 	if err != nil {
 		return opts, err
 	}
-	opts.Mutate = h.s.managedFieldsMutator(h.res, mgr, verb, h.info.Subresource)
-	return opts, nil
+	opts.Mutate = track
+	if track == nil {
+		opts.Mutate = h.s.managedFieldsMutator(h.res, mgr, verb, h.info.Subresource)
+	}
+	return h.s.admit(h.res, h.info.Namespace, opts), nil
 }
 
 func isDryRun(v []string) bool { return len(v) == 1 && v[0] == metav1.DryRunAll }

@@ -52,12 +52,9 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 	if pt == applyPatchType {
 		verb = "apply"
 	}
-	opts, err := h.writeOptions(r, verb)
-	if err != nil {
-		return err
-	}
 	fieldValidation := q.Get("fieldValidation")
 	var applied *unstructured.Unstructured
+	var track func(ctx context.Context, obj, old runtime.Object) error
 	if pt == applyPatchType {
 		if applied, err = h.applyConfiguration(body); err != nil {
 			return err
@@ -67,7 +64,11 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		opts.Mutate = h.s.applyMutator(h.res, applied, mgr, force, h.info.Subresource)
+		track = h.s.applyMutator(h.res, applied, mgr, force, h.info.Subresource)
+	}
+	opts, err := h.writeOptionsWith(r, verb, track)
+	if err != nil {
+		return err
 	}
 	if h.res.Namespaced && pt == applyPatchType {
 		if err := h.s.admitNamespace(ctx, h.info.Namespace); err != nil {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,9 +24,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
 	"skiff.dev/skiff/internal/controller/namespace"
+	"skiff.dev/skiff/internal/controller/serviceaccount"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/admissionregistration"
@@ -114,6 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	api := apiserver.New(st, apiserver.VersionInfo{GitVersion: version.Kubernetes, GitCommit: version.Commit})
+	api.SetAdmission(admission.Default(api.AdmissionReader()))
 	if c, ok := st.(interface{ Collectors() []prometheus.Collector }); ok {
 		api.Registerer().MustRegister(c.Collectors()...)
 	}
@@ -181,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Controllers are API clients like any other, over loopback.
 	loopback := loopbackConfig(ln.Addr(), host, bundle)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	controllersDone, err := startControllers(ctrlCtx, loopback)
+	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM)
 	if err != nil {
 		stopControllers()
 		return err
@@ -313,15 +317,22 @@ func loopbackConfig(addr net.Addr, host string, b *pki.Bundle) *rest.Config {
 
 // startControllers runs the built-in controllers until ctx ends; the
 // returned channel closes when they have all stopped.
-func startControllers(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error) {
+func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) (<-chan struct{}, error) {
 	ns, err := namespace.New(cfg)
 	if err != nil {
 		return nil, err
 	}
+	sa, err := serviceaccount.New(cfg, rootCA)
+	if err != nil {
+		return nil, err
+	}
 	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { ns.Run(ctx, 2) })
+	wg.Go(func() { sa.Run(ctx, 2) })
 	go func() {
-		defer close(done)
-		ns.Run(ctx, 2)
+		wg.Wait()
+		close(done)
 	}()
 	return done, nil
 }

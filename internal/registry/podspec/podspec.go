@@ -39,6 +39,7 @@ func DefaultSpec(spec *corev1.PodSpec) {
 		grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
 		spec.TerminationGracePeriodSeconds = &grace
 	}
+	MirrorServiceAccount(spec)
 	for i := range spec.InitContainers {
 		defaultContainer(&spec.InitContainers[i])
 	}
@@ -51,6 +52,16 @@ func DefaultSpec(spec *corev1.PodSpec) {
 	for i := range spec.Volumes {
 		defaultVolume(&spec.Volumes[i])
 	}
+}
+
+// MirrorServiceAccount keeps the deprecated spec.serviceAccount equal to
+// spec.serviceAccountName, which it stands in for when that is unset: the
+// two are one field upstream, written out twice in v1.
+func MirrorServiceAccount(spec *corev1.PodSpec) {
+	if spec.ServiceAccountName == "" {
+		spec.ServiceAccountName = spec.DeprecatedServiceAccount
+	}
+	spec.DeprecatedServiceAccount = spec.ServiceAccountName
 }
 
 // DefaultPod applies the defaults upstream gives Pods but not templates,
