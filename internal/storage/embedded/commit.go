@@ -24,7 +24,8 @@ const (
 type op struct {
 	kind     opKind
 	key      string
-	value    []byte
+	value    []byte // inside frame once submitted
+	frame    []byte // see record.frame
 	expected storage.Revision // update/delete precondition; compact target
 
 	rev  storage.Revision
@@ -80,8 +81,11 @@ func (s *Store) submit(ctx context.Context, o *op) (*op, error) {
 		return nil, fmt.Errorf("%w: negative revision", storage.ErrInvalid)
 	}
 	// The caller may reuse its slice once we return; the value must outlive
-	// that in state, history and watch events.
-	o.value = append(make([]byte, 0, len(o.value)), o.value...)
+	// that in state, history and watch events. The copy goes into the
+	// buffer the log record is made in, so the commit copies nothing.
+	if o.kind != opCompact {
+		o.frame, o.value = newFrame(o.key, o.value)
+	}
 	o.done = make(chan struct{})
 	select {
 	case s.ops <- o:
@@ -192,7 +196,7 @@ func (s *Store) commit(batch []*op) {
 		}
 		rev++
 		o.rev = rev
-		r := record{rev: rev, key: o.key, value: o.value, createRev: rev}
+		r := record{rev: rev, key: o.key, value: o.value, createRev: rev, frame: o.frame}
 		switch o.kind {
 		case opCreate:
 			overlay[o.key] = pending{it: item{key: o.key, value: o.value, createRev: rev, modRev: rev}, exists: true}

@@ -21,6 +21,22 @@ type record struct {
 	key       string
 	value     []byte
 	tombstone bool
+	// frame, when set, is the write's buffer from submit: headroom bytes,
+	// then the key, then the value (which value aliases). encode writes
+	// the header into the headroom instead of copying key and value again.
+	frame []byte
+}
+
+// headroom is the most a record header takes: flags and two uvarints.
+const headroom = 1 + 2*binary.MaxVarintLen64
+
+// newFrame returns a write's buffer for record.frame, and the value inside
+// it (a copy of value, never nil).
+func newFrame(key string, value []byte) (frame, inFrame []byte) {
+	frame = make([]byte, headroom+len(key)+len(value))
+	copy(frame[headroom:], key)
+	copy(frame[headroom+len(key):], value)
+	return frame, frame[headroom+len(key):]
 }
 
 const flagTombstone = 1
@@ -41,14 +57,21 @@ func parseRevKey(b []byte) (storage.Revision, error) {
 }
 
 func (r record) encode() []byte {
-	buf := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(r.key)+len(r.value))
 	var flags byte
 	if r.tombstone {
 		flags |= flagTombstone
 	}
-	buf = append(buf, flags)
-	buf = binary.AppendUvarint(buf, uint64(r.createRev))
-	buf = binary.AppendUvarint(buf, uint64(len(r.key)))
+	var hdr [headroom]byte
+	h := append(hdr[:0], flags)
+	h = binary.AppendUvarint(h, uint64(r.createRev))
+	h = binary.AppendUvarint(h, uint64(len(r.key)))
+	if r.frame != nil {
+		off := headroom - len(h)
+		copy(r.frame[off:], h)
+		return r.frame[off : headroom+len(r.key)+len(r.value)]
+	}
+	buf := make([]byte, 0, len(h)+len(r.key)+len(r.value))
+	buf = append(buf, h...)
 	buf = append(buf, r.key...)
 	return append(buf, r.value...)
 }
