@@ -263,7 +263,10 @@ func resources(svc core.ServiceConfig) []*registry.Resource {
 	out = append(out, coordination.Resources()...)
 	out = append(out, apps.Resources()...)
 	out = append(out, batch.Resources()...)
-	out = append(out, autoscaling.Resources()...)
+	// autoscaling/v2 first: the preferred version is the first registered.
+	hpaV2 := autoscaling.Resources()
+	out = append(out, hpaV2...)
+	out = append(out, autoscaling.V1Resources(hpaV2[0])...)
 	for _, group := range [][]*registry.Resource{
 		rbac.Resources(), networking.Resources(), discovery.Resources(), policy.Resources(), admissionregistration.Resources(),
 		scheduling.Resources(), node.Resources(), storagek8s.Resources(), certificates.Resources(),
