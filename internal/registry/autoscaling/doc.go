@@ -6,6 +6,6 @@
 // As upstream, an HPA has no metadata.generation of its own: the
 // autoscaler reacts to every write.
 //
-// autoscaling/v1, the second served version, is not here: it needs
-// conversion to v2 through registry.StoredAs.
+// autoscaling/v1 (V1Resources) is served on the same objects through
+// registry.StoredAs, converted as upstream converts it (ToV1, ToV2).
 package autoscaling
