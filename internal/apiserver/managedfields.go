@@ -18,13 +18,18 @@ import (
 )
 
 // fieldManagers caches one managedfields.FieldManager per resource and
-// subresource.
+// subresource, and one type converter per kind.
 type fieldManagers struct {
 	mu sync.Mutex
-	// typeConverter knows the schemas of the kinds; nil: deduce them from
-	// the objects (every list atomic), until OpenAPI schemas are wired in.
-	typeConverter managedfields.TypeConverter
-	byKey         map[fieldManagerKey]*managedfields.FieldManager
+	// converterFor builds the type converter of one kind from its schemas;
+	// nil: deduce them from the objects (every list atomic), until OpenAPI
+	// schemas are wired in.
+	converterFor func(schema.GroupVersionKind) (managedfields.TypeConverter, error)
+	// converters are converterFor's results, built on a kind's first write:
+	// a converter of every kind at once would hold the typed schemas of
+	// kinds nobody writes (MiBs of heap).
+	converters map[schema.GroupVersionKind]managedfields.TypeConverter
+	byKey      map[fieldManagerKey]*managedfields.FieldManager
 }
 
 type fieldManagerKey struct {
@@ -32,12 +37,14 @@ type fieldManagerKey struct {
 	subresource string
 }
 
-// setTypeConverter switches to schema-aware managed fields; field managers
-// built before are dropped.
-func (f *fieldManagers) setTypeConverter(tc managedfields.TypeConverter) {
+// setTypeConverters switches to schema-aware managed fields, each kind's
+// converter built by converterFor when first needed; converters and field
+// managers built before are dropped.
+func (f *fieldManagers) setTypeConverters(converterFor func(schema.GroupVersionKind) (managedfields.TypeConverter, error)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.typeConverter = tc
+	f.converterFor = converterFor
+	f.converters = nil
 	f.byKey = nil
 }
 
@@ -48,11 +55,11 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 	if fm, ok := f.byKey[key]; ok {
 		return fm, nil
 	}
-	tc := f.typeConverter
-	if tc == nil {
-		tc = managedfields.NewDeducedTypeConverter()
-	}
 	gvk := res.GVK()
+	tc, err := f.typeConverterLocked(gvk)
+	if err != nil {
+		return nil, err
+	}
 	// The strategy defaults the merged object, so apply compares like with like.
 	fm, err := managedfields.NewDefaultFieldManager(tc, Scheme, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
 	if err != nil {
@@ -63,6 +70,24 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 	}
 	f.byKey[key] = fm
 	return fm, nil
+}
+
+func (f *fieldManagers) typeConverterLocked(gvk schema.GroupVersionKind) (managedfields.TypeConverter, error) {
+	if f.converterFor == nil {
+		return managedfields.NewDeducedTypeConverter(), nil
+	}
+	if tc, ok := f.converters[gvk]; ok {
+		return tc, nil
+	}
+	tc, err := f.converterFor(gvk)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: server-side apply schemas of %v: %w", gvk, err)
+	}
+	if f.converters == nil {
+		f.converters = make(map[schema.GroupVersionKind]managedfields.TypeConverter)
+	}
+	f.converters[gvk] = tc
+	return tc, nil
 }
 
 // managedFieldsMutator records the write of manager in the object's

@@ -1,16 +1,19 @@
 package apiserver
 
 import (
-	"fmt"
+	"errors"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 
 	"skiff.dev/skiff/internal/openapi"
 )
 
-// PublishOpenAPI (re)builds the OpenAPI documents from the registered
+// PublishOpenAPI (re)publishes the OpenAPI documents of the registered
 // resources and gives server-side apply their schemas. Call it after
-// registering resources; it is cheap to call again.
+// registering resources; it is cheap to call again. Documents are built on
+// first request, and a kind's server-side apply schemas on its first write,
+// so what is never asked for costs no memory.
 func (s *Server) PublishOpenAPI() error {
 	s.mu.RLock()
 	var resources []openapi.Resource
@@ -37,14 +40,18 @@ func (s *Server) PublishOpenAPI() error {
 	} else if err := s.openapi.Update(resources); err != nil {
 		return err
 	}
-	schemas, err := s.openapi.Schemas()
-	if err != nil {
-		return err
-	}
-	tc, err := managedfields.NewTypeConverter(schemas, false)
-	if err != nil {
-		return fmt.Errorf("apiserver: server-side apply schemas: %w", err)
-	}
-	s.fieldManagers.setTypeConverter(tc)
+	svc := s.openapi
+	s.fieldManagers.setTypeConverters(func(gvk schema.GroupVersionKind) (managedfields.TypeConverter, error) {
+		schemas, err := svc.KindSchemas(gvk)
+		if errors.Is(err, openapi.ErrInvalidResource) {
+			// A kind registered after the last publish has no schema yet:
+			// deduce its fields from the objects, as before OpenAPI.
+			return managedfields.NewDeducedTypeConverter(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return managedfields.NewTypeConverter(schemas, false)
+	})
 	return nil
 }

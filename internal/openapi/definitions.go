@@ -141,30 +141,69 @@ func DefinitionName(obj any) string {
 	return util.ToRESTFriendlyName(name)
 }
 
+// builtinFuncs are the generated builders of the built-in definitions, by
+// canonical name. Building one definition is cheap; holding all of them
+// costs several MiB, so they are built when needed and not kept.
+var builtinFuncs = sync.OnceValue(func() map[string]func(common.ReferenceCallback) common.OpenAPIDefinition {
+	funcs := generated.DefinitionFuncs()
+	out := make(map[string]func(common.ReferenceCallback) common.OpenAPIDefinition, len(funcs))
+	for name, f := range funcs {
+		out[restFriendly(name)] = f
+	}
+	return out
+})
+
+// builtinIndex maps each built-in kind to the definition naming it in
+// ExtensionGVK.
+var builtinIndex = sync.OnceValue(func() map[schema.GroupVersionKind]string {
+	out := map[schema.GroupVersionKind]string{}
+	for name, gvks := range builtinGVKs() {
+		if !isBuiltin(name) {
+			continue
+		}
+		for _, gvk := range gvks {
+			out[gvk] = name
+		}
+	}
+	return out
+})
+
+func isBuiltin(name string) bool {
+	_, ok := builtinFuncs()[name]
+	return ok
+}
+
+// builtinDefinition builds the built-in definition name with ExtensionGVK
+// set if it is a registered kind. ref renders references.
+func builtinDefinition(name string, ref common.ReferenceCallback) (common.OpenAPIDefinition, bool) {
+	f, ok := builtinFuncs()[name]
+	if !ok {
+		return common.OpenAPIDefinition{}, false
+	}
+	def := f(func(name string) spec.Ref { return ref(restFriendly(name)) })
+	for i, dep := range def.Dependencies {
+		def.Dependencies[i] = restFriendly(dep)
+	}
+	def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
+	if kinds, ok := builtinGVKs()[name]; ok {
+		if def.Schema.Extensions == nil {
+			def.Schema.Extensions = spec.Extensions{}
+		}
+		def.Schema.Extensions[ExtensionGVK] = gvkExtension(kinds)
+	}
+	return def, true
+}
+
 // BuiltinDefinitions returns the definitions of every built-in type skiff
 // serves (the openapi-gen output in package generated), keyed by canonical
 // name, with ExtensionGVK set on each registered kind. ref renders
 // references: "#/definitions/NAME" for OpenAPI v2, "#/components/schemas/NAME"
-// for v3. Each call returns a fresh map the caller owns.
+// for v3. Each call builds a fresh map the caller owns; serving builds only
+// the definitions a document needs.
 func BuiltinDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
-	defs := generated.GetOpenAPIDefinitions(func(name string) spec.Ref {
-		return ref(restFriendly(name))
-	})
-	out := make(map[string]common.OpenAPIDefinition, len(defs))
-	gvks := builtinGVKs()
-	for name, def := range defs {
-		name = restFriendly(name)
-		for i, dep := range def.Dependencies {
-			def.Dependencies[i] = restFriendly(dep)
-		}
-		if kinds, ok := gvks[name]; ok {
-			def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
-			if def.Schema.Extensions == nil {
-				def.Schema.Extensions = spec.Extensions{}
-			}
-			def.Schema.Extensions[ExtensionGVK] = gvkExtension(kinds)
-		}
-		out[name] = def
+	out := make(map[string]common.OpenAPIDefinition, len(builtinFuncs()))
+	for name := range builtinFuncs() {
+		out[name], _ = builtinDefinition(name, ref)
 	}
 	return out
 }

@@ -28,10 +28,15 @@
 // Documents live in immutable snapshots. Update builds a new snapshot and
 // swaps it in atomically; it reuses the v3 documents of group-versions whose
 // resources did not change and which hold only built-in schemas, so adding a
-// custom resource rebuilds only its own group-version. The v3 JSON is
-// encoded when the snapshot is built (its hash is in the index); the v2
-// document, protobuf forms and gzip forms are encoded once, on first request.
-// Returned maps and documents are shared and must not be modified.
+// custom resource rebuilds only its own group-version. Update only checks
+// that every resource can be described: each document is built and encoded
+// on first request (the index at /openapi/v3 carries every document's hash,
+// so it builds them all), protobuf and gzip forms on first request for them.
+// A built document is kept as its encoded bytes only. The built-in
+// definitions are not kept either: a document, or a kind's schemas
+// (KindSchemas, for server-side apply), builds the definitions it reaches
+// from the generated code and drops them once encoded. Returned documents
+// are shared and must not be modified.
 //
 // # Serving
 //

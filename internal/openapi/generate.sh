@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates generated/zz_generated.openapi.go: the OpenAPI definitions of
+# Regenerates generated/zz_generated.openapi.go (and, from it,
+# zz_generated.lookup.go: see generate_lookup.sh): the OpenAPI definitions of
 # every API type skiff serves, produced by k8s.io/kube-openapi's openapi-gen
 # from the Go types in k8s.io/api, k8s.io/apimachinery and
 # k8s.io/apiextensions-apiserver at the versions go.mod pins.
@@ -69,5 +70,7 @@ go run "k8s.io/kube-openapi/cmd/openapi-gen@${kube_openapi}" \
 	--report-filename "$tmp/violations.txt" \
 	--readonly-pkg "$(IFS=,; echo "${pkgs[*]}")" \
 	"${pkgs[@]}"
+
+"$here/generate_lookup.sh"
 
 gofmt -l "$here/generated" | (! grep .) || { echo "generated code is not gofmt-clean" >&2; exit 1; }

@@ -547,7 +547,9 @@ func TestUpdate(t *testing.T) {
 						t.Errorf("%s: %d", p, rec.Code)
 					}
 				}
-				_ = s.Definitions()["io.k8s.api.core.v1.Pod"].Schema.Extensions[ExtensionGVK]
+				if pod, ok := s.Definition("io.k8s.api.core.v1.Pod"); !ok || pod.Schema.Extensions[ExtensionGVK] == nil {
+					t.Errorf("Definition(Pod) = %v, %v; want one with %s", pod, ok, ExtensionGVK)
+				}
 			}
 		}()
 	}
@@ -579,8 +581,8 @@ func TestUpdate(t *testing.T) {
 	if patch == nil || patch.Patch == nil || patch.Patch.OperationId != "patchExampleComV1NamespacedWidget" {
 		t.Fatalf("no patchExampleComV1NamespacedWidget")
 	}
-	if _, ok := s.Definitions()["com.example.v1.Widget"]; !ok {
-		t.Error("Definitions lacks the custom definition")
+	if _, ok := s.Definition("com.example.v1.Widget"); !ok {
+		t.Error("Definition lacks the custom definition")
 	}
 
 	// A failed Update leaves the documents alone.
@@ -625,23 +627,29 @@ func indexURLs(t *testing.T, s *Service) map[string]string {
 }
 
 // TestTypeConverter checks the schemas serve server-side apply: the type
-// converter accepts all of them and types built-in and custom objects.
+// converter of each kind accepts its schemas and types built-in and custom
+// objects of that kind.
 func TestTypeConverter(t *testing.T) {
 	s := mustNew(t, append(builtinResources(), res("example.com", "v1", "Widget", "widgets", true, allVerbs)), widgetDefinitions("a widget"))
-	schemas, err := s.Schemas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := managedfields.NewTypeConverter(schemas, false)
-	if err != nil {
-		t.Fatalf("NewTypeConverter: %v", err)
+	converter := func(gvk schema.GroupVersionKind) managedfields.TypeConverter {
+		t.Helper()
+		schemas, err := s.KindSchemas(gvk)
+		if err != nil {
+			t.Fatalf("KindSchemas(%v): %v", gvk, err)
+		}
+		tc, err := managedfields.NewTypeConverter(schemas, false)
+		if err != nil {
+			t.Fatalf("NewTypeConverter(%v): %v", gvk, err)
+		}
+		return tc
 	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "default", Labels: map[string]string{"a": "b"}},
 		Data:       map[string]string{"key": "value"},
 	}
-	tv, err := tc.ObjectToTyped(cm)
+	cmConverter := converter(cm.GroupVersionKind())
+	tv, err := cmConverter.ObjectToTyped(cm)
 	if err != nil {
 		t.Fatalf("ObjectToTyped(ConfigMap): %v", err)
 	}
@@ -661,16 +669,23 @@ func TestTypeConverter(t *testing.T) {
 			}}}},
 		},
 	}
-	if _, err := tc.ObjectToTyped(deploy); err != nil {
+	if _, err := converter(deploy.GroupVersionKind()).ObjectToTyped(deploy); err != nil {
 		t.Errorf("ObjectToTyped(Deployment): %v", err)
+	}
+	// A converter knows its own kind only.
+	if _, err := cmConverter.ObjectToTyped(deploy); err == nil {
+		t.Error("the ConfigMap converter typed a Deployment")
 	}
 	// A field the schema does not know is rejected.
 	bad := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"}, "bogus": int64(1)}}
-	if _, err := tc.ObjectToTyped(bad); err == nil {
+	if _, err := cmConverter.ObjectToTyped(bad); err == nil {
 		t.Error("ObjectToTyped accepted an unknown field")
 	}
 	widget := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"}, "spec": map[string]any{"size": int64(3)}}}
-	if _, err := tc.ObjectToTyped(widget); err != nil {
+	if _, err := converter(widget.GroupVersionKind()).ObjectToTyped(widget); err != nil {
 		t.Errorf("ObjectToTyped(Widget): %v", err)
+	}
+	if _, err := s.KindSchemas(schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gadget"}); err == nil {
+		t.Error("KindSchemas of an undefined kind succeeded")
 	}
 }

@@ -39,18 +39,21 @@ type Service struct {
 
 // snapshot is one immutable generation of documents.
 type snapshot struct {
-	// defsV2 and defsV3 are all definitions being served, references
-	// rendered for OpenAPI v2 and v3. Shared, never modified.
-	defsV2, defsV3 map[string]common.OpenAPIDefinition
+	// defs resolves definition names. It holds only the extra definitions;
+	// built-in ones are built from the generated code when a document or a
+	// kind's schemas are built, and dropped once encoded.
+	defs *definitions
+	// index maps each kind to the definition naming it in ExtensionGVK.
+	index map[schema.GroupVersionKind]string
 	// groupVersions are the per group-version documents, by key ("api/v1").
 	groupVersions map[string]*gvDoc
 	// v3 holds every v3 document by key: group-versions, groups ("api",
 	// "apis", "apis/apps") and "version".
 	v3 map[string]lazyDocument
-	// v3Index, v2 and schemas are built on first use, as is each document.
-	v3Index lazyDocument
-	v2      lazyDocument
-	schemas func() (map[string]*spec.Schema, error)
+	// v3Index and v2 are built on first use, as is each document.
+	v3Index  lazyDocument
+	v2       lazyDocument
+	v3config *common.OpenAPIV3Config
 }
 
 // lazyDocument builds and encodes a document once, on first call.
@@ -93,81 +96,75 @@ func (s *Service) Update(resources []Resource, extra ...common.GetOpenAPIDefinit
 	return nil
 }
 
-// Definitions returns every definition being served, keyed by canonical
-// name, references in OpenAPI v3 form ("#/components/schemas/NAME"), kinds
-// carrying ExtensionGVK. The map is shared: callers must not modify it.
-func (s *Service) Definitions() map[string]common.OpenAPIDefinition {
-	return s.snap.Load().defsV3
+// Definition returns the definition being served under name, built anew,
+// references in OpenAPI v3 form ("#/components/schemas/NAME"), a kind
+// carrying ExtensionGVK. The caller owns the top-level extension map; the
+// rest may be shared and must not be modified.
+func (s *Service) Definition(name string) (common.OpenAPIDefinition, bool) {
+	return s.snap.Load().defs.get(name, true)
 }
 
-// Schemas returns every definition as the OpenAPI v3 component schema it is
-// published as (v2-only extensions dropped, references with siblings wrapped
-// in allOf), keyed by canonical name: the input
-// k8s.io/apimachinery/pkg/util/managedfields.NewTypeConverter expects. The
-// map is shared and computed once per generation: callers must not modify it.
-func (s *Service) Schemas() (map[string]*spec.Schema, error) {
-	return s.snap.Load().schemas()
+// KindSchemas returns the definition of kind gvk and every definition it
+// refers to, directly or not, as the OpenAPI v3 component schemas they are
+// published as (v2-only extensions dropped, references with siblings
+// wrapped in allOf), keyed by canonical name: the input
+// k8s.io/apimachinery/pkg/util/managedfields.NewTypeConverter expects, for
+// that one kind. The result is built on each call and owned by the caller.
+func (s *Service) KindSchemas(gvk schema.GroupVersionKind) (map[string]*spec.Schema, error) {
+	snap := s.snap.Load()
+	name, ok := snap.index[gvk]
+	if !ok {
+		return nil, fmt.Errorf("%w: no definition has %s %v", ErrInvalidResource, ExtensionGVK, gvk)
+	}
+	defs, err := snap.defs.closure([]string{name}, true)
+	if err != nil {
+		return nil, err
+	}
+	cfg := *snap.v3config
+	cfg.Definitions = defs
+	return builder3.BuildOpenAPIDefinitionsForResources(&cfg, slices.Sorted(maps.Keys(defs))...)
 }
 
 var (
-	builtinV2 = sync.OnceValue(func() map[string]common.OpenAPIDefinition {
-		return BuiltinDefinitions(refFunc(refV2))
-	})
-	builtinV3 = sync.OnceValue(func() map[string]common.OpenAPIDefinition {
-		return BuiltinDefinitions(refFunc(refV3))
-	})
-	builtinIndex = sync.OnceValues(func() (map[schema.GroupVersionKind]string, error) {
-		return indexGVKs(builtinV3(), nil)
-	})
+	refV2Func = refFunc(refV2)
+	refV3Func = refFunc(refV3)
 )
 
 func refFunc(prefix string) common.ReferenceCallback {
 	return func(name string) spec.Ref { return spec.MustCreateRef(prefix + common.EscapeJsonPointer(name)) }
 }
 
-// build makes the next snapshot, reusing prev's documents where it can.
+// build makes the next snapshot, reusing prev's documents where it can. It
+// checks every resource can be described but builds no document: each is
+// built on first use.
 func build(prev *snapshot, resources []Resource, extra []common.GetOpenAPIDefinitions) (*snapshot, error) {
-	defsV2, err := mergeDefinitions(builtinV2(), extra, refV2)
+	defs, err := newDefinitions(extra)
 	if err != nil {
 		return nil, err
 	}
-	defsV3, err := mergeDefinitions(builtinV3(), extra, refV3)
-	if err != nil {
-		return nil, err
-	}
-	index, err := builtinIndex()
-	if err != nil {
-		return nil, err
-	}
-	if len(extra) > 0 {
-		extraOnly := make(map[string]common.OpenAPIDefinition, len(defsV3)-len(builtinV3()))
-		for name, def := range defsV3 {
-			if _, builtin := builtinV3()[name]; !builtin {
-				extraOnly[name] = def
-			}
-		}
-		if index, err = indexGVKs(extraOnly, index); err != nil {
+	index := builtinIndex()
+	if len(defs.extraV3) > 0 {
+		if index, err = indexGVKs(defs.extraV3, index); err != nil {
 			return nil, err
 		}
 	}
-	rb := &routeBuilder{byGVK: index, doc: propertyDoc(defsV3)}
+	rb := &routeBuilder{byGVK: index, doc: propertyDoc(defs)}
 
 	byGV := map[schema.GroupVersion][]Resource{}
 	for _, r := range resources {
 		byGV[r.GVK.GroupVersion()] = append(byGV[r.GVK.GroupVersion()], r)
 	}
 	next := &snapshot{
-		defsV2:        defsV2,
-		defsV3:        defsV3,
+		defs:          defs,
+		index:         index,
 		groupVersions: make(map[string]*gvDoc, len(byGV)),
 		v3:            make(map[string]lazyDocument, len(byGV)+8),
-	}
-	v3config := &common.OpenAPIV3Config{
-		Info:                           info,
-		Definitions:                    defsV3,
-		GetDefinitionName:              func(name string) (string, spec.Extensions) { return name, nil },
-		GetOperationIDAndTagsFromRoute: operationIDAndTags,
-		CommonResponses:                map[int]*spec3.Response{http.StatusUnauthorized: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}}},
+		v3config: &common.OpenAPIV3Config{
+			Info:                           info,
+			GetDefinitionName:              func(name string) (string, spec.Extensions) { return name, nil },
+			GetOperationIDAndTagsFromRoute: operationIDAndTags,
+			CommonResponses:                map[int]*spec3.Response{http.StatusUnauthorized: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}}},
+		},
 	}
 	groups := map[string]bool{}
 	for gv, rs := range byGV {
@@ -182,18 +179,11 @@ func build(prev *snapshot, resources []Resource, extra []common.GetOpenAPIDefini
 		if err != nil {
 			return nil, err
 		}
-		reached, err := reachable(c, defsV3)
+		builtinOnly, err := defs.check(routeModels(c))
 		if err != nil {
 			return nil, fmt.Errorf("openapi: %s: %w", key, err)
 		}
-		builtinOnly := true
-		for name := range reached {
-			if _, ok := builtinV3()[name]; !ok {
-				builtinOnly = false
-				break
-			}
-		}
-		doc := lazyV3(key, c, v3config)
+		doc := lazyV3(key, c, next.v3config, defs)
 		next.groupVersions[key] = &gvDoc{resources: slices.Clone(rs), builtinOnly: builtinOnly, routes: c, doc: doc}
 		next.v3[key] = doc
 	}
@@ -213,72 +203,41 @@ func build(prev *snapshot, resources []Resource, extra []common.GetOpenAPIDefini
 			next.v3[key] = old
 			continue
 		}
-		next.v3[key] = lazyV3(key, c, v3config)
+		next.v3[key] = lazyV3(key, c, next.v3config, defs)
 	}
 
 	next.v3Index = sync.OnceValues(func() (*document, error) { return indexDocument(next.v3) })
 
-	containers := make([]common.RouteContainer, 0, len(next.groupVersions)+len(discovery))
+	containers := make([]*container, 0, len(next.groupVersions)+len(discovery))
 	for _, gv := range next.groupVersions {
 		containers = append(containers, gv.routes)
 	}
 	for _, c := range discovery {
 		containers = append(containers, c)
 	}
-	next.v2 = sync.OnceValues(func() (*document, error) { return buildV2(containers, defsV2) })
-	next.schemas = sync.OnceValues(func() (map[string]*spec.Schema, error) {
-		names := slices.Sorted(maps.Keys(defsV3))
-		cfg := *v3config
-		cfg.Definitions = cloneExtensions(defsV3)
-		return builder3.BuildOpenAPIDefinitionsForResources(&cfg, names...)
-	})
+	next.v2 = sync.OnceValues(func() (*document, error) { return buildV2(containers, defs) })
 	return next, nil
 }
 
-// reachable returns the definitions the routes of c refer to, directly or
-// through other definitions, failing on one that is not in defs.
-func reachable(c *container, defs map[string]common.OpenAPIDefinition) (map[string]bool, error) {
-	seen := map[string]bool{}
-	var visit func(name, from string) error
-	visit = func(name, from string) error {
-		if seen[name] {
-			return nil
-		}
-		if t, _ := common.OpenAPITypeFormat(name); t != "" {
-			return nil // a primitive such as "string"
-		}
-		def, ok := defs[name]
-		if !ok {
-			return fmt.Errorf("%w: no definition %q (used by %s)", ErrInvalidResource, name, from)
-		}
-		seen[name] = true
-		for _, dep := range def.Dependencies {
-			if err := visit(dep, name); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+// routeModels are the definitions c's routes take or return.
+func routeModels(c *container) []string {
+	var out []string
 	for _, cr := range c.routes {
 		rt := cr.(*route)
 		if rt.body != "" {
-			if err := visit(string(rt.body), rt.operationID); err != nil {
-				return nil, err
-			}
+			out = append(out, string(rt.body))
 		}
 		for _, resp := range rt.responses {
-			if err := visit(string(resp.(response).model), rt.operationID); err != nil {
-				return nil, err
-			}
+			out = append(out, string(resp.(response).model))
 		}
 	}
-	return seen, nil
+	return out
 }
 
 // lazyV3 builds and encodes c's v3 document on first use.
-func lazyV3(key string, c *container, config *common.OpenAPIV3Config) lazyDocument {
+func lazyV3(key string, c *container, config *common.OpenAPIV3Config, defs *definitions) lazyDocument {
 	return sync.OnceValues(func() (*document, error) {
-		doc, err := buildV3(c, config)
+		doc, err := buildV3(c, config, defs)
 		if err != nil {
 			return nil, fmt.Errorf("openapi: building %s: %w", key, err)
 		}
@@ -322,12 +281,15 @@ func (b *routeBuilder) groupVersionContainer(gv schema.GroupVersion, rs []Resour
 	return c, nil
 }
 
-// buildV3 builds and encodes one v3 document. The builder deletes v2-only
-// extensions from the definitions it copies, so it gets its own copies of
-// the extension maps: the shared definitions stay untouched.
-func buildV3(c *container, config *common.OpenAPIV3Config) (*document, error) {
+// buildV3 builds and encodes one v3 document from the definitions its
+// routes reach, built for it and dropped with the document's object tree.
+func buildV3(c *container, config *common.OpenAPIV3Config, defs *definitions) (*document, error) {
+	reached, err := defs.closure(routeModels(c), true)
+	if err != nil {
+		return nil, err
+	}
 	cfg := *config
-	cfg.Definitions = cloneExtensions(config.Definitions)
+	cfg.Definitions = reached
 	doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{c}, &cfg)
 	if err != nil {
 		return nil, err
@@ -341,11 +303,21 @@ func buildV3(c *container, config *common.OpenAPIV3Config) (*document, error) {
 
 // buildV2 builds and encodes the swagger 2.0 document of every route.
 // Defaults are pruned as kube-apiserver does: v2 clients do not apply them.
-func buildV2(containers []common.RouteContainer, defs map[string]common.OpenAPIDefinition) (*document, error) {
-	sw, err := builder.BuildOpenAPISpecFromRoutes(containers, &common.Config{
+func buildV2(containers []*container, defs *definitions) (*document, error) {
+	var models []string
+	rcs := make([]common.RouteContainer, len(containers))
+	for i, c := range containers {
+		models = append(models, routeModels(c)...)
+		rcs[i] = c
+	}
+	reached, err := defs.closure(models, false)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: building v2: %w", err)
+	}
+	sw, err := builder.BuildOpenAPISpecFromRoutes(rcs, &common.Config{
 		ProtocolList:                   []string{"https"},
 		Info:                           info,
-		GetDefinitions:                 func(common.ReferenceCallback) map[string]common.OpenAPIDefinition { return defs },
+		GetDefinitions:                 func(common.ReferenceCallback) map[string]common.OpenAPIDefinition { return reached },
 		GetDefinitionName:              func(name string) (string, spec.Extensions) { return name, nil },
 		GetOperationIDAndTagsFromRoute: operationIDAndTags,
 		CommonResponses:                map[int]spec.Response{http.StatusUnauthorized: {ResponseProps: spec.ResponseProps{Description: "Unauthorized"}}},
@@ -384,16 +356,38 @@ func indexDocument(docs map[string]lazyDocument) (*document, error) {
 	return newDocument(data, nil), nil
 }
 
-// mergeDefinitions returns base plus what every getter in extra returns with
-// references under prefix. base is not modified.
-func mergeDefinitions(base map[string]common.OpenAPIDefinition, extra []common.GetOpenAPIDefinitions, prefix string) (map[string]common.OpenAPIDefinition, error) {
-	if len(extra) == 0 {
-		return base, nil
+// definitions resolves the definition names of one snapshot. Built-in
+// definitions are built from the generated code on each lookup, so they
+// cost memory only while a document or a kind's schemas are being built;
+// extra ones (custom resources) are built once, at Update, in both forms.
+type definitions struct {
+	// extraV2 and extraV3 are the extra definitions, references rendered
+	// for OpenAPI v2 and v3. Shared, never modified.
+	extraV2, extraV3 map[string]common.OpenAPIDefinition
+}
+
+// newDefinitions builds the extra definitions; a name defined twice, or
+// also a built-in one, is an error.
+func newDefinitions(extra []common.GetOpenAPIDefinitions) (*definitions, error) {
+	d := &definitions{}
+	var err error
+	if d.extraV2, err = mergeExtra(extra, refV2Func); err != nil {
+		return nil, err
 	}
-	out := maps.Clone(base)
+	if d.extraV3, err = mergeExtra(extra, refV3Func); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func mergeExtra(extra []common.GetOpenAPIDefinitions, ref common.ReferenceCallback) (map[string]common.OpenAPIDefinition, error) {
+	if len(extra) == 0 {
+		return nil, nil
+	}
+	out := map[string]common.OpenAPIDefinition{}
 	for _, get := range extra {
-		for name, def := range get(refFunc(prefix)) {
-			if _, dup := out[name]; dup {
+		for name, def := range get(ref) {
+			if _, dup := out[name]; dup || isBuiltin(name) {
 				return nil, fmt.Errorf("openapi: definition %q defined twice", name)
 			}
 			out[name] = def
@@ -402,15 +396,87 @@ func mergeDefinitions(base map[string]common.OpenAPIDefinition, extra []common.G
 	return out, nil
 }
 
-// cloneExtensions copies defs and the top-level extension map of each schema,
-// the only part of a definition kube-openapi's v3 builder writes to.
-func cloneExtensions(defs map[string]common.OpenAPIDefinition) map[string]common.OpenAPIDefinition {
-	out := make(map[string]common.OpenAPIDefinition, len(defs))
-	for name, def := range defs {
-		def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
-		out[name] = def
+// get returns definition name, references in v3 or v2 form. Its top-level
+// extension map, the only part kube-openapi's builders write to, is the
+// caller's.
+func (d *definitions) get(name string, v3 bool) (common.OpenAPIDefinition, bool) {
+	extra, ref := d.extraV2, refV2Func
+	if v3 {
+		extra, ref = d.extraV3, refV3Func
 	}
-	return out
+	if def, ok := extra[name]; ok {
+		def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
+		return def, true
+	}
+	return builtinDefinition(name, ref)
+}
+
+// closure returns the definitions named and every definition they refer
+// to, directly or through others; a name without a definition is an error.
+func (d *definitions) closure(names []string, v3 bool) (map[string]common.OpenAPIDefinition, error) {
+	out := map[string]common.OpenAPIDefinition{}
+	var visit func(name, from string) error
+	visit = func(name, from string) error {
+		if _, seen := out[name]; seen {
+			return nil
+		}
+		if t, _ := common.OpenAPITypeFormat(name); t != "" {
+			return nil // a primitive such as "string"
+		}
+		def, ok := d.get(name, v3)
+		if !ok {
+			return fmt.Errorf("%w: no definition %q (used by %s)", ErrInvalidResource, name, from)
+		}
+		out[name] = def
+		for _, dep := range def.Dependencies {
+			if err := visit(dep, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, name := range names {
+		if err := visit(name, "a route"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// check fails when a name, or a definition an extra one refers to, has no
+// definition, without building any built-in definition: those refer only
+// to each other (TestDefinitionsCanonical). builtinOnly reports whether
+// only built-in definitions are reached.
+func (d *definitions) check(names []string) (builtinOnly bool, err error) {
+	builtinOnly = true
+	seen := map[string]bool{}
+	var visit func(name, from string) error
+	visit = func(name, from string) error {
+		if seen[name] {
+			return nil
+		}
+		seen[name] = true
+		if t, _ := common.OpenAPITypeFormat(name); t != "" || isBuiltin(name) {
+			return nil
+		}
+		def, ok := d.extraV3[name]
+		if !ok {
+			return fmt.Errorf("%w: no definition %q (used by %s)", ErrInvalidResource, name, from)
+		}
+		builtinOnly = false
+		for _, dep := range def.Dependencies {
+			if err := visit(dep, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, name := range names {
+		if err := visit(name, "a route"); err != nil {
+			return false, err
+		}
+	}
+	return builtinOnly, nil
 }
 
 // indexGVKs adds to into (a copy of it) every kind the definitions declare in
@@ -436,12 +502,17 @@ func indexGVKs(defs map[string]common.OpenAPIDefinition, into map[schema.GroupVe
 	return out, nil
 }
 
-// propertyDoc returns a lookup of property descriptions in defs.
-func propertyDoc(defs map[string]common.OpenAPIDefinition) func(def, prop string) string {
+// propertyDoc returns a lookup of property descriptions in defs. It keeps
+// the few definitions it is asked about (the option kinds) while it lives.
+func propertyDoc(defs *definitions) func(def, prop string) string {
+	seen := map[string]common.OpenAPIDefinition{}
 	return func(def, prop string) string {
-		d, ok := defs[def]
+		d, ok := seen[def]
 		if !ok {
-			return ""
+			if d, ok = defs.get(def, true); !ok {
+				return ""
+			}
+			seen[def] = d
 		}
 		return d.Schema.Properties[prop].Description
 	}
