@@ -83,7 +83,9 @@ func measureCRUD(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		res.dials = c.dials.Load() - dials0
 		r.crud = append(r.crud, res)
 	}
-	return nil
+	var err error
+	r.crudRSS, err = procStatusKiB(srv.pid(), "VmRSS")
+	return err
 }
 
 // timed runs op in n workers for *duration; worker i uses clientset

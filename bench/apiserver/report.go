@@ -15,7 +15,10 @@ type report struct {
 	startup startupTimes
 	idleRSS int64 // KiB
 
-	crud []opResult
+	crud    []opResult
+	crudRSS int64 // KiB, VmRSS after the crud phase
+
+	openapi openapiResult
 
 	listSetup    listSetup
 	lists        []listResult
@@ -58,6 +61,16 @@ func (r *report) print() {
 			fmt.Sprintf("%d workers, %d clientset(s), %d conn(s)", c.workers, c.clientsets, c.dials),
 			fmt.Sprint(c.n), fmt.Sprintf("%.0f", c.perSec), f2(c.p50), f2(c.p99), f2(c.max),
 			fmt.Sprintf("%d errors", c.errors), c.failures.String(), c.cpu)
+	}
+	if len(r.crud) > 0 {
+		row("RSS after crud", "VmRSS", "-", "-", "-", "-", "-", fmt.Sprintf("%.1f MiB", mib(r.crudRSS)), "-")
+	}
+	if o := r.openapi; o.v3Docs > 0 {
+		row("openapi: first GET v2", "protobuf", "1", "-", "-", "-", "-", fmt.Sprintf("%.0f ms", ms(o.v2)), o.failures.String())
+		row("openapi: first GET v3", "index + every document", fmt.Sprint(o.v3Docs+1), "-", "-", "-", "-",
+			fmt.Sprintf("%.0f ms", ms(o.v3)), o.failures.String())
+		row("RSS after openapi", fmt.Sprintf("VmRSS, %.1f MiB fetched", float64(o.bytes)/(1<<20)), "-", "-", "-", "-", "-",
+			fmt.Sprintf("%.1f MiB", mib(o.rssAfter)), "-")
 	}
 	if s := r.listSetup; s.objects > 0 {
 		row("list setup: create", fmt.Sprintf("%d workers", setupWorkers), fmt.Sprint(s.objects),
@@ -104,6 +117,14 @@ func (r *report) print() {
 		fmt.Printf("metric %s_p50_ms_%d %.2f ms\n", c.op, c.workers, ms(c.p50))
 		fmt.Printf("metric %s_p99_ms_%d %.2f ms\n", c.op, c.workers, ms(c.p99))
 	}
+	if len(r.crud) > 0 {
+		fmt.Printf("metric rss_after_crud_mib %.1f MiB\n", mib(r.crudRSS))
+	}
+	if o := r.openapi; o.v3Docs > 0 {
+		fmt.Printf("metric openapi_v2_first_ms %.0f ms\n", ms(o.v2))
+		fmt.Printf("metric openapi_v3_all_first_ms %.0f ms\n", ms(o.v3))
+		fmt.Printf("metric rss_after_openapi_mib %.1f MiB\n", mib(o.rssAfter))
+	}
 	k := fmt.Sprintf("%gk", float64(*listObjects)/1000)
 	for _, l := range r.lists {
 		name := map[string]string{"rv=0": "rv0", "consistent": "consistent"}[l.mode]
@@ -143,6 +164,7 @@ func (r *report) printProblems() {
 		}
 		fails(phase, c.failures)
 	}
+	fails("openapi", r.openapi.failures)
 	fails("list setup", r.listSetup.failures)
 	for _, l := range r.lists {
 		fails("LIST "+l.mode, l.failures)
