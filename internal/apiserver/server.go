@@ -145,6 +145,9 @@ func (s *Server) Register(r *registry.Resource) (*registry.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := addStoredAsConversions(r); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.runCtx != nil {
