@@ -116,12 +116,15 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	}
 	st := s.Resource.Strategy
 	st.Default(obj)
-	st.PrepareForCreate(ctx, obj)
+	// As upstream: what the client sent (defaulted) is tracked in managed
+	// fields and admitted before the strategy sets what the server owns
+	// (status, generation), which is then no client's.
 	if opts.Mutate != nil {
 		if err := opts.Mutate(ctx, obj, nil); err != nil {
 			return nil, err
 		}
 	}
+	st.PrepareForCreate(ctx, obj)
 	if err := s.validateCreate(ctx, obj, m, opts); err != nil {
 		return nil, err
 	}
