@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -289,7 +290,27 @@ func bootstrap(ctx context.Context, api *apiserver.Server) error {
 			return fmt.Errorf("bootstrap namespace %s: %w", name, err)
 		}
 	}
+	pcStore, ok := api.Store(schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"))
+	if !ok {
+		return errors.New("priorityclasses are not served")
+	}
+	for name, value := range scheduling.SystemPriorityClasses {
+		pc := &schedulingv1.PriorityClass{
+			ObjectMeta:  metav1.ObjectMeta{Name: name},
+			Value:       value,
+			Description: systemPriorityClassDescriptions[name],
+		}
+		if _, err := pcStore.Create(ctx, "", pc, registry.WriteOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("bootstrap priority class %s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+// systemPriorityClassDescriptions are upstream's, word for word.
+var systemPriorityClassDescriptions = map[string]string{
+	"system-node-critical":    "Used for system critical pods that must not be moved from their current node.",
+	"system-cluster-critical": "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
 }
 
 // ParseEtcdServers splits a comma-separated --etcd-servers value.
