@@ -43,6 +43,9 @@ func TestManifestCorpus(t *testing.T) {
 	if len(valid) < 60 {
 		t.Errorf("valid corpus has %d manifests, want at least 60", len(valid))
 	}
+	// Accounts first, as Helm's install order has them: the ServiceAccount
+	// admission plugin refuses a pod whose account does not exist yet.
+	s.MustKubectl("apply", "-n", corpusNamespace, "-f", filepath.Join(manifestDir, "valid", "sa-with-pull-secrets.yaml"))
 	// One kubectl run for the whole directory; a manifest it could not apply
 	// is reported here and shows up as NotFound in its subtest.
 	if _, stderr, err := s.Kubectl("apply", "-n", corpusNamespace, "-f", filepath.Join(manifestDir, "valid")); err != nil {
@@ -168,6 +171,14 @@ func normalize(obj map[string]any) map[string]any {
 			}
 		}
 	}
+	if obj["kind"] == "Service" {
+		normalizeAllocations(obj)
+	}
+	if status, ok := obj["status"].(map[string]any); ok {
+		if _, ok := status["lastPhaseTransitionTime"]; ok {
+			status["lastPhaseTransitionTime"] = "<time>"
+		}
+	}
 	if obj["type"] == "kubernetes.io/service-account-token" {
 		if data, ok := obj["data"].(map[string]any); ok {
 			for k := range data {
@@ -263,13 +274,43 @@ var upstreamDefaults = []struct {
 	{"pod-burstable-guaranteed", 1, "spec.containers[0].resources.requests", `{"cpu":"200m","memory":"128Mi"}`},
 	{"pod-burstable-guaranteed", 1, "status.qosClass", `"Guaranteed"`},
 	{"pod-burstable-guaranteed", 0, "spec.enableServiceLinks", `true`},
-	// Admission plugins upstream enables by default: ServiceAccount,
-	// Priority, DefaultTolerationSeconds.
+	// Admission plugins upstream enables by default. ServiceAccount: the
+	// default account (in both spellings), the projected token volume, or
+	// with automounting off only the account's image pull secrets.
+	{"pod-static-debug", 0, "spec.serviceAccountName", `"default"`},
+	{"pod-static-debug", 0, "spec.serviceAccount", `"default"`},
+	{"pod-static-debug", 0, "spec.containers[0].volumeMounts[0].mountPath", `"/var/run/secrets/kubernetes.io/serviceaccount"`},
+	{"pod-static-debug", 0, "spec.volumes[0].projected.defaultMode", `420`},
+	{"pod-static-debug", 0, "spec.volumes[0].projected.sources[0].serviceAccountToken", `{"expirationSeconds":3607,"path":"token"}`},
+	{"pod-static-debug", 0, "spec.volumes[0].projected.sources[1].configMap.name", `"kube-root-ca.crt"`},
+	{"pod-projected-volumes", 0, "spec.imagePullSecrets", `[{"name":"registry-pull"}]`},
+	// Priority and DefaultTolerationSeconds.
+	{"pod-static-debug", 0, "spec.priority", `0`},
+	{"pod-static-debug", 0, "spec.preemptionPolicy", `"PreemptLowerPriority"`},
+	{"pod-init-sidecar", 0, "spec.priority", `100000`},
+	{"pod-static-debug", 0, "spec.tolerations", `[{"effect":"NoExecute","key":"node.kubernetes.io/not-ready","operator":"Exists","tolerationSeconds":300},{"effect":"NoExecute","key":"node.kubernetes.io/unreachable","operator":"Exists","tolerationSeconds":300}]`},
+	// StorageObjectInUseProtection and TaintNodesByCondition.
+	{"pvc-data", 0, "metadata.finalizers", `["kubernetes.io/pvc-protection"]`},
+	{"pv-local", 0, "metadata.finalizers", `["kubernetes.io/pv-protection"]`},
+	{"node-worker", 0, "spec.taints[1]", `{"effect":"NoSchedule","key":"node.kubernetes.io/not-ready"}`},
+	// Volume, Service and webhook defaults.
+	{"pv-local", 0, "spec.persistentVolumeReclaimPolicy", `"Retain"`},
+	{"pv-local", 0, "spec.volumeMode", `"Filesystem"`},
+	{"pvc-data", 0, "spec.volumeMode", `"Filesystem"`},
+	{"pvc-data", 0, "status.phase", `"Pending"`},
+	{"svc-web-clusterip", 0, "spec.type", `"ClusterIP"`},
+	{"svc-web-clusterip", 0, "spec.sessionAffinity", `"None"`},
+	{"svc-web-clusterip", 0, "spec.ipFamilies", `["IPv4"]`},
+	{"svc-web-clusterip", 0, "spec.ipFamilyPolicy", `"SingleStack"`},
+	{"svc-web-clusterip", 0, "spec.internalTrafficPolicy", `"Cluster"`},
+	{"svc-web-clusterip", 0, "spec.ports[0].protocol", `"TCP"`},
+	{"svc-loadbalancer-local", 0, "spec.allocateLoadBalancerNodePorts", `true`},
+	{"svc-nodeport", 0, "spec.externalTrafficPolicy", `"Cluster"`},
+	{"webhook-mutating", 0, "webhooks[0].matchPolicy", `"Equivalent"`},
+	{"webhook-mutating", 0, "webhooks[0].namespaceSelector", `{}`},
+	{"webhook-mutating", 0, "webhooks[0].reinvocationPolicy", `"Never"`},
+	{"webhook-mutating", 0, "webhooks[0].timeoutSeconds", `10`},
 	// kubectl apply (client-side) records its field manager.
-	// Next, with the admission plugins of issue 4 (ServiceAccount, Priority,
-	// DefaultTolerationSeconds): a pod gets serviceAccountName "default",
-	// priority 0 (100000 with the business-critical class), preemptionPolicy
-	// PreemptLowerPriority and the 300 s not-ready/unreachable tolerations.
 	{"cm-app-config", 0, "metadata.managedFields[0].manager", `"kubectl-client-side-apply"`},
 	{"cm-app-config", 0, "metadata.managedFields[0].operation", `"Update"`},
 }
@@ -566,5 +607,30 @@ func TestServerSideApplyTwiceIsNoop(t *testing.T) {
 				t.Errorf("second server-side apply wrote: resourceVersions %s → %s", first, second)
 			}
 		})
+	}
+}
+
+// normalizeAllocations replaces what a Service is given from a range
+// (cluster IPs, node ports), which differs from run to run.
+func normalizeAllocations(svc map[string]any) {
+	spec, _ := svc["spec"].(map[string]any)
+	if ip, ok := spec["clusterIP"].(string); ok && ip != "None" {
+		spec["clusterIP"] = "<clusterIP>"
+		if ips, ok := spec["clusterIPs"].([]any); ok {
+			for i := range ips {
+				ips[i] = "<clusterIP>"
+			}
+		}
+	}
+	if _, ok := spec["healthCheckNodePort"]; ok {
+		spec["healthCheckNodePort"] = "<nodePort>"
+	}
+	ports, _ := spec["ports"].([]any)
+	for _, p := range ports {
+		if p, ok := p.(map[string]any); ok {
+			if _, ok := p["nodePort"]; ok {
+				p["nodePort"] = "<nodePort>"
+			}
+		}
 	}
 }
