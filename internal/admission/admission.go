@@ -141,11 +141,3 @@ var (
 	servicesGVR        = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	pvcsGVR            = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
 )
-
-func objectUID(obj runtime.Object) string {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return ""
-	}
-	return string(m.GetUID())
-}

@@ -59,12 +59,14 @@ func (p LimitRanger) Admit(ctx context.Context, a *Attributes) error {
 	pod := a.Object.(*corev1.Pod)
 	for _, lr := range lrs {
 		defaults := containerDefaults(lr)
+		// Containers, then init containers: the annotation lists them in
+		// upstream's order.
 		var set []string
-		for i := range pod.Spec.InitContainers {
-			set = mergeDefaults(&pod.Spec.InitContainers[i], defaults, "init container", set)
-		}
 		for i := range pod.Spec.Containers {
 			set = mergeDefaults(&pod.Spec.Containers[i], defaults, "container", set)
+		}
+		for i := range pod.Spec.InitContainers {
+			set = mergeDefaults(&pod.Spec.InitContainers[i], defaults, "init container", set)
 		}
 		if len(set) > 0 {
 			if pod.Annotations == nil {

@@ -34,7 +34,9 @@ var computeResources = sets.New[corev1.ResourceName](
 )
 
 func (p ResourceQuota) Validate(ctx context.Context, a *Attributes) error {
-	if a.Subresource != "" {
+	// Quotas bound their own namespace: cluster-scoped writes are not
+	// theirs (and listing quotas in "" would find every namespace's).
+	if a.Subresource != "" || a.Namespace == "" {
 		return nil
 	}
 	objs, err := p.Reader.List(ctx, quotasGVR, a.Namespace)
@@ -90,12 +92,9 @@ func (p ResourceQuota) Validate(ctx context.Context, a *Attributes) error {
 }
 
 // used is what the objects now in the namespace use of names, counting
-// only those q's scopes match and leaving out the one being written.
+// only those q's scopes match. An update's old object is among them, as
+// it is in upstream's status.used: the delta is what the update adds.
 func (p ResourceQuota) used(ctx context.Context, q *corev1.ResourceQuota, a *Attributes, names []corev1.ResourceName) (corev1.ResourceList, error) {
-	self := ""
-	if a.OldObject != nil {
-		self = string(objectUID(a.OldObject))
-	}
 	used := corev1.ResourceList{}
 	listed := map[schema.GroupResource]bool{}
 	for _, name := range names {
@@ -113,7 +112,7 @@ func (p ResourceQuota) used(ctx context.Context, q *corev1.ResourceQuota, a *Att
 			return nil, fmt.Errorf("counting %s for quota %s: %w", gr, q.Name, err)
 		}
 		for _, o := range objs {
-			if self != "" && string(objectUID(o)) == self || !quotaMatches(q, gr, o) || !counts(o) {
+			if !quotaMatches(q, gr, o) || !counts(o) {
 				continue
 			}
 			add(used, usage(gr, o, true))
@@ -173,7 +172,9 @@ func usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.Res
 	case *corev1.Pod:
 		podUsage(u, o)
 	case *corev1.Service:
-		if created && o.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		// Not only on create: a service turned into a load balancer
+		// counts as one more.
+		if o.Spec.Type == corev1.ServiceTypeLoadBalancer {
 			u[corev1.ResourceServicesLoadBalancers] = one
 		}
 		if o.Spec.Type == corev1.ServiceTypeNodePort || o.Spec.Type == corev1.ServiceTypeLoadBalancer {

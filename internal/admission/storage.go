@@ -19,6 +19,7 @@ const (
 
 	defaultStorageClassAnnotation     = "storageclass.kubernetes.io/is-default-class"
 	betaDefaultStorageClassAnnotation = "storageclass.beta.kubernetes.io/is-default-class"
+	betaStorageClassAnnotation        = "volume.beta.kubernetes.io/storage-class"
 	defaultIngressClassAnnotation     = "ingressclass.kubernetes.io/is-default-class"
 	ingressClassAnnotation            = "kubernetes.io/ingress.class"
 )
@@ -57,6 +58,10 @@ func (p DefaultStorageClass) Admit(ctx context.Context, a *Attributes) error {
 	}
 	pvc := a.Object.(*corev1.PersistentVolumeClaim)
 	if pvc.Spec.StorageClassName != nil {
+		return nil
+	}
+	// A class named in the deprecated annotation is a class too.
+	if _, ok := pvc.Annotations[betaStorageClassAnnotation]; ok {
 		return nil
 	}
 	objs, err := p.Reader.List(ctx, storageClassesGVR, "")
