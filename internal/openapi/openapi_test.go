@@ -672,9 +672,16 @@ func TestTypeConverter(t *testing.T) {
 	if _, err := converter(deploy.GroupVersionKind()).ObjectToTyped(deploy); err != nil {
 		t.Errorf("ObjectToTyped(Deployment): %v", err)
 	}
-	// A converter knows its own kind only.
+	// A converter knows its own kind only, in every version.
 	if _, err := cmConverter.ObjectToTyped(deploy); err == nil {
 		t.Error("the ConfigMap converter typed a Deployment")
+	}
+	hpaConverter := converter(schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "HorizontalPodAutoscaler"})
+	for _, version := range []string{"v1", "v2"} {
+		hpa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "autoscaling/" + version, "kind": "HorizontalPodAutoscaler", "metadata": map[string]any{"name": "h"}}}
+		if _, err := hpaConverter.ObjectToTyped(hpa); err != nil {
+			t.Errorf("the autoscaling/v1 HorizontalPodAutoscaler converter: ObjectToTyped(%s): %v", version, err)
+		}
 	}
 	// A field the schema does not know is rejected.
 	bad := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"}, "bogus": int64(1)}}

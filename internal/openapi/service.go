@@ -104,19 +104,26 @@ func (s *Service) Definition(name string) (common.OpenAPIDefinition, bool) {
 	return s.snap.Load().defs.get(name, true)
 }
 
-// KindSchemas returns the definition of kind gvk and every definition it
-// refers to, directly or not, as the OpenAPI v3 component schemas they are
-// published as (v2-only extensions dropped, references with siblings
-// wrapped in allOf), keyed by canonical name: the input
+// KindSchemas returns the definitions of kind gvk in every version defined
+// (server-side apply converts managed fields recorded through one version
+// of a kind to another) and every definition they refer to, directly or
+// not, as the OpenAPI v3 component schemas they are published as (v2-only
+// extensions dropped, references with siblings wrapped in allOf), keyed by
+// canonical name: the input
 // k8s.io/apimachinery/pkg/util/managedfields.NewTypeConverter expects, for
 // that one kind. The result is built on each call and owned by the caller.
 func (s *Service) KindSchemas(gvk schema.GroupVersionKind) (map[string]*spec.Schema, error) {
 	snap := s.snap.Load()
-	name, ok := snap.index[gvk]
-	if !ok {
+	if _, ok := snap.index[gvk]; !ok {
 		return nil, fmt.Errorf("%w: no definition has %s %v", ErrInvalidResource, ExtensionGVK, gvk)
 	}
-	defs, err := snap.defs.closure([]string{name}, true)
+	var names []string
+	for other, name := range snap.index {
+		if other.GroupKind() == gvk.GroupKind() {
+			names = append(names, name)
+		}
+	}
+	defs, err := snap.defs.closure(names, true)
 	if err != nil {
 		return nil, err
 	}
