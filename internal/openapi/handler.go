@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha512"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,46 +34,52 @@ const (
 // hash: forever, in practice, since a new document gets a new hash.
 const immutableFor = 365 * 24 * time.Hour
 
-// document is one encoded OpenAPI document. Its JSON is encoded when the
-// snapshot is built; gzip and protobuf encodings are made on first request.
+// document is one encoded OpenAPI document. It is kept gzipped only: the
+// documents are large (v2 is MiBs of JSON) and compress about sixfold, and
+// clients ask for gzip (Go's HTTP client, so kubectl and client-go, does by
+// default); a request without it gets the document inflated for it. The
+// protobuf form is made on first request, and kept gzipped too.
 type document struct {
-	data []byte
-	// etag is the upper-case hex SHA-512 of data, as kube-apiserver computes
-	// it; it is also the v3 document's hash.
+	gz []byte
+	// etag is the upper-case hex SHA-512 of the JSON, as kube-apiserver
+	// computes it; it is also the v3 document's hash.
 	etag  string
-	gzip  func() []byte
-	proto func() (*encoding, error) // nil: no protobuf form
-}
-
-// encoding is a derived representation of a document.
-type encoding struct {
-	data []byte
-	gzip func() []byte
+	proto func() ([]byte, error) // gzipped; nil: no protobuf form
 }
 
 func newDocument(data []byte, toProto func([]byte) ([]byte, error)) *document {
 	sum := sha512.Sum512(data)
-	d := &document{data: data, etag: strings.ToUpper(hex.EncodeToString(sum[:])), gzip: gzipOnce(data)}
+	d := &document{gz: gzipBytes(data), etag: strings.ToUpper(hex.EncodeToString(sum[:]))}
 	if toProto != nil {
-		d.proto = sync.OnceValues(func() (*encoding, error) {
+		d.proto = sync.OnceValues(func() ([]byte, error) {
+			data, err := gunzip(d.gz)
+			if err != nil {
+				return nil, err
+			}
 			pb, err := toProto(data)
 			if err != nil {
 				return nil, err
 			}
-			return &encoding{data: pb, gzip: gzipOnce(pb)}, nil
+			return gzipBytes(pb), nil
 		})
 	}
 	return d
 }
 
-func gzipOnce(data []byte) func() []byte {
-	return sync.OnceValue(func() []byte {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		_, _ = zw.Write(data)
-		_ = zw.Close()
-		return buf.Bytes()
-	})
+func gzipBytes(data []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(data)
+	_ = zw.Close()
+	return bytes.Clone(buf.Bytes()) // no spare capacity kept
+}
+
+func gunzip(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
 
 func toV2Proto(data []byte) ([]byte, error) {
@@ -166,7 +173,7 @@ func serveNegotiated(w http.ResponseWriter, r *http.Request, doc *document, prot
 		media := clause.Type + "/" + clause.SubType
 		switch {
 		case clause.Type == "*" || media == "application/*" || media == MediaJSON:
-			writeEncoded(w, r, MediaJSON, doc.etag, doc.data, doc.gzip)
+			writeEncoded(w, r, MediaJSON, doc.etag, doc.gz)
 			return
 		case doc.proto != nil && (media == protoMedia || media == protoCanonical):
 			pb, err := doc.proto()
@@ -174,26 +181,40 @@ func serveNegotiated(w http.ResponseWriter, r *http.Request, doc *document, prot
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
-			writeEncoded(w, r, protoCanonical, doc.etag+"-pb", pb.data, pb.gzip)
+			writeEncoded(w, r, protoCanonical, doc.etag+"-pb", pb)
 			return
 		}
 	}
 	http.Error(w, "openapi: none of the accepted media types can be served: "+accept, http.StatusNotAcceptable)
 }
 
-// writeEncoded writes data, gzipped when the client accepts it, with a
-// strong ETag per representation. http.ServeContent answers If-None-Match
-// with 304 and handles HEAD and ranges.
-func writeEncoded(w http.ResponseWriter, r *http.Request, contentType, etag string, data []byte, gzipped func() []byte) {
+// writeEncoded writes gzipped data as it is when the client accepts gzip,
+// inflated otherwise, with a strong ETag per representation.
+// http.ServeContent answers If-None-Match with 304 and handles HEAD and
+// ranges.
+func writeEncoded(w http.ResponseWriter, r *http.Request, contentType, etag string, gz []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
+	data := gz
 	if acceptsGzip(r) {
-		data = gzipped()
 		etag += "-gz"
 		h.Set("Content-Encoding", "gzip")
+	} else if !etagMatches(r, etag) {
+		var err error
+		if data, err = gunzip(gz); err != nil {
+			http.Error(w, "openapi: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
 	}
 	h.Set("ETag", strconv.Quote(etag))
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// etagMatches: If-None-Match names etag, so the answer is 304 and the body
+// is not needed.
+func etagMatches(r *http.Request, etag string) bool {
+	inm := r.Header.Get("If-None-Match")
+	return inm != "" && (inm == "*" || strings.Contains(inm, strconv.Quote(etag)))
 }
 
 // acceptsGzip reports whether Accept-Encoding lists gzip with a non-zero q.
