@@ -32,7 +32,7 @@
 // that every resource can be described: each document is built and encoded
 // on first request (the index at /openapi/v3 carries every document's hash,
 // so it builds them all), protobuf and gzip forms on first request for them.
-// A built document is kept as its encoded bytes only. The built-in
+// A built document is kept as gzipped bytes only. The built-in
 // definitions are not kept either: a document, or a kind's schemas
 // (KindSchemas, for server-side apply), builds the definitions it reaches
 // from the generated code and drops them once encoded. Returned documents
