@@ -145,7 +145,11 @@ func tableJSON(t *testing.T, list runtime.Object) []byte {
 // TestGolden compares the Table JSON of each list with testdata/<name>.json;
 // `go test ./internal/printers -update` rewrites them (review the diff).
 func TestGolden(t *testing.T) {
-	for name, list := range goldenLists() {
+	lists := goldenLists()
+	for name, list := range clusterGoldenLists() {
+		lists[name] = list
+	}
+	for name, list := range lists {
 		t.Run(name, func(t *testing.T) {
 			got := tableJSON(t, list)
 			path := filepath.Join("testdata", name+".json")

@@ -3,15 +3,18 @@ package printers
 import (
 	"sync"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -29,7 +32,7 @@ var scheme = func() *runtime.Scheme {
 		coordinationv1.AddToScheme, eventsv1.AddToScheme, networkingv1.AddToScheme,
 		discoveryv1.AddToScheme, policyv1.AddToScheme, autoscalingv1.AddToScheme,
 		autoscalingv2.AddToScheme, rbacv1.AddToScheme, schedulingv1.AddToScheme,
-		storagev1.AddToScheme,
+		storagev1.AddToScheme, admissionregistrationv1.AddToScheme, certificatesv1.AddToScheme, nodev1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err)
@@ -39,7 +42,7 @@ var scheme = func() *runtime.Scheme {
 }()
 
 // builtin holds the printers of the built-in kinds. Kinds upstream renders
-// with its default table convertor (Role, ClusterRole,
+// with its default table convertor (Role, ClusterRole, LimitRange,
 // CustomResourceDefinition, …) are absent: ForKind gives them DefaultPrinter.
 var builtin = map[schema.GroupVersionKind]Printer{
 	corev1.SchemeGroupVersion.WithKind("ConfigMap"):             configMapPrinter,
@@ -86,7 +89,18 @@ var builtin = map[schema.GroupVersionKind]Printer{
 
 	schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"): priorityClassPrinter,
 
-	storagev1.SchemeGroupVersion.WithKind("StorageClass"): storageClassPrinter,
+	storagev1.SchemeGroupVersion.WithKind("CSIDriver"):        csiDriverPrinter,
+	storagev1.SchemeGroupVersion.WithKind("StorageClass"):     storageClassPrinter,
+	storagev1.SchemeGroupVersion.WithKind("VolumeAttachment"): volumeAttachmentPrinter,
+
+	admissionregistrationv1.SchemeGroupVersion.WithKind("MutatingWebhookConfiguration"):     mutatingWebhookConfigurationPrinter,
+	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingWebhookConfiguration"):   validatingWebhookConfigurationPrinter,
+	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingAdmissionPolicy"):        validatingAdmissionPolicyPrinter,
+	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingAdmissionPolicyBinding"): validatingAdmissionPolicyBindingPrinter,
+
+	certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"): certificateSigningRequestPrinter,
+
+	nodev1.SchemeGroupVersion.WithKind("RuntimeClass"): runtimeClassPrinter,
 }
 
 // ForKind returns the built-in printer for gvk, or DefaultPrinter for kinds
