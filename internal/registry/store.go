@@ -344,6 +344,7 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 	}
 	// An update that changes nothing writes nothing: the resource version
 	// stays, and no watch event is sent.
+	keepManagedFieldsTimes(obj, old)
 	if apiequality.Semantic.DeepEqual(obj, old) {
 		return old, false, nil
 	}
@@ -579,4 +580,34 @@ func (s *Store) storageError(err error, name string) error {
 
 func (s *Store) conflict(name, msg string) error {
 	return apierrors.NewConflict(s.Resource.GVR.GroupResource(), name, errors.New(msg))
+}
+
+// keepManagedFieldsTimes gives obj old's managed-fields times when they
+// are all that differ, as upstream does: re-applying a manifest whose
+// atomic lists or maps hold defaulted fields (ports' protocol, an env
+// resourceFieldRef's divisor) replaces them and has them defaulted again,
+// a change that undoes itself but would stamp the manager's entry with a
+// new time, and so write.
+func keepManagedFieldsTimes(obj, old runtime.Object) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	om, err := meta.Accessor(old)
+	if err != nil {
+		return
+	}
+	now, before := m.GetManagedFields(), om.GetManagedFields()
+	if len(now) == 0 || len(now) != len(before) {
+		return
+	}
+	kept := make([]metav1.ManagedFieldsEntry, len(now))
+	for i := range now {
+		kept[i] = now[i]
+		kept[i].Time = before[i].Time
+	}
+	m.SetManagedFields(kept)
+	if !apiequality.Semantic.DeepEqual(obj, old) {
+		m.SetManagedFields(now)
+	}
 }

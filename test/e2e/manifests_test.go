@@ -589,9 +589,9 @@ func TestServerSideApplyTwiceIsNoop(t *testing.T) {
 	const ns = "ssa"
 	s.MustKubectl("create", "namespace", ns)
 	for _, name := range []string{
-		// deploy-web-frontend and netpol-egress-dns-cidr are left out until a
-		// known bug is fixed: their second apply rewrites the object, only
-		// the kubectl Apply entry's managedFields time changing.
+		// These two hold defaulted fields inside atomic lists and maps,
+		// which an apply replaces and defaulting restores.
+		"deploy-web-frontend", "netpol-egress-dns-cidr",
 		"ds-log-agent", "cronjob-nightly-backup", "job-indexed",
 		"rbac-operator", "ingress-tls", "hpa-custom-behavior",
 		// Not secret-opaque: a Secret applied with stringData is rewritten
