@@ -112,7 +112,7 @@ func (p ResourceQuota) used(ctx context.Context, q *corev1.ResourceQuota, a *Att
 			return nil, fmt.Errorf("counting %s for quota %s: %w", gr, q.Name, err)
 		}
 		for _, o := range objs {
-			if !quotaMatches(q, gr, o) || !counts(o) {
+			if !quotaMatches(q, gr, o) {
 				continue
 			}
 			add(used, usage(gr, o, true))
@@ -161,6 +161,11 @@ func usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.Res
 			count += "." + gr.Group
 		}
 		u[corev1.ResourceName(count)] = one
+		if terminal(obj) {
+			// Still stored, so still an object to count; but a pod
+			// that has finished uses no pod slot and no compute.
+			return u
+		}
 		if gr.Group == "" {
 			switch gr.Resource {
 			case "pods", "services", "configmaps", "secrets", "replicationcontrollers", "resourcequotas", "persistentvolumeclaims":
@@ -170,7 +175,9 @@ func usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.Res
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		podUsage(u, o)
+		if !terminal(o) {
+			podUsage(u, o)
+		}
 	case *corev1.Service:
 		// Not only on create: a service turned into a load balancer
 		// counts as one more.
@@ -217,12 +224,10 @@ func podUsage(u corev1.ResourceList, pod *corev1.Pod) {
 	}
 }
 
-// counts: terminal pods no longer use anything.
-func counts(obj runtime.Object) bool {
-	if pod, ok := obj.(*corev1.Pod); ok {
-		return pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
-	}
-	return true
+// terminal: a pod that has finished.
+func terminal(obj runtime.Object) bool {
+	pod, ok := obj.(*corev1.Pod)
+	return ok && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed)
 }
 
 // requireCompute: every container of pod must declare the compute

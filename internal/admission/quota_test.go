@@ -101,6 +101,11 @@ func TestResourceQuota(t *testing.T) {
 		existing: []runtime.Object{quota("q", rl("pods=2")), newPod("done", phase(corev1.PodSucceeded)), newPod("failed", phase(corev1.PodFailed)), newPod("a")},
 		a:        create(podsResource, newPod("web")),
 	}, {
+		name:     "terminal pods still count as objects",
+		existing: []runtime.Object{quota("q", rl("count/pods=1")), newPod("done", phase(corev1.PodSucceeded))},
+		a:        create(podsResource, newPod("web")),
+		wantErr:  `pods "web" is forbidden: exceeded quota: q, requested: count/pods=1, used: count/pods=1, limited: count/pods=1`,
+	}, {
 		name:     "configmaps",
 		existing: []runtime.Object{quota("q", rl("configmaps=1")), configMap("one")},
 		a:        create(configMapsResource, configMap("two")),

@@ -31,7 +31,7 @@ func (p RuntimeClass) Admit(ctx context.Context, a *Attributes) error {
 	}
 	rc := obj.(*nodev1.RuntimeClass)
 	if rc.Overhead != nil {
-		if pod.Spec.Overhead != nil && !apiequality.Semantic.DeepEqual(pod.Spec.Overhead, rc.Overhead.PodFixed) {
+		if len(pod.Spec.Overhead) > 0 && !apiequality.Semantic.DeepEqual(pod.Spec.Overhead, rc.Overhead.PodFixed) {
 			return a.Forbiddenf("pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead")
 		}
 		pod.Spec.Overhead = rc.Overhead.PodFixed.DeepCopy()
@@ -65,4 +65,33 @@ func hasToleration(ts []corev1.Toleration, t corev1.Toleration) bool {
 		}
 	}
 	return false
+}
+
+// Validate refuses a new pod whose overhead is not its RuntimeClass's:
+// overhead is the runtime's to declare, not the pod's.
+func (p RuntimeClass) Validate(ctx context.Context, a *Attributes) error {
+	if !a.Is(podsResource) || a.Operation != Create {
+		return nil
+	}
+	pod := a.Object.(*corev1.Pod)
+	if len(pod.Spec.Overhead) == 0 {
+		return nil
+	}
+	var rc *nodev1.RuntimeClass
+	if pod.Spec.RuntimeClassName != nil && *pod.Spec.RuntimeClassName != "" {
+		obj, err := p.Reader.Get(ctx, runtimeClassesGVR, "", *pod.Spec.RuntimeClassName)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if err == nil {
+			rc = obj.(*nodev1.RuntimeClass)
+		}
+	}
+	if rc == nil || rc.Overhead == nil {
+		return a.Forbiddenf("pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead")
+	}
+	if !apiequality.Semantic.DeepEqual(pod.Spec.Overhead, rc.Overhead.PodFixed) {
+		return a.Forbiddenf("pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead")
+	}
+	return nil
 }

@@ -292,6 +292,24 @@ func TestRuntimeClass(t *testing.T) {
 			}
 		})
 	}
+	// Overhead is the runtime's to declare: a pod may not bring its own.
+	for _, tt := range []struct {
+		name    string
+		pod     *corev1.Pod
+		wantErr string
+	}{
+		{"overhead without a class", newPod("web", func(p *corev1.Pod) { p.Spec.Overhead = rl("cpu=1") }),
+			`pods "web" is forbidden: pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead`},
+		{"overhead with a class that has none", withClass("runc", func(p *corev1.Pod) { p.Spec.Overhead = rl("cpu=1") }),
+			`pods "web" is forbidden: pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead`},
+		{"the class's overhead", withClass("gvisor", func(p *corev1.Pod) { p.Spec.Overhead = rl("cpu=250m", "memory=120Mi") }), ""},
+		{"no overhead", newPod("web"), ""},
+	} {
+		t.Run("validate "+tt.name, func(t *testing.T) {
+			err := (RuntimeClass{newReader(gvisor, plain)}).Validate(context.Background(), create(podsResource, tt.pod))
+			wantForbidden(t, err, tt.wantErr)
+		})
+	}
 	// The pod's overhead is a copy: changing it leaves the class alone.
 	p := withClass("gvisor")
 	if err := (RuntimeClass{newReader(gvisor)}).Admit(context.Background(), create(podsResource, p)); err != nil {

@@ -187,9 +187,11 @@ func (c *Controller) syncRootCA(ctx context.Context, ns string) error {
 }
 
 // ignorable: the object is already there (the informer is behind), or the
-// namespace began terminating; a conflict is retried by the next event.
+// namespace is gone; a conflict is retried by the next event. Anything
+// else (a quota refusing the object, a namespace that began terminating)
+// is retried with backoff; a terminating namespace ends the retries.
 func ignorable(err error) error {
-	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) || apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
