@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"skiff.dev/skiff/internal/storage"
 )
 
@@ -24,8 +22,8 @@ const (
 type op struct {
 	kind     opKind
 	key      string
-	value    []byte // inside frame once submitted
-	frame    []byte // see record.frame
+	value    []byte           // inside frame once submitted
+	frame    []byte           // see record.frame
 	expected storage.Revision // update/delete precondition; compact target
 
 	rev  storage.Revision
@@ -112,8 +110,10 @@ func (s *Store) submit(ctx context.Context, o *op) (*op, error) {
 }
 
 // commitLoop is the single writer. It takes every write that is waiting,
-// commits them in one bbolt transaction (one fsync), and only then makes
-// them visible and acknowledges them: group commit.
+// commits them in one write-ahead log frame (one fdatasync), and only then
+// makes them visible and acknowledges them: group commit. On Close it
+// checkpoints what the write-ahead log holds, so the next Open need not
+// replay it.
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	batch := make([]*op, 0, s.opts.MaxBatch)
@@ -121,7 +121,16 @@ func (s *Store) commitLoop() {
 		select {
 		case <-s.quit:
 			s.failQueued()
+			s.awaitCheckpoint()
+			if s.fatal == nil && len(s.walRecords) > 0 {
+				if err := s.checkpointNow(0); err != nil {
+					s.fatal = fmt.Errorf("embedded: checkpoint failed: %w", err)
+				}
+			}
 			return
+		case err := <-s.ckptDone:
+			s.finishCheckpoint(err)
+			continue
 		case o := <-s.ops:
 			batch = append(batch[:0], o)
 		}
@@ -167,6 +176,14 @@ func (s *Store) commit(batch []*op) {
 		}
 		return
 	}
+	for _, o := range batch {
+		if o.kind == opCompact {
+			// Compactions are checked against, and recorded after, every
+			// compaction before them.
+			s.awaitCheckpoint()
+			break
+		}
+	}
 	var (
 		overlay   = make(map[string]pending, len(batch))
 		records   = make([]record, 0, len(batch))
@@ -211,33 +228,28 @@ func (s *Store) commit(batch []*op) {
 		records = append(records, r)
 	}
 
-	// Automatic compaction keeps the window near opts.History revisions;
-	// compacting in steps of a quarter window amortizes its cost.
-	if auto := s.current - storage.Revision(s.opts.History); auto-s.hist.compacted > storage.Revision(s.opts.History/4) && auto > compactTo {
-		compactTo = auto
-	}
-
 	if len(records) == 0 && compactTo == 0 {
 		s.ack(batch)
 		return
 	}
-	start := time.Now()
-	err := s.persist(records, compactTo)
-	s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
-	s.metrics.batchSize.Observe(float64(len(records)))
-	if err != nil {
-		s.fatal = fmt.Errorf("embedded: commit failed, store is read-only: %w", err)
-		for _, o := range batch {
-			if o.err == nil {
-				o.err = s.fatal
+	if len(records) > 0 {
+		start := time.Now()
+		err := s.wals[s.active].append(records)
+		s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+		s.metrics.batchSize.Observe(float64(len(records)))
+		if err != nil {
+			s.fatal = fmt.Errorf("embedded: commit failed, store is read-only: %w", err)
+			for _, o := range batch {
+				if o.err == nil {
+					o.err = s.fatal
+				}
 			}
+			s.ack(batch)
+			return
 		}
-		s.ack(batch)
-		return
 	}
 
 	s.mu.Lock()
-	s.hist.compact(compactTo)
 	for _, r := range records {
 		ev := s.apply(r)
 		s.hist.append(ev)
@@ -245,31 +257,23 @@ func (s *Store) commit(batch []*op) {
 		s.notifyLocked(ev)
 	}
 	s.mu.Unlock()
-	s.ack(batch)
-}
+	s.walRecords = append(s.walRecords, records...)
 
-// persist durably writes one batch's records and, when compactTo is set, the
-// new compaction revision together with the removal of the log records it
-// makes obsolete, all in one transaction: one fsync.
-func (s *Store) persist(records []record, compactTo storage.Revision) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		log := tx.Bucket(bucketLog)
-		log.FillPercent = 1.0 // keys are appended in order
-		for _, r := range records {
-			if err := log.Put(revKey(r.rev), r.encode()); err != nil {
-				return err
+	// The writes are durable in the write-ahead log; a compaction is
+	// durable once a checkpoint has recorded it in the database.
+	if compactTo != 0 {
+		if err := s.checkpointNow(compactTo); err != nil {
+			s.fatal = fmt.Errorf("embedded: checkpoint failed, store is read-only: %w", err)
+			for _, o := range batch {
+				if o.kind == opCompact && o.err == nil {
+					o.err = s.fatal
+				}
 			}
 		}
-		if compactTo == 0 {
-			return nil
-		}
-		for _, old := range s.hist.obsolete(compactTo) {
-			if err := log.Delete(revKey(old)); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bucketMeta).Put(keyCompact, revKey(compactTo))
-	})
+	} else {
+		s.maybeCheckpoint()
+	}
+	s.ack(batch)
 }
 
 func (s *Store) ack(batch []*op) {

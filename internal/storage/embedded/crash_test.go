@@ -32,6 +32,9 @@ const (
 	crashWriters  = 8
 	crashKeys     = 8 // per writer; each writer owns its keys, so no conflicts
 	crashHistory  = 400
+	// Checkpoints every few dozen writes, so that kills land before,
+	// during and after them, and the write-ahead log is started over often.
+	crashCheckpointEvery = 50
 )
 
 var crashRounds = flag.Int("crash-rounds", 200, "kill rounds of TestCrashSafety")
@@ -47,7 +50,7 @@ func TestMain(m *testing.M) {
 // crashChild writes until killed. Line format: "<op> <rev> <key> <value>",
 // op one of c (create), u (update), d (delete; value "-").
 func crashChild(dir string) {
-	s, err := Open(dir, Options{History: crashHistory})
+	s, err := Open(dir, Options{History: crashHistory, CheckpointEvery: crashCheckpointEvery})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(2)
@@ -196,7 +199,7 @@ func parseAcked(line string) (ackedWrite, error) {
 // the state; the bbolt file must pass its own consistency check.
 func verifyAfterCrash(t *testing.T, round int, dir string, acked []ackedWrite, last map[string]ackedWrite) {
 	t.Helper()
-	s, err := Open(dir, Options{History: crashHistory})
+	s, err := Open(dir, Options{History: crashHistory, CheckpointEvery: crashCheckpointEvery})
 	if err != nil {
 		t.Fatalf("round %d: reopen after kill: %v", round, err)
 	}

@@ -175,12 +175,17 @@ func TestCorruptLogFailsOpen(t *testing.T) {
 	for i := range 5 {
 		s.Create(ctx, fmt.Sprintf("/k%d", i), []byte("v"))
 	}
-	// Remove a record from the middle of the history: a gap must be refused.
 	cur, _ := s.CurrentRevision(ctx)
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLog).Delete(revKey(cur - 2)) }); err != nil {
+	s.Close() // checkpoints: the records are in the database now
+	// Remove a record from the middle of the history: a gap must be refused.
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLog).Delete(revKey(cur - 2)) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	if _, err := Open(dir, Options{}); !errors.Is(err, errCorruptRecord) {
 		t.Fatalf("Open of a log with a gap: %v, want errCorruptRecord", err)
 	}

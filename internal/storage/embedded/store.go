@@ -38,6 +38,9 @@ type Options struct {
 	WatchQueue int
 	// MaxBatch caps how many writes share one commit (default 1,024).
 	MaxBatch int
+	// CheckpointEvery is how many writes the write-ahead log holds before
+	// the committer copies them into the database (default 2,048).
+	CheckpointEvery int
 	// OpenTimeout is how long Open waits for another process to release the
 	// database file (default 1 s).
 	OpenTimeout time.Duration
@@ -53,6 +56,9 @@ func (o *Options) setDefaults() {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1024
 	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 2048
+	}
 	if o.OpenTimeout <= 0 {
 		o.OpenTimeout = time.Second
 	}
@@ -62,6 +68,15 @@ func (o *Options) setDefaults() {
 type Store struct {
 	opts Options
 	db   *bolt.DB
+
+	// The write-ahead log: two files used in turn, so that commits go on
+	// in one while the other is checkpointed. Only the committer (or Open,
+	// before it starts) touches these fields.
+	wals       [2]*wal
+	active     int            // the file commits append to
+	walRecords []record       // the writes in wals[active], not yet in db
+	inFlight   *checkpointJob // the checkpoint of the other file, if running
+	ckptDone   chan error     // inFlight's result
 
 	ops  chan *op      // writes waiting for the committer
 	quit chan struct{} // closed by Close: the committer stops
@@ -117,9 +132,21 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
+	var wals [2]*wal
+	for i, name := range walFileNames {
+		if wals[i], err = openWAL(dir, name); err != nil {
+			if i == 1 {
+				wals[0].close()
+			}
+			db.Close()
+			return nil, err
+		}
+	}
 	s := &Store{
 		opts:     opts,
 		db:       db,
+		wals:     wals,
+		ckptDone: make(chan error, 1),
 		ops:      make(chan *op, opts.MaxBatch),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -128,6 +155,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		metrics:  newStoreMetrics(),
 	}
 	if err := s.recover(); err != nil {
+		wals[0].close()
+		wals[1].close()
 		db.Close()
 		return nil, err
 	}
@@ -135,9 +164,49 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// recover rebuilds state and history from the log. A fresh store starts at
-// revision 1 with history beginning after it, as etcd does.
+// recover rebuilds state and history from the log, then from the
+// write-ahead log, and checkpoints what the latter held. A fresh store
+// starts at revision 1 with history beginning after it, as etcd does.
 func (s *Store) recover() error {
+	if err := s.recoverDB(); err != nil {
+		return err
+	}
+	apply := func(r record) error {
+		s.hist.append(s.apply(r))
+		s.current = r.rev
+		s.walRecords = append(s.walRecords, r)
+		return nil
+	}
+	// The file whose first frame continues the database goes first; the
+	// other may continue where it ends (it was being written while the
+	// first was checkpointed).
+	var replayed [2]bool
+	for progress := true; progress; {
+		progress = false
+		for i, w := range s.wals {
+			if replayed[i] {
+				continue
+			}
+			from := s.current
+			if err := w.replay(from, apply); err != nil {
+				return err
+			}
+			if s.current != from {
+				replayed[i], progress = true, true
+			}
+		}
+	}
+	if len(s.walRecords) > 0 {
+		if err := s.checkpointNow(0); err != nil {
+			return fmt.Errorf("embedded: checkpoint of the write-ahead log: %w", err)
+		}
+	}
+	s.wals[0].reset()
+	s.wals[1].reset()
+	return nil
+}
+
+func (s *Store) recoverDB() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -378,7 +447,7 @@ func (s *Store) Close() error {
 		for _, w := range watchers {
 			<-w.finished
 		}
-		err = s.db.Close()
+		err = errors.Join(s.wals[0].close(), s.wals[1].close(), s.db.Close())
 	})
 	return err
 }
