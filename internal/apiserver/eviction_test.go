@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -179,6 +180,37 @@ func TestEvictionHonoursBudget(t *testing.T) {
 	if code != http.StatusInternalServerError || st.Status != metav1.StatusFailure ||
 		st.Message != "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." {
 		t.Fatalf("eviction under two budgets: %d %+v", code, st)
+	}
+}
+
+// A running pod is marked as a disruption target before it is deleted; a
+// finalizer keeps it to be seen.
+func TestEvictionMarksDisruptionTarget(t *testing.T) {
+	f := newEvictionFixture(t)
+	f.runningPod("a", true)
+	if code, _, b := do(t, "PATCH", f.url+"/pods/a", "application/merge-patch+json", "", []byte(`{"metadata":{"finalizers":["example.com/keep"]}}`)); code != 200 {
+		t.Fatalf("finalizer: %d %s", code, b)
+	}
+	if code, st := f.evict("a", ""); code != http.StatusCreated {
+		t.Fatalf("eviction: %d %+v", code, st)
+	}
+	_, _, b := do(t, "GET", f.url+"/pods/a", "", "", nil)
+	var pod corev1.Pod
+	if err := json.Unmarshal(b, &pod); err != nil {
+		t.Fatal(err)
+	}
+	var target *corev1.PodCondition
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == corev1.DisruptionTarget {
+			target = &pod.Status.Conditions[i]
+		}
+	}
+	if pod.DeletionTimestamp == nil || target == nil || target.Status != corev1.ConditionTrue || target.Reason != "EvictionByEvictionAPI" {
+		t.Fatalf("evicted pod: deletionTimestamp %v, DisruptionTarget %+v", pod.DeletionTimestamp, target)
+	}
+	// Evicting it again deletes nothing more and succeeds: it is going.
+	if code, st := f.evict("a", ""); code != http.StatusCreated {
+		t.Fatalf("second eviction: %d %+v", code, st)
 	}
 }
 
