@@ -228,3 +228,21 @@ func TestKubectlAutoscale(t *testing.T) {
 		t.Errorf("the server failed to track managed fields:\n%s", out)
 	}
 }
+
+// TestKubectlPatchResize: pods/resize changes container resources in
+// place, and nothing else.
+func TestKubectlPatchResize(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	s.MustKubectl("run", "app", "--image=nginx:1.27", `--overrides={"spec":{"containers":[{"name":"app","image":"nginx:1.27","resources":{"requests":{"cpu":"250m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"128Mi"}}}]}}`)
+	s.MustKubectl("patch", "pod", "app", "--subresource=resize",
+		`-p={"spec":{"containers":[{"name":"app","image":"nginx:2","resources":{"requests":{"cpu":"400m"}}}]}}`)
+	if got := s.MustKubectl("get", "pod", "app", "-o", "jsonpath={.spec.containers[0].resources.requests.cpu} {.spec.containers[0].image} {.metadata.generation}"); got != "400m nginx:1.27 2" {
+		t.Errorf("after a resize: %q, want the new cpu request, the old image, generation 2", got)
+	}
+	_, stderr, err := s.Kubectl("patch", "pod", "app", "--subresource=resize",
+		`-p={"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"500m","memory":"128Mi"}}}]}}`)
+	if err == nil || !strings.Contains(stderr, "Pod QOS Class may not change as a result of resizing") {
+		t.Errorf("a resize to Guaranteed: err %v, stderr %s", err, stderr)
+	}
+}
