@@ -1,13 +1,17 @@
 package openapi
 
 import (
+	"compress/gzip"
+	_ "embed"
 	"encoding/json"
 	"fmt"
-	"maps"
+	"io"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"weak"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
@@ -38,8 +42,6 @@ import (
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/util"
 	"k8s.io/kube-openapi/pkg/validation/spec"
-
-	"skiff.dev/skiff/internal/openapi/generated"
 )
 
 // ExtensionGVK is the vendor extension naming the group-version-kinds a
@@ -141,14 +143,64 @@ func DefinitionName(obj any) string {
 	return util.ToRESTFriendlyName(name)
 }
 
-// builtinFuncs are the generated builders of the built-in definitions, by
-// canonical name. Building one definition is cheap; holding all of them
-// costs several MiB, so they are built when needed and not kept.
-var builtinFuncs = sync.OnceValue(func() map[string]func(common.ReferenceCallback) common.OpenAPIDefinition {
-	funcs := generated.DefinitionFuncs()
-	out := make(map[string]func(common.ReferenceCallback) common.OpenAPIDefinition, len(funcs))
-	for name, f := range funcs {
-		out[restFriendly(name)] = f
+// builtinGzip holds the built-in definitions, gzipped, one per line (see
+// internal/gendefs): NAME, a tab, and {"schema":...,"dependencies":[...]}
+// with references in v3 form. Kept as compressed data rather than as
+// openapi-gen's Go code, which would be ~2.5 MiB of the binary, resident in
+// every process.
+//
+//go:embed generated/definitions.jsonl.gz
+var builtinGzip string
+
+// builtinTable maps each built-in definition's name to its line in the
+// inflated definitions (substrings of one string).
+type builtinTable map[string]string
+
+// builtinCache holds the inflated definitions weakly: they are 1.3 MiB,
+// needed in bursts (building a document; the first writes of a few kinds
+// at startup) and dead weight in between, so a garbage collection after a
+// burst frees them and the next use inflates them again.
+var builtinCache struct {
+	mu    sync.Mutex
+	table weak.Pointer[builtinTable]
+}
+
+// builtins returns the table of built-in definitions, inflating it if it
+// is not in memory. Hold the result while using it.
+func builtins() *builtinTable {
+	builtinCache.mu.Lock()
+	defer builtinCache.mu.Unlock()
+	if t := builtinCache.table.Value(); t != nil {
+		return t
+	}
+	zr, err := gzip.NewReader(strings.NewReader(builtinGzip))
+	if err != nil {
+		panic(fmt.Sprintf("openapi: built-in definitions: %v", err))
+	}
+	var sb strings.Builder
+	if _, err := io.Copy(&sb, zr); err != nil {
+		panic(fmt.Sprintf("openapi: built-in definitions: %v", err))
+	}
+	all := sb.String()
+	t := make(builtinTable, strings.Count(all, "\n"))
+	for line := range strings.Lines(all) {
+		name, def, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		if !ok {
+			panic(fmt.Sprintf("openapi: malformed built-in definition line %.80q", line))
+		}
+		t[name] = def
+	}
+	builtinCache.table = weak.Make(&t)
+	return &t
+}
+
+// builtinNames are the names of the built-in definitions, kept: checking a
+// name exists needs no definition.
+var builtinNames = sync.OnceValue(func() map[string]bool {
+	t := builtins()
+	out := make(map[string]bool, len(*t))
+	for name := range *t {
+		out[strings.Clone(name)] = true // not pinning the inflated text
 	}
 	return out
 })
@@ -168,47 +220,90 @@ var builtinIndex = sync.OnceValue(func() map[schema.GroupVersionKind]string {
 	return out
 })
 
-func isBuiltin(name string) bool {
-	_, ok := builtinFuncs()[name]
-	return ok
-}
+func isBuiltin(name string) bool { return builtinNames()[name] }
 
-// builtinDefinition builds the built-in definition name with ExtensionGVK
-// set if it is a registered kind. ref renders references.
-func builtinDefinition(name string, ref common.ReferenceCallback) (common.OpenAPIDefinition, bool) {
-	f, ok := builtinFuncs()[name]
+// refPattern matches a reference as builtinJSON stores it; group 1 is the
+// escaped definition name.
+var refPattern = regexp.MustCompile(`"\$ref":"` + regexp.QuoteMeta(refV3) + `([^"]*)"`)
+
+// builtinDefinition decodes the built-in definition name from t,
+// references rendered under prefix (refV2 or refV3), with ExtensionGVK set
+// if it is a registered kind. The caller owns the result.
+func builtinDefinition(t *builtinTable, name, prefix string) (common.OpenAPIDefinition, bool) {
+	line, ok := (*t)[name]
 	if !ok {
 		return common.OpenAPIDefinition{}, false
 	}
-	def := f(func(name string) spec.Ref { return ref(restFriendly(name)) })
-	for i, dep := range def.Dependencies {
-		def.Dependencies[i] = restFriendly(dep)
+	if prefix != refV3 {
+		line = strings.ReplaceAll(line, `"$ref":"`+refV3, `"$ref":"`+prefix)
 	}
-	def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
+	return decodeBuiltin(name, line), true
+}
+
+// decodeBuiltin decodes one line of builtinJSON. The lines are generated
+// and tested (TestEmbeddedDefinitions), so one that does not decode is a
+// bug in the build, not an input error.
+func decodeBuiltin(name, line string) common.OpenAPIDefinition {
+	var e struct {
+		Schema       spec.Schema `json:"schema"`
+		Dependencies []string    `json:"dependencies"`
+	}
+	if err := json.Unmarshal([]byte(line), &e); err != nil {
+		panic(fmt.Sprintf("openapi: built-in definition %s: %v", name, err))
+	}
+	def := common.OpenAPIDefinition{Schema: e.Schema, Dependencies: e.Dependencies}
+	// The v2 builder takes a type's v2 form (IntOrString, Quantity) from
+	// this extension only as a spec.Schema, not as decoded JSON.
+	if v2, ok := def.Schema.Extensions[common.ExtensionV2Schema]; ok {
+		raw, err := json.Marshal(v2)
+		var v2Schema spec.Schema
+		if err == nil {
+			err = json.Unmarshal(raw, &v2Schema)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("openapi: built-in definition %s: %s: %v", name, common.ExtensionV2Schema, err))
+		}
+		def.Schema.Extensions[common.ExtensionV2Schema] = v2Schema
+	}
 	if kinds, ok := builtinGVKs()[name]; ok {
 		if def.Schema.Extensions == nil {
 			def.Schema.Extensions = spec.Extensions{}
 		}
 		def.Schema.Extensions[ExtensionGVK] = gvkExtension(kinds)
 	}
-	return def, true
+	return def
 }
 
 // BuiltinDefinitions returns the definitions of every built-in type skiff
-// serves (the openapi-gen output in package generated), keyed by canonical
-// name, with ExtensionGVK set on each registered kind. ref renders
-// references: "#/definitions/NAME" for OpenAPI v2, "#/components/schemas/NAME"
-// for v3. Each call builds a fresh map the caller owns; serving builds only
-// the definitions a document needs.
+// serves (openapi-gen's output, see generate.sh), keyed by canonical name,
+// with ExtensionGVK set on each registered kind. ref renders references:
+// "#/definitions/NAME" for OpenAPI v2, "#/components/schemas/NAME" for v3.
+// Each call decodes a fresh map the caller owns; serving decodes only the
+// definitions a document needs.
 func BuiltinDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
-	out := make(map[string]common.OpenAPIDefinition, len(builtinFuncs()))
-	for name := range builtinFuncs() {
-		out[name], _ = builtinDefinition(name, ref)
+	t := builtins()
+	out := make(map[string]common.OpenAPIDefinition, len(*t))
+	for name, line := range *t {
+		line = refPattern.ReplaceAllStringFunc(line, func(m string) string {
+			escaped := refPattern.FindStringSubmatch(m)[1]
+			target := ref(unescapeJSONPointer(escaped))
+			r, err := json.Marshal(target.String())
+			if err != nil {
+				panic(err)
+			}
+			return `"$ref":` + string(r)
+		})
+		out[name] = decodeBuiltin(name, line)
 	}
 	return out
 }
 
 var _ common.GetOpenAPIDefinitions = BuiltinDefinitions
+
+// unescapeJSONPointer undoes common.EscapeJsonPointer.
+func unescapeJSONPointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+}
 
 // restFriendly turns a Go-path definition name (only produced for types
 // without a model-package tag) into its canonical form; canonical names pass

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates generated/zz_generated.openapi.go (and, from it,
-# zz_generated.lookup.go: see generate_lookup.sh): the OpenAPI definitions of
+# Regenerates generated/zz_generated.openapi.go, the OpenAPI definitions of
 # every API type skiff serves, produced by k8s.io/kube-openapi's openapi-gen
 # from the Go types in k8s.io/api, k8s.io/apimachinery and
-# k8s.io/apiextensions-apiserver at the versions go.mod pins.
+# k8s.io/apiextensions-apiserver at the versions go.mod pins; and from it
+# generated/definitions.jsonl.gz, the same definitions as data, which is what
+# skiff embeds (see internal/gendefs).
 #
 # Run from anywhere: `go generate ./internal/openapi/` or
 # `internal/openapi/generate.sh`. Needs only the Go module proxy.
@@ -71,6 +72,6 @@ go run "k8s.io/kube-openapi/cmd/openapi-gen@${kube_openapi}" \
 	--readonly-pkg "$(IFS=,; echo "${pkgs[*]}")" \
 	"${pkgs[@]}"
 
-"$here/generate_lookup.sh"
+go run ./internal/openapi/internal/gendefs -o "$here/generated/definitions.jsonl.gz"
 
 gofmt -l "$here/generated" | (! grep .) || { echo "generated code is not gofmt-clean" >&2; exit 1; }

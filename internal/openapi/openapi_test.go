@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,8 @@ import (
 	protomodels "k8s.io/kube-openapi/pkg/util/proto"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/utils/ptr"
+
+	"skiff.dev/skiff/internal/openapi/generated"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -694,5 +697,62 @@ func TestTypeConverter(t *testing.T) {
 	}
 	if _, err := s.KindSchemas(schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gadget"}); err == nil {
 		t.Error("KindSchemas of an undefined kind succeeded")
+	}
+}
+
+// TestEmbeddedDefinitions checks generated/definitions.jsonl, the built-in
+// definitions skiff serves, says what openapi-gen's code in package
+// generated says, in both reference forms. When it fails after a change of
+// k8s.io/api, run go generate ./internal/openapi/.
+func TestEmbeddedDefinitions(t *testing.T) {
+	for _, prefix := range []string{refV2, refV3} {
+		want := generated.GetOpenAPIDefinitions(func(name string) spec.Ref { return refFunc(prefix)(restFriendly(name)) })
+		table := builtins()
+		if len(want) != len(*table) {
+			t.Errorf("%d definitions embedded, %d generated", len(*table), len(want))
+		}
+		for name, w := range want {
+			name = restFriendly(name)
+			got, ok := builtinDefinition(table, name, prefix)
+			if !ok {
+				t.Errorf("%s is not embedded", name)
+				continue
+			}
+			delete(got.Schema.Extensions, ExtensionGVK)
+			if len(got.Schema.Extensions) == 0 {
+				got.Schema.Extensions = nil
+			}
+			if g, w := jsonString(t, got.Schema), jsonString(t, w.Schema); g != w {
+				t.Errorf("%s (%s): embedded schema differs from the generated one:\n%s", name, prefix, firstDiff(w, g))
+			}
+			deps := make([]string, len(w.Dependencies))
+			for i, d := range w.Dependencies {
+				deps[i] = restFriendly(d)
+			}
+			if !slices.Equal(got.Dependencies, deps) && len(deps)+len(got.Dependencies) > 0 {
+				t.Errorf("%s: embedded dependencies %v, generated %v", name, got.Dependencies, deps)
+			}
+			if v2, ok := w.Schema.Extensions[common.ExtensionV2Schema]; ok {
+				if _, same := got.Schema.Extensions[common.ExtensionV2Schema].(spec.Schema); !same {
+					t.Errorf("%s: %s is a %T, want a spec.Schema like the generated %T", name, common.ExtensionV2Schema, got.Schema.Extensions[common.ExtensionV2Schema], v2)
+				}
+			}
+		}
+	}
+}
+
+// TestBuiltinsReinflate: the inflated built-in definitions go with the
+// garbage collection after their last use, and come back when needed.
+func TestBuiltinsReinflate(t *testing.T) {
+	n := len(*builtins())
+	goruntime.GC()
+	if builtinCache.table.Value() != nil {
+		t.Error("the inflated built-in definitions survived a garbage collection with no user")
+	}
+	if got := len(*builtins()); got != n || n == 0 {
+		t.Errorf("re-inflated %d definitions, first %d", got, n)
+	}
+	if _, ok := builtinDefinition(builtins(), "io.k8s.api.core.v1.ConfigMap", refV3); !ok {
+		t.Error("no ConfigMap after re-inflating")
 	}
 }

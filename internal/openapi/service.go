@@ -407,30 +407,42 @@ func mergeExtra(extra []common.GetOpenAPIDefinitions, ref common.ReferenceCallba
 // extension map, the only part kube-openapi's builders write to, is the
 // caller's.
 func (d *definitions) get(name string, v3 bool) (common.OpenAPIDefinition, bool) {
-	extra, ref := d.extraV2, refV2Func
+	return d.getFrom(nil, name, v3)
+}
+
+// getFrom is get with the built-in definitions from t; nil: look them up.
+func (d *definitions) getFrom(t *builtinTable, name string, v3 bool) (common.OpenAPIDefinition, bool) {
+	extra, prefix := d.extraV2, refV2
 	if v3 {
-		extra, ref = d.extraV3, refV3Func
+		extra, prefix = d.extraV3, refV3
 	}
 	if def, ok := extra[name]; ok {
 		def.Schema.Extensions = maps.Clone(def.Schema.Extensions)
 		return def, true
 	}
-	return builtinDefinition(name, ref)
+	if !isBuiltin(name) {
+		return common.OpenAPIDefinition{}, false
+	}
+	if t == nil {
+		t = builtins()
+	}
+	return builtinDefinition(t, name, prefix)
 }
 
 // closure returns the definitions named and every definition they refer
 // to, directly or through others; a name without a definition is an error.
 func (d *definitions) closure(names []string, v3 bool) (map[string]common.OpenAPIDefinition, error) {
+	t := builtins()
 	out := map[string]common.OpenAPIDefinition{}
 	var visit func(name, from string) error
 	visit = func(name, from string) error {
 		if _, seen := out[name]; seen {
 			return nil
 		}
-		if t, _ := common.OpenAPITypeFormat(name); t != "" {
+		if typ, _ := common.OpenAPITypeFormat(name); typ != "" {
 			return nil // a primitive such as "string"
 		}
-		def, ok := d.get(name, v3)
+		def, ok := d.getFrom(t, name, v3)
 		if !ok {
 			return fmt.Errorf("%w: no definition %q (used by %s)", ErrInvalidResource, name, from)
 		}
