@@ -60,13 +60,14 @@ type snapshot struct {
 type lazyDocument func() (*document, error)
 
 // gvDoc is a group-version's v3 document and what it was built from, so an
-// Update whose change lies elsewhere can reuse it.
+// Update whose change lies elsewhere can reuse it. Its routes are not kept
+// (they are ~10 KiB a group-version): building a document builds them again.
 type gvDoc struct {
+	gv        schema.GroupVersion
 	resources []Resource
 	// builtinOnly is true when every definition the document reaches is a
 	// built-in one, which never changes.
 	builtinOnly bool
-	routes      *container
 	doc         lazyDocument
 }
 
@@ -155,7 +156,7 @@ func build(prev *snapshot, resources []Resource, extra []common.GetOpenAPIDefini
 			return nil, err
 		}
 	}
-	rb := &routeBuilder{byGVK: index, doc: propertyDoc(defs)}
+	rb := newRouteBuilder(index, defs)
 
 	byGV := map[schema.GroupVersion][]Resource{}
 	for _, r := range resources {
@@ -190,9 +191,12 @@ func build(prev *snapshot, resources []Resource, extra []common.GetOpenAPIDefini
 		if err != nil {
 			return nil, fmt.Errorf("openapi: %s: %w", key, err)
 		}
-		doc := lazyV3(key, c, next.v3config, defs)
-		next.groupVersions[key] = &gvDoc{resources: slices.Clone(rs), builtinOnly: builtinOnly, routes: c, doc: doc}
-		next.v3[key] = doc
+		gvd := &gvDoc{gv: gv, resources: slices.Clone(rs), builtinOnly: builtinOnly}
+		gvd.doc = lazyV3(key, func() (*container, error) {
+			return newRouteBuilder(index, defs).groupVersionContainer(gvd.gv, gvd.resources)
+		}, next.v3config, defs)
+		next.groupVersions[key] = gvd
+		next.v3[key] = gvd.doc
 	}
 
 	// Discovery documents: /api/, /apis/, /apis/G/ and /version/. They
@@ -210,20 +214,31 @@ func build(prev *snapshot, resources []Resource, extra []common.GetOpenAPIDefini
 			next.v3[key] = old
 			continue
 		}
-		next.v3[key] = lazyV3(key, c, next.v3config, defs)
+		next.v3[key] = lazyV3(key, func() (*container, error) { return c, nil }, next.v3config, defs)
 	}
 
 	next.v3Index = sync.OnceValues(func() (*document, error) { return indexDocument(next.v3) })
 
-	containers := make([]*container, 0, len(next.groupVersions)+len(discovery))
-	for _, gv := range next.groupVersions {
-		containers = append(containers, gv.routes)
-	}
-	for _, c := range discovery {
-		containers = append(containers, c)
-	}
-	next.v2 = sync.OnceValues(func() (*document, error) { return buildV2(containers, defs) })
+	next.v2 = sync.OnceValues(func() (*document, error) {
+		rb := newRouteBuilder(index, defs)
+		containers := make([]*container, 0, len(next.groupVersions)+len(discovery))
+		for _, gvd := range next.groupVersions {
+			c, err := rb.groupVersionContainer(gvd.gv, gvd.resources)
+			if err != nil {
+				return nil, err
+			}
+			containers = append(containers, c)
+		}
+		for _, c := range discovery {
+			containers = append(containers, c)
+		}
+		return buildV2(containers, defs)
+	})
 	return next, nil
+}
+
+func newRouteBuilder(index map[schema.GroupVersionKind]string, defs *definitions) *routeBuilder {
+	return &routeBuilder{byGVK: index, doc: propertyDoc(defs)}
 }
 
 // routeModels are the definitions c's routes take or return.
@@ -241,9 +256,14 @@ func routeModels(c *container) []string {
 	return out
 }
 
-// lazyV3 builds and encodes c's v3 document on first use.
-func lazyV3(key string, c *container, config *common.OpenAPIV3Config, defs *definitions) lazyDocument {
+// lazyV3 builds and encodes the v3 document of routes' container on first
+// use.
+func lazyV3(key string, routes func() (*container, error), config *common.OpenAPIV3Config, defs *definitions) lazyDocument {
 	return sync.OnceValues(func() (*document, error) {
+		c, err := routes()
+		if err != nil {
+			return nil, fmt.Errorf("openapi: building %s: %w", key, err)
+		}
 		doc, err := buildV3(c, config, defs)
 		if err != nil {
 			return nil, fmt.Errorf("openapi: building %s: %w", key, err)
