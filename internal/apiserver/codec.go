@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	kjson "sigs.k8s.io/json"
 )
 
 // Scheme knows every built-in kind skiff serves plus the meta.k8s.io kinds
@@ -176,4 +178,50 @@ func requestSerializer(contentType string) (runtime.SerializerInfo, error) {
 		return runtime.SerializerInfo{}, unsupportedMediaType(contentType)
 	}
 	return info, nil
+}
+
+// decodeJSONStrict decodes a JSON body into into, a typed object of kind
+// gvk, exactly as the strict JSON serializer does, for the common body:
+// one that names gvk (or no kind or version at all) and has no unknown or
+// duplicate fields. It skips the serializer's first pass over the body,
+// which only reads apiVersion and kind. ok is false for any other body,
+// and into may then hold part of it: the caller decodes the body again
+// with the serializer into a fresh object, which gives such bodies their
+// errors and warnings.
+func decodeJSONStrict(body []byte, gvk schema.GroupVersionKind, into runtime.Object) (ok bool) {
+	if _, unstructured := into.(runtime.Unstructured); unstructured {
+		return false
+	}
+	// The serializer decodes into into only when into is of the kind the
+	// body names.
+	kinds, _, err := Scheme.ObjectKinds(into)
+	if err != nil || !slices.Contains(kinds, gvk) {
+		return false
+	}
+	strictErrs, err := kjson.UnmarshalStrict(body, into)
+	if err != nil || len(strictErrs) > 0 {
+		return false
+	}
+	// No unknown fields: the body's apiVersion and kind, if any, are exactly
+	// what the serializer's first pass would have read.
+	t, isTypeMeta := into.GetObjectKind().(*metav1.TypeMeta)
+	if !isTypeMeta {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(t.APIVersion)
+	if err != nil {
+		return false
+	}
+	named := gv.WithKind(t.Kind)
+	// The serializer's defaulting of what the body leaves out.
+	if named.Kind == "" {
+		named.Kind = gvk.Kind
+	}
+	if named.Version == "" && named.Group == "" {
+		named.Group, named.Version = gvk.Group, gvk.Version
+	}
+	if named.Version == "" && named.Group == gvk.Group {
+		named.Version = gvk.Version
+	}
+	return named == gvk
 }

@@ -339,6 +339,12 @@ func (s *Server) decode(w http.ResponseWriter, body []byte, contentType, fieldVa
 	}
 	gvk := res.GVK()
 	into := res.Strategy.New()
+	if info.MediaType == mediaJSON && dec == info.StrictSerializer {
+		if decodeJSONStrict(body, gvk, into) {
+			return into, nil
+		}
+		into = res.Strategy.New()
+	}
 	obj, got, err := dec.Decode(body, &gvk, into)
 	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
 		if fieldValidation == "Strict" {
