@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -20,8 +21,9 @@ func writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.O
 	if t.pretty && t.info.PrettySerializer != nil {
 		enc = t.info.PrettySerializer
 	}
-	var buf bytes.Buffer
-	if err := Codecs.EncoderForVersion(enc, gv).Encode(obj, &buf); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := Codecs.EncoderForVersion(enc, gv).Encode(obj, buf); err != nil {
 		writeError(w, r, apierrors.NewInternalError(err))
 		return
 	}
@@ -34,6 +36,24 @@ func writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.O
 	w.WriteHeader(code)
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
+	}
+}
+
+// responseBuffers hold encoded responses until they are written: a
+// response is copied out by ResponseWriter.Write, so its buffer serves the
+// next one.
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer keeps the buffers of large responses (lists) out of the
+// pool: they would pin their memory.
+const maxPooledBuffer = 64 << 10
+
+func getBuffer() *bytes.Buffer { return responseBuffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		b.Reset()
+		responseBuffers.Put(b)
 	}
 }
 
