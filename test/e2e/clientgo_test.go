@@ -172,6 +172,12 @@ func (o cmOps) delete(name string) string {
 func TestInformerAcrossRestart(t *testing.T) {
 	t.Parallel()
 	s := startSkiff(t)
+	// The informer resumes its watch across the restart only if nothing
+	// it watches (ConfigMaps, in any namespace) is written meanwhile;
+	// otherwise it relists, as upstream's watch cache makes it, and sees
+	// coalesced events. So first let the service account controller
+	// finish publishing kube-root-ca.crt everywhere.
+	waitForRootCAs(t, s)
 	log := &eventLog{prefix: "inf-"}
 	startInformer(t, s.ClientSet(), "default", log.handler())
 
@@ -619,4 +625,22 @@ func TestLeaderElection(t *testing.T) {
 	if got := s.MustKubectl("get", "lease", "e2e-leader", "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}"); got != "" {
 		t.Errorf("lease holder after release = %q, want empty", got)
 	}
+}
+
+// waitForRootCAs waits until every namespace has its kube-root-ca.crt.
+func waitForRootCAs(t *testing.T, s *Skiff) {
+	t.Helper()
+	ctx := context.Background()
+	eventually(t, "kube-root-ca.crt in every namespace", func() (bool, string) {
+		nss, err := s.ClientSet().CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, ns := range nss.Items {
+			if _, err := s.ClientSet().CoreV1().ConfigMaps(ns.Name).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{}); err != nil {
+				return false, fmt.Sprintf("%s: %v", ns.Name, err)
+			}
+		}
+		return true, ""
+	})
 }
