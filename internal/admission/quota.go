@@ -185,7 +185,17 @@ func usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.Res
 			u[corev1.ResourceServicesLoadBalancers] = one
 		}
 		if o.Spec.Type == corev1.ServiceTypeNodePort || o.Spec.Type == corev1.ServiceTypeLoadBalancer {
-			u[corev1.ResourceServicesNodePorts] = *resource.NewQuantity(int64(len(o.Spec.Ports)), resource.DecimalSI)
+			ports := len(o.Spec.Ports)
+			if o.Spec.Type == corev1.ServiceTypeLoadBalancer && o.Spec.AllocateLoadBalancerNodePorts != nil && !*o.Spec.AllocateLoadBalancerNodePorts {
+				// Only the node ports asked for explicitly are taken.
+				ports = 0
+				for _, p := range o.Spec.Ports {
+					if p.NodePort != 0 {
+						ports++
+					}
+				}
+			}
+			u[corev1.ResourceServicesNodePorts] = *resource.NewQuantity(int64(ports), resource.DecimalSI)
 		}
 	case *corev1.PersistentVolumeClaim:
 		storage, ok := o.Spec.Resources.Requests[corev1.ResourceStorage]

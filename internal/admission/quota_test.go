@@ -231,6 +231,16 @@ func TestResourceQuota(t *testing.T) {
 		a:        create(servicesResource, service("two", corev1.ServiceTypeNodePort, 2)),
 		wantErr:  `services "two" is forbidden: exceeded quota: q, requested: services.nodeports=2, used: services.nodeports=1, limited: services.nodeports=2`,
 	}, {
+		name:     "services.nodeports: a load balancer without node ports takes only those asked for",
+		existing: []runtime.Object{quota("q", rl("services.nodeports=1"))},
+		a: create(servicesResource, func() *corev1.Service {
+			svc := service("lb", corev1.ServiceTypeLoadBalancer, 3)
+			no := false
+			svc.Spec.AllocateLoadBalancerNodePorts = &no
+			svc.Spec.Ports[1].NodePort = 30080
+			return svc
+		}()),
+	}, {
 		name:     "services.nodeports: ClusterIP services use none",
 		existing: []runtime.Object{quota("q", rl("services.nodeports=1")), service("one", corev1.ServiceTypeNodePort, 1)},
 		a:        create(servicesResource, service("two", corev1.ServiceTypeClusterIP, 5)),
