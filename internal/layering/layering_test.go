@@ -91,7 +91,7 @@ var notInBinary = map[string]string{
 	"k8s.io/client-go/informers":         "links every API group's informers; use cache.NewSharedIndexInformer",
 	"k8s.io/client-go/discovery":         "links client-go's scheme; GET the discovery documents",
 	// openapi-gen's Go code is ~2.5 MiB of instructions; internal/openapi
-	// embeds the same definitions as gzipped data (generated/definitions.jsonl.gz).
+	// embeds the same definitions as data (generated/definitions.jsonl).
 	"skiff.dev/skiff/internal/openapi/generated": "the OpenAPI definitions as code; internal/openapi embeds them as data",
 }
 

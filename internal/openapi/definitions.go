@@ -1,17 +1,14 @@
 package openapi
 
 import (
-	"compress/gzip"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"weak"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
@@ -143,66 +140,31 @@ func DefinitionName(obj any) string {
 	return util.ToRESTFriendlyName(name)
 }
 
-// builtinGzip holds the built-in definitions, gzipped, one per line (see
+// builtinJSON holds the built-in definitions, one per line (see
 // internal/gendefs): NAME, a tab, and {"schema":...,"dependencies":[...]}
-// with references in v3 form. Kept as compressed data rather than as
-// openapi-gen's Go code, which would be ~2.5 MiB of the binary, resident in
-// every process.
+// with references in v3 form. Kept as data rather than as openapi-gen's Go
+// code, which would be ~2.5 MiB of the binary, resident in every process.
+// Not compressed: inflating it would put 1.3 MiB on the heap whenever a
+// document or a kind's apply schemas are built, startup included.
 //
-//go:embed generated/definitions.jsonl.gz
-var builtinGzip string
+//go:embed generated/definitions.jsonl
+var builtinJSON string
 
-// builtinTable maps each built-in definition's name to its line in the
-// inflated definitions (substrings of one string).
+// builtinTable maps each built-in definition's name to its line in
+// builtinJSON (substrings of it: nothing is copied).
 type builtinTable map[string]string
 
-// builtinCache holds the inflated definitions weakly: they are 1.3 MiB,
-// needed in bursts (building a document; the first writes of a few kinds
-// at startup) and dead weight in between, so a garbage collection after a
-// burst frees them and the next use inflates them again.
-var builtinCache struct {
-	mu    sync.Mutex
-	table weak.Pointer[builtinTable]
-}
-
-// builtins returns the table of built-in definitions, inflating it if it
-// is not in memory. Hold the result while using it.
-func builtins() *builtinTable {
-	builtinCache.mu.Lock()
-	defer builtinCache.mu.Unlock()
-	if t := builtinCache.table.Value(); t != nil {
-		return t
-	}
-	zr, err := gzip.NewReader(strings.NewReader(builtinGzip))
-	if err != nil {
-		panic(fmt.Sprintf("openapi: built-in definitions: %v", err))
-	}
-	var sb strings.Builder
-	if _, err := io.Copy(&sb, zr); err != nil {
-		panic(fmt.Sprintf("openapi: built-in definitions: %v", err))
-	}
-	all := sb.String()
-	t := make(builtinTable, strings.Count(all, "\n"))
-	for line := range strings.Lines(all) {
+// builtins returns the table of built-in definitions.
+var builtins = sync.OnceValue(func() *builtinTable {
+	t := make(builtinTable, strings.Count(builtinJSON, "\n"))
+	for line := range strings.Lines(builtinJSON) {
 		name, def, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
 		if !ok {
 			panic(fmt.Sprintf("openapi: malformed built-in definition line %.80q", line))
 		}
 		t[name] = def
 	}
-	builtinCache.table = weak.Make(&t)
 	return &t
-}
-
-// builtinNames are the names of the built-in definitions, kept: checking a
-// name exists needs no definition.
-var builtinNames = sync.OnceValue(func() map[string]bool {
-	t := builtins()
-	out := make(map[string]bool, len(*t))
-	for name := range *t {
-		out[strings.Clone(name)] = true // not pinning the inflated text
-	}
-	return out
 })
 
 // builtinIndex maps each built-in kind to the definition naming it in
@@ -220,7 +182,10 @@ var builtinIndex = sync.OnceValue(func() map[schema.GroupVersionKind]string {
 	return out
 })
 
-func isBuiltin(name string) bool { return builtinNames()[name] }
+func isBuiltin(name string) bool {
+	_, ok := (*builtins())[name]
+	return ok
+}
 
 // refPattern matches a reference as builtinJSON stores it; group 1 is the
 // escaped definition name.

@@ -10,8 +10,8 @@
 //
 // Schemas of the built-in types come from k8s.io/kube-openapi's openapi-gen,
 // run over k8s.io/api, k8s.io/apimachinery and the apiextensions v1 types by
-// generate.sh into package generated, and turned by it into gzipped data
-// (generated/definitions.jsonl.gz) that this package embeds: as code they
+// generate.sh into package generated, and turned by it into data
+// (generated/definitions.jsonl) that this package embeds: as code they
 // would be megabytes of the binary. They are keyed by the canonical names
 // Kubernetes publishes ("io.k8s.api.core.v1.ConfigMap"); every registered
 // kind carries x-kubernetes-group-version-kind. Extra definitions (custom

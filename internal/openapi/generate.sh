@@ -3,7 +3,7 @@
 # every API type skiff serves, produced by k8s.io/kube-openapi's openapi-gen
 # from the Go types in k8s.io/api, k8s.io/apimachinery and
 # k8s.io/apiextensions-apiserver at the versions go.mod pins; and from it
-# generated/definitions.jsonl.gz, the same definitions as data, which is what
+# generated/definitions.jsonl, the same definitions as data, which is what
 # skiff embeds (see internal/gendefs).
 #
 # Run from anywhere: `go generate ./internal/openapi/` or
@@ -72,6 +72,6 @@ go run "k8s.io/kube-openapi/cmd/openapi-gen@${kube_openapi}" \
 	--readonly-pkg "$(IFS=,; echo "${pkgs[*]}")" \
 	"${pkgs[@]}"
 
-go run ./internal/openapi/internal/gendefs -o "$here/generated/definitions.jsonl.gz"
+go run ./internal/openapi/internal/gendefs -o "$here/generated/definitions.jsonl"
 
 gofmt -l "$here/generated" | (! grep .) || { echo "generated code is not gofmt-clean" >&2; exit 1; }

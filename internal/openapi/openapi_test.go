@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -738,21 +737,5 @@ func TestEmbeddedDefinitions(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// TestBuiltinsReinflate: the inflated built-in definitions go with the
-// garbage collection after their last use, and come back when needed.
-func TestBuiltinsReinflate(t *testing.T) {
-	n := len(*builtins())
-	goruntime.GC()
-	if builtinCache.table.Value() != nil {
-		t.Error("the inflated built-in definitions survived a garbage collection with no user")
-	}
-	if got := len(*builtins()); got != n || n == 0 {
-		t.Errorf("re-inflated %d definitions, first %d", got, n)
-	}
-	if _, ok := builtinDefinition(builtins(), "io.k8s.api.core.v1.ConfigMap", refV3); !ok {
-		t.Error("no ConfigMap after re-inflating")
 	}
 }

@@ -430,7 +430,7 @@ func (d *definitions) get(name string, v3 bool) (common.OpenAPIDefinition, bool)
 	return d.getFrom(nil, name, v3)
 }
 
-// getFrom is get with the built-in definitions from t; nil: look them up.
+// getFrom is get with the built-in definitions from t; nil: builtins().
 func (d *definitions) getFrom(t *builtinTable, name string, v3 bool) (common.OpenAPIDefinition, bool) {
 	extra, prefix := d.extraV2, refV2
 	if v3 {
