@@ -4,37 +4,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
-	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	batchv1 "k8s.io/api/batch/v1"
-	certificatesv1 "k8s.io/api/certificates/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	eventsv1 "k8s.io/api/events/v1"
-	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	nodev1 "k8s.io/api/node/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	resourcev1 "k8s.io/api/resource/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
-	schedulingv1alpha3 "k8s.io/api/scheduling/v1alpha3"
-	storagev1 "k8s.io/api/storage/v1"
-	storagemigrationv1 "k8s.io/api/storagemigration/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/util"
@@ -63,70 +36,26 @@ const (
 	defPodLogOptions = "io.k8s.api.core.v1.PodLogOptions"
 )
 
-// builtinSchemeBuilder registers the kinds of every group-version whose types
-// generate.sh feeds to openapi-gen; keep the two lists in step (a test checks).
-var builtinSchemeBuilder = runtime.NewSchemeBuilder(
-	admissionregistrationv1.AddToScheme,
-	apidiscoveryv2.AddToScheme,
-	appsv1.AddToScheme,
-	authenticationv1.AddToScheme,
-	authorizationv1.AddToScheme,
-	autoscalingv1.AddToScheme,
-	autoscalingv2.AddToScheme,
-	batchv1.AddToScheme,
-	certificatesv1.AddToScheme,
-	coordinationv1.AddToScheme,
-	corev1.AddToScheme,
-	discoveryv1.AddToScheme,
-	eventsv1.AddToScheme,
-	flowcontrolv1.AddToScheme,
-	networkingv1.AddToScheme,
-	nodev1.AddToScheme,
-	policyv1.AddToScheme,
-	rbacv1.AddToScheme,
-	resourcev1.AddToScheme,
-	schedulingv1.AddToScheme,
-	schedulingv1alpha3.AddToScheme,
-	storagev1.AddToScheme,
-	storagemigrationv1.AddToScheme,
-	apiextensionsv1.AddToScheme,
-)
-
 // builtinGVKs maps a definition name to the group-version-kinds its Go type
-// is registered as, sorted, the way upstream's DefinitionNamer does.
+// is registered as, sorted, the way upstream's DefinitionNamer does (worked
+// out by internal/gendefs, from a scheme of every group, when it wrote
+// builtinJSON).
 var builtinGVKs = sync.OnceValue(func() map[string][]schema.GroupVersionKind {
-	scheme := runtime.NewScheme()
-	if err := builtinSchemeBuilder.AddToScheme(scheme); err != nil {
-		panic(fmt.Sprintf("openapi: registering built-in kinds: %v", err))
-	}
-	byName := map[string][]schema.GroupVersionKind{}
-	for gvk, t := range scheme.AllKnownTypes() {
-		if gvk.Version == runtime.APIVersionInternal {
+	out := map[string][]schema.GroupVersionKind{}
+	for name, line := range *builtins() {
+		if line.gvks == "" {
 			continue
 		}
-		name := DefinitionName(reflect.New(t).Interface())
-		if !slices.Contains(byName[name], gvk) {
-			byName[name] = append(byName[name], gvk)
+		for _, k := range strings.Split(line.gvks, ",") {
+			parts := strings.Split(k, "/")
+			if len(parts) != 3 {
+				panic(fmt.Sprintf("openapi: built-in definition %s: malformed kind %q", name, k))
+			}
+			out[name] = append(out[name], schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]})
 		}
 	}
-	for _, gvks := range byName {
-		slices.SortFunc(gvks, compareGVK)
-	}
-	return byName
+	return out
 })
-
-func compareGVK(a, b schema.GroupVersionKind) int {
-	return cmpChain(strings.Compare(a.Group, b.Group), strings.Compare(a.Version, b.Version), strings.Compare(a.Kind, b.Kind))
-}
-
-func cmpChain(cs ...int) int {
-	for _, c := range cs {
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
-}
 
 // DefinitionName is the canonical OpenAPI definition name of a Go API type,
 // e.g. "io.k8s.api.core.v1.ConfigMap" for a *corev1.ConfigMap: the type's
@@ -141,8 +70,8 @@ func DefinitionName(obj any) string {
 }
 
 // builtinJSON holds the built-in definitions, one per line (see
-// internal/gendefs): NAME, a tab, and {"schema":...,"dependencies":[...]}
-// with references in v3 form. Kept as data rather than as openapi-gen's Go
+// internal/gendefs): NAME, a tab, the kinds, a tab, and
+// {"schema":...,"dependencies":[...]} with references in v3 form. Kept as data rather than as openapi-gen's Go
 // code, which would be ~2.5 MiB of the binary, resident in every process.
 // Not compressed: inflating it would put 1.3 MiB on the heap whenever a
 // document or a kind's apply schemas are built, startup included.
@@ -152,17 +81,22 @@ var builtinJSON string
 
 // builtinTable maps each built-in definition's name to its line in
 // builtinJSON (substrings of it: nothing is copied).
-type builtinTable map[string]string
+type builtinTable map[string]builtinLine
+
+type builtinLine struct {
+	gvks string // "group/version/Kind,..."
+	json string
+}
 
 // builtins returns the table of built-in definitions.
 var builtins = sync.OnceValue(func() *builtinTable {
 	t := make(builtinTable, strings.Count(builtinJSON, "\n"))
 	for line := range strings.Lines(builtinJSON) {
-		name, def, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
-		if !ok {
+		fields := strings.SplitN(strings.TrimSuffix(line, "\n"), "\t", 3)
+		if len(fields) != 3 {
 			panic(fmt.Sprintf("openapi: malformed built-in definition line %.80q", line))
 		}
-		t[name] = def
+		t[fields[0]] = builtinLine{gvks: fields[1], json: fields[2]}
 	}
 	return &t
 })
@@ -195,10 +129,11 @@ var refPattern = regexp.MustCompile(`"\$ref":"` + regexp.QuoteMeta(refV3) + `([^
 // references rendered under prefix (refV2 or refV3), with ExtensionGVK set
 // if it is a registered kind. The caller owns the result.
 func builtinDefinition(t *builtinTable, name, prefix string) (common.OpenAPIDefinition, bool) {
-	line, ok := (*t)[name]
+	l, ok := (*t)[name]
 	if !ok {
 		return common.OpenAPIDefinition{}, false
 	}
+	line := l.json
 	if prefix != refV3 {
 		line = strings.ReplaceAll(line, `"$ref":"`+refV3, `"$ref":"`+prefix)
 	}
@@ -248,8 +183,8 @@ func decodeBuiltin(name, line string) common.OpenAPIDefinition {
 func BuiltinDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	t := builtins()
 	out := make(map[string]common.OpenAPIDefinition, len(*t))
-	for name, line := range *t {
-		line = refPattern.ReplaceAllStringFunc(line, func(m string) string {
+	for name, l := range *t {
+		line := refPattern.ReplaceAllStringFunc(l.json, func(m string) string {
 			escaped := refPattern.FindStringSubmatch(m)[1]
 			target := ref(unescapeJSONPointer(escaped))
 			r, err := json.Marshal(target.String())

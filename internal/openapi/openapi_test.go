@@ -173,38 +173,6 @@ func TestDefinitionsCanonical(t *testing.T) {
 	}
 }
 
-// TestSchemeMatchesGenerated keeps builtinSchemeBuilder and generate.sh's
-// package list in step: every package with definitions has registered kinds
-// and the other way round.
-func TestSchemeMatchesGenerated(t *testing.T) {
-	pkg := func(name string) string { return name[:strings.LastIndex(name, ".")] }
-	defined := map[string]bool{}
-	for name := range BuiltinDefinitions(refFunc(refV3)) {
-		if strings.HasPrefix(name, "io.k8s.api.") || strings.HasPrefix(name, "io.k8s.apiextensions-apiserver.") {
-			defined[pkg(name)] = true
-		}
-	}
-	registered := map[string]bool{}
-	for name := range builtinGVKs() {
-		if strings.HasPrefix(name, "io.k8s.api.") || strings.HasPrefix(name, "io.k8s.apiextensions-apiserver.") {
-			registered[pkg(name)] = true
-		}
-	}
-	if !reflect.DeepEqual(defined, registered) {
-		t.Errorf("packages with definitions %v\n!= packages with registered kinds %v", slices.Sorted(mapsKeys(defined)), slices.Sorted(mapsKeys(registered)))
-	}
-}
-
-func mapsKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 func jsonString(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
