@@ -8,8 +8,6 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -18,16 +16,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	policyv1beta1 "k8s.io/api/policy/v1beta1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -47,16 +42,15 @@ var (
 	ParameterCodec = runtime.NewParameterCodec(Scheme)
 )
 
-// builtinGroupVersions are the group-versions of k8s.io/api skiff serves:
-// the GA ones, and policy/v1beta1 whose Eviction the pods/eviction
-// subresource accepts as upstream does. Not client-go's scheme, which registers every alpha and beta
-// version too and so links their code into the binary, where it would be
-// resident memory for kinds never served.
+// builtinGroupVersions are the group-versions of k8s.io/api skiff serves,
+// and policy/v1beta1 whose Eviction the pods/eviction subresource accepts
+// as upstream does; add one when serving it. Not client-go's scheme, nor
+// every GA group: registering a group links its types, conversions and
+// protobuf code into the binary, where they are resident memory even for
+// kinds never served.
 var builtinGroupVersions = runtime.NewSchemeBuilder(
 	admissionregistrationv1.AddToScheme,
 	appsv1.AddToScheme,
-	authenticationv1.AddToScheme,
-	authorizationv1.AddToScheme,
 	autoscalingv1.AddToScheme,
 	autoscalingv2.AddToScheme,
 	batchv1.AddToScheme,
@@ -65,16 +59,13 @@ var builtinGroupVersions = runtime.NewSchemeBuilder(
 	corev1.AddToScheme,
 	discoveryv1.AddToScheme,
 	eventsv1.AddToScheme,
-	flowcontrolv1.AddToScheme,
 	networkingv1.AddToScheme,
 	nodev1.AddToScheme,
 	policyv1.AddToScheme,
 	policyv1beta1.AddToScheme,
 	rbacv1.AddToScheme,
-	resourcev1.AddToScheme,
 	schedulingv1.AddToScheme,
 	storagev1.AddToScheme,
-	storagemigrationv1.AddToScheme,
 )
 
 func newScheme() *runtime.Scheme {
