@@ -6,9 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	appsv1beta1 "k8s.io/api/apps/v1beta1"
 	corev1 "k8s.io/api/core/v1"
-	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,11 +16,11 @@ var deploymentPrinter = newTyped(
 	cols([]metav1.TableColumnDefinition{
 		nameColumn(),
 		column("Ready", typeString, "Number of the pod with ready state"),
-		column("Up-to-date", typeString, extensionsv1beta1.DeploymentStatus{}.SwaggerDoc()["updatedReplicas"]),
-		column("Available", typeString, extensionsv1beta1.DeploymentStatus{}.SwaggerDoc()["availableReplicas"]),
+		column("Up-to-date", typeString, docDeploymentUpdatedReplicas),
+		column("Available", typeString, docDeploymentAvailableReplicas),
 		ageColumn(),
 	}, containersColumns(), []metav1.TableColumnDefinition{
-		wide("Selector", typeString, extensionsv1beta1.DeploymentSpec{}.SwaggerDoc()["selector"]),
+		wide("Selector", typeString, docDeploymentSelector),
 	}),
 	func(d *appsv1.Deployment, now time.Time) []any {
 		selector := "<invalid>"
@@ -40,12 +38,12 @@ var deploymentPrinter = newTyped(
 var replicaSetPrinter = newTyped(
 	cols([]metav1.TableColumnDefinition{
 		nameColumn(),
-		column("Desired", typeInteger, extensionsv1beta1.ReplicaSetSpec{}.SwaggerDoc()["replicas"]),
-		column("Current", typeInteger, extensionsv1beta1.ReplicaSetStatus{}.SwaggerDoc()["replicas"]),
-		column("Ready", typeInteger, extensionsv1beta1.ReplicaSetStatus{}.SwaggerDoc()["readyReplicas"]),
+		column("Desired", typeInteger, docReplicaSetSpecReplicas),
+		column("Current", typeInteger, docReplicaSetStatusReplicas),
+		column("Ready", typeInteger, docReplicaSetReadyReplicas),
 		ageColumn(),
 	}, containersColumns(), []metav1.TableColumnDefinition{
-		wide("Selector", typeString, extensionsv1beta1.ReplicaSetSpec{}.SwaggerDoc()["selector"]),
+		wide("Selector", typeString, docReplicaSetSelector),
 	}),
 	func(rs *appsv1.ReplicaSet, now time.Time) []any {
 		names, images := containerCells(rs.Spec.Template.Spec.Containers)
@@ -72,15 +70,15 @@ var statefulSetPrinter = newTyped(
 var daemonSetPrinter = newTyped(
 	cols([]metav1.TableColumnDefinition{
 		nameColumn(),
-		column("Desired", typeInteger, extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()["desiredNumberScheduled"]),
-		column("Current", typeInteger, extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()["currentNumberScheduled"]),
-		column("Ready", typeInteger, extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()["numberReady"]),
-		column("Up-to-date", typeInteger, extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()["updatedNumberScheduled"]),
-		column("Available", typeInteger, extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()["numberAvailable"]),
+		column("Desired", typeInteger, docDaemonSetDesired),
+		column("Current", typeInteger, docDaemonSetCurrent),
+		column("Ready", typeInteger, docDaemonSetReady),
+		column("Up-to-date", typeInteger, docDaemonSetUpdated),
+		column("Available", typeInteger, docDaemonSetAvailable),
 		column("Node Selector", typeString, corev1.PodSpec{}.SwaggerDoc()["nodeSelector"]),
 		ageColumn(),
 	}, containersColumns(), []metav1.TableColumnDefinition{
-		wide("Selector", typeString, extensionsv1beta1.DaemonSetSpec{}.SwaggerDoc()["selector"]),
+		wide("Selector", typeString, docDaemonSetSelector),
 	}),
 	func(ds *appsv1.DaemonSet, now time.Time) []any {
 		st := ds.Status
@@ -97,7 +95,7 @@ var controllerRevisionPrinter = newTyped(
 	[]metav1.TableColumnDefinition{
 		nameColumn(),
 		column("Controller", typeString, "Controller of the object"),
-		column("Revision", typeString, appsv1beta1.ControllerRevision{}.SwaggerDoc()["revision"]),
+		column("Revision", typeString, docControllerRevisionRevision),
 		ageColumn(),
 	},
 	func(cr *appsv1.ControllerRevision, now time.Time) []any {

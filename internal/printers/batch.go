@@ -5,7 +5,6 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	batchv1beta1 "k8s.io/api/batch/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -83,11 +82,11 @@ func jobCondition(job *batchv1.Job, t batchv1.JobConditionType) bool {
 var cronJobPrinter = newTyped(
 	cols([]metav1.TableColumnDefinition{
 		nameColumn(),
-		column("Schedule", typeString, batchv1beta1.CronJobSpec{}.SwaggerDoc()["schedule"]),
-		column("Timezone", typeString, batchv1beta1.CronJobSpec{}.SwaggerDoc()["timeZone"]),
-		column("Suspend", typeBoolean, batchv1beta1.CronJobSpec{}.SwaggerDoc()["suspend"]),
-		column("Active", typeInteger, batchv1beta1.CronJobStatus{}.SwaggerDoc()["active"]),
-		column("Last Schedule", typeString, batchv1beta1.CronJobStatus{}.SwaggerDoc()["lastScheduleTime"]),
+		column("Schedule", typeString, docCronJobSchedule),
+		column("Timezone", typeString, docCronJobTimeZone),
+		column("Suspend", typeBoolean, docCronJobSuspend),
+		column("Active", typeInteger, docCronJobActive),
+		column("Last Schedule", typeString, docCronJobLastScheduleTime),
 		ageColumn(),
 	}, containersColumns(), []metav1.TableColumnDefinition{
 		wide("Selector", typeString, batchv1.JobSpec{}.SwaggerDoc()["selector"]),

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	rbacv1beta1 "k8s.io/api/rbac/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -13,13 +12,13 @@ import (
 // with its default table convertor (NAME, CREATED AT).
 
 var roleBindingPrinter = newTyped(
-	bindingColumns(rbacv1beta1.RoleBinding{}.SwaggerDoc()["roleRef"], "roleBinding"),
+	bindingColumns(docRoleBindingRoleRef, "roleBinding"),
 	func(b *rbacv1.RoleBinding, now time.Time) []any {
 		return bindingCells(b.Name, b.RoleRef, b.Subjects, b.CreationTimestamp, now)
 	})
 
 var clusterRoleBindingPrinter = newTyped(
-	bindingColumns(rbacv1beta1.ClusterRoleBinding{}.SwaggerDoc()["roleRef"], "clusterRoleBinding"),
+	bindingColumns(docClusterRoleBindingRoleRef, "clusterRoleBinding"),
 	func(b *rbacv1.ClusterRoleBinding, now time.Time) []any {
 		return bindingCells(b.Name, b.RoleRef, b.Subjects, b.CreationTimestamp, now)
 	})
