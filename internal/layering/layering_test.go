@@ -90,6 +90,13 @@ var notInBinary = map[string]string{
 	"k8s.io/client-go/kubernetes/scheme": "registers every API group's kinds; register the ones you use",
 	"k8s.io/client-go/informers":         "links every API group's informers; use cache.NewSharedIndexInformer",
 	"k8s.io/client-go/discovery":         "links client-go's scheme; GET the discovery documents",
+	// Importing an API group-version links all its types (their protobuf
+	// registration keeps every method); printers copies the few strings it
+	// needs from these.
+	"k8s.io/api/extensions/v1beta1": "an unserved group-version; copy the strings you need",
+	"k8s.io/api/apps/v1beta1":       "an unserved group-version; copy the strings you need",
+	"k8s.io/api/batch/v1beta1":      "an unserved group-version; copy the strings you need",
+	"k8s.io/api/rbac/v1beta1":       "an unserved group-version; copy the strings you need",
 	// openapi-gen's Go code is ~2.5 MiB of instructions; internal/openapi
 	// embeds the same definitions as data (generated/definitions.jsonl).
 	"skiff.dev/skiff/internal/openapi/generated": "the OpenAPI definitions as code; internal/openapi embeds them as data",
