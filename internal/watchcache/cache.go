@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -310,17 +311,17 @@ func (c *Cache) newEntry(kv storage.KeyValue) (*entry, bool) {
 }
 
 func (c *Cache) entryFor(key string, obj runtime.Object, rev storage.Revision) (*entry, error) {
-	ls, fs, err := c.cfg.attrs(obj)
+	d, err := c.cfg.decoded(obj)
 	if err != nil {
 		return nil, err
 	}
-	return &entry{key: key, raw: obj, obj: newCachedObject(obj), labels: ls, fields: fs, rev: rev}, nil
+	return decodedEntry(key, rev, d), nil
 }
 
 // apply publishes a batch of storage events: each changes the working
 // tree, becomes an event with a snapshot of the state after it, enters the
 // window and goes to the watchers. Progress events only move the revision.
-// Decoding happens before the lock is taken.
+// Objects are decoded when a watcher first needs one (see entry).
 func (c *Cache) apply(batch []storage.Event) {
 	events := make([]*event, 0, len(batch))
 	var progress storage.Revision
@@ -333,6 +334,17 @@ func (c *Cache) apply(batch []storage.Event) {
 			events = append(events, e)
 		}
 	}
+	// Decode, before taking the lock, what watchers will look at.
+	c.mu.RLock()
+	for _, e := range events {
+		if c.watchedLocked(e.key) {
+			e.cur.load()
+			if e.prev != nil {
+				e.prev.load()
+			}
+		}
+	}
+	c.mu.RUnlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range events {
@@ -346,8 +358,10 @@ func (c *Cache) apply(batch []storage.Event) {
 
 // change applies one storage event to the working tree and returns the
 // event it makes, or nil when it changes nothing the cache holds. Types
-// follow the cache's state rather than the store's labels, so that a value
-// the cache could not decode before cannot make it inconsistent.
+// follow the cache's state rather than the store's labels. A value that
+// does not decode is held, and counts as absent wherever it is looked at
+// (entry.load): a watcher that saw the object sees it go (filter.convert),
+// and sees it come back ADDED when it decodes again.
 func (c *Cache) change(sev storage.Event) *event {
 	key, rev := sev.KV.Key, sev.Revision()
 	prev, had := c.cur.Get(&entry{key: key})
@@ -355,23 +369,14 @@ func (c *Cache) change(sev storage.Event) *event {
 		prev = nil
 	}
 	e := &event{rev: rev, key: key, prev: prev}
-	var cur *entry
-	if sev.Type != storage.Deleted {
-		var ok bool
-		if cur, ok = c.newEntry(sev.KV); !ok && !had {
-			return nil
-		}
-	}
 	switch {
-	case cur != nil && had:
-		e.typ, e.cur = storage.Updated, cur
-		c.cur.ReplaceOrInsert(cur)
-	case cur != nil:
-		e.typ, e.cur = storage.Created, cur
-		c.cur.ReplaceOrInsert(cur)
+	case sev.Type != storage.Deleted:
+		e.typ, e.cur = storage.Created, lazyEntry(&c.cfg, key, sev.KV.Value, rev)
+		if had {
+			e.typ = storage.Updated
+		}
+		c.cur.ReplaceOrInsert(e.cur)
 	case had:
-		// Deleted, or updated to something undecodable: watchers see the
-		// last state go, stamped with this revision.
 		e.typ = storage.Deleted
 		e.cur = c.tombstone(prev, rev)
 		c.cur.Delete(prev)
@@ -384,11 +389,21 @@ func (c *Cache) change(sev storage.Event) *event {
 
 // tombstone is the deleted object: its last state at the delete's revision.
 func (c *Cache) tombstone(last *entry, rev storage.Revision) *entry {
-	obj := last.raw.DeepCopyObject()
+	d := last.load()
+	if d == nil {
+		return decodedEntryFailed(last.key, rev)
+	}
+	return decodedEntry(last.key, rev, stamped(d, rev))
+}
+
+// stamped is a copy of d's object with resourceVersion rev, and d's
+// attributes.
+func stamped(d *decoded, rev storage.Revision) decoded {
+	obj := d.raw.DeepCopyObject()
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetResourceVersion(rev.String())
 	}
-	return &entry{key: last.key, raw: obj, obj: newCachedObject(obj), labels: last.labels, fields: last.fields, rev: rev}
+	return decoded{raw: obj, obj: newCachedObject(obj), labels: d.labels, fields: d.fields}
 }
 
 // dispatchLocked hands e to every watcher whose range holds its key.
@@ -408,6 +423,25 @@ func (c *Cache) dispatchLocked(e *event) {
 			}
 		}
 	}
+}
+
+// watchedLocked reports whether a watcher's range holds key and its key
+// filters do not rule it out: whether dispatching a change of key will
+// decode the object. Caller holds mu (read).
+func (c *Cache) watchedLocked(key string) bool {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	scopes := [3]string{c.cfg.Prefix, c.namespacePrefix(key), key}
+	for i, scope := range scopes {
+		if scope == "" || (i > 0 && scope == scopes[i-1]) {
+			continue
+		}
+		for w := range c.watchers[scope] {
+			if w.f.inRange(key) && (w.f.name == "" || w.f.name == name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // namespacePrefix is "<Prefix><namespace>/" for a namespaced key, else "".

@@ -111,6 +111,15 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// decoded wraps a decoded object with its selectable attributes.
+func (c *Config) decoded(obj runtime.Object) (decoded, error) {
+	ls, fs, err := c.attrs(obj)
+	if err != nil {
+		return decoded{}, err
+	}
+	return decoded{raw: obj, obj: newCachedObject(obj), labels: ls, fields: fs}, nil
+}
+
 // attrs computes an object's selectable attributes.
 func (c *Config) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	m, err := meta.Accessor(obj)

@@ -1,9 +1,10 @@
 // Package watchcache serves LIST and WATCH of one resource from memory.
 //
 // A Cache is fed by one storage watch on the resource's key prefix. It
-// keeps the current objects, decoded, in a copy-on-write B-tree ordered by
-// key, and a window of the most recent events (Config.Window), each with
-// the object before and after it and a snapshot of the state after it.
+// keeps the current objects, decoded when first needed, in a copy-on-write
+// B-tree ordered by key, and a window of the most recent events
+// (Config.Window), each with the object before and after it and a
+// snapshot of the state after it.
 // The API server creates one Cache per resource, runs it (Run), and sends
 // every LIST and WATCH of the resource to it.
 //
@@ -59,11 +60,14 @@
 //
 // # Objects the cache hands out
 //
-// Objects are decoded once per version and shared: by the cache's state,
-// its window, every LIST that returns them and every watch event. Callers
-// must treat them as read-only — never modify a returned object or
-// anything it points to, and never keep a reference in order to modify it
-// later. To change one, deep-copy it first. The cache in turn never
+// Objects are decoded once per version, when first needed (by a list, a
+// read, or a watcher whose range and name selector the object's key
+// passes), so objects nobody looks at are never decoded; a value that does
+// not decode is logged and counts as absent. Decoded objects are shared:
+// by the cache's state, its window, every LIST that returns them and every
+// watch event. Callers must treat them as read-only — never modify a
+// returned object or anything it points to, and never keep a reference in
+// order to modify it later. To change one, deep-copy it first. The cache in turn never
 // modifies an object after handing it out: a new version is a new object.
 //
 // Watch events carry *CachedObject, which implements

@@ -79,44 +79,62 @@ func (f *filter) inRange(key string) bool {
 	return strings.HasPrefix(key, f.prefix)
 }
 
-func (f *filter) matches(e *entry) bool {
-	switch {
-	case f.name != "" && e.fields[fieldName] != f.name:
-		return false
-	case f.label != nil && !f.label.Matches(e.labels):
-		return false
-	case f.field != nil && !f.field.Matches(e.fields):
-		return false
+// matches reports whether e is selected (e in range is the caller's
+// check); it returns e's object when it is. A name the key rules out is
+// decided without decoding the object.
+func (f *filter) matches(e *entry) (*decoded, bool) {
+	if f.name != "" && e.name() != f.name {
+		return nil, false
 	}
-	return true
+	d := e.load()
+	switch {
+	case d == nil:
+		return nil, false
+	case f.name != "" && d.fields[fieldName] != f.name:
+		return nil, false
+	case f.label != nil && !f.label.Matches(d.labels):
+		return nil, false
+	case f.field != nil && !f.field.Matches(d.fields):
+		return nil, false
+	}
+	return d, true
 }
 
 // convert turns a change into what a watcher with this filter sees, if
 // anything. An object that starts matching is ADDED, one that stops
 // matching DELETED (with its new state), and a deletion carries the last
-// state stamped with the deletion's revision.
+// state stamped with the deletion's revision. A new state that does not
+// decode is a deletion too, of the last state.
 func (f *filter) convert(e *event) (watch.Event, bool) {
 	if !f.inRange(e.key) {
 		return watch.Event{}, false
 	}
 	switch e.typ {
 	case storage.Created:
-		if f.matches(e.cur) {
-			return watch.Event{Type: watch.Added, Object: e.cur.obj}, true
+		if d, ok := f.matches(e.cur); ok {
+			return watch.Event{Type: watch.Added, Object: d.obj}, true
 		}
 	case storage.Updated:
-		now, before := f.matches(e.cur), e.prev != nil && f.matches(e.prev)
+		d, now := f.matches(e.cur)
+		var before bool
+		if e.prev != nil {
+			_, before = f.matches(e.prev)
+		}
 		switch {
 		case now && before:
-			return watch.Event{Type: watch.Modified, Object: e.cur.obj}, true
+			return watch.Event{Type: watch.Modified, Object: d.obj}, true
 		case now:
-			return watch.Event{Type: watch.Added, Object: e.cur.obj}, true
+			return watch.Event{Type: watch.Added, Object: d.obj}, true
 		case before:
-			return watch.Event{Type: watch.Deleted, Object: e.cur.obj}, true
+			if d := e.cur.load(); d != nil {
+				return watch.Event{Type: watch.Deleted, Object: d.obj}, true
+			}
+			gone := stamped(e.prev.load(), e.rev)
+			return watch.Event{Type: watch.Deleted, Object: gone.obj}, true
 		}
 	case storage.Deleted:
-		if f.matches(e.cur) {
-			return watch.Event{Type: watch.Deleted, Object: e.cur.obj}, true
+		if d, ok := f.matches(e.cur); ok {
+			return watch.Event{Type: watch.Deleted, Object: d.obj}, true
 		}
 	}
 	return watch.Event{}, false

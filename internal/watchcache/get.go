@@ -20,5 +20,9 @@ func (c *Cache) Object(key string, rev storage.Revision) (obj runtime.Object, ok
 	if !found || e.rev != rev {
 		return nil, false
 	}
-	return e.raw, true
+	d := e.load()
+	if d == nil {
+		return nil, false
+	}
+	return d.raw, true
 }

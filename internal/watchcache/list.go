@@ -211,16 +211,16 @@ func (c *Cache) listSnapshot(snap *tree, rev storage.Revision, q listQuery) *Lis
 	ascend(snap, &q.f, q.start, func(e *entry) bool {
 		if q.limit > 0 && int64(len(res.Items)) == q.limit {
 			if filtered { // is there one more match? stop at the first
-				more = q.f.matches(e)
+				_, more = q.f.matches(e)
 				return !more
 			}
 			more = true
 			remaining++
 			return true
 		}
-		if q.f.matches(e) {
-			res.Items = append(res.Items, e.raw)
-			res.Cached = append(res.Cached, e.obj)
+		if d, ok := q.f.matches(e); ok {
+			res.Items = append(res.Items, d.raw)
+			res.Cached = append(res.Cached, d.obj)
 			last = e.key
 		}
 		return true
@@ -290,9 +290,9 @@ func (c *Cache) listStorage(ctx context.Context, rev storage.Revision, q listQue
 			if err != nil {
 				return nil, apierrors.NewInternalError(err)
 			}
-			if q.f.matches(e) {
+			if d, ok := q.f.matches(e); ok {
 				res.Items = append(res.Items, obj)
-				res.Cached = append(res.Cached, e.obj)
+				res.Cached = append(res.Cached, d.obj)
 				last = kv.Key
 			}
 		}

@@ -2,6 +2,8 @@ package watchcache
 
 import (
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/google/btree"
 	"k8s.io/apimachinery/pkg/fields"
@@ -12,15 +14,78 @@ import (
 )
 
 // entry is one object version in the cache. Entries are immutable once
-// built; trees, events and lists share them.
+// built, except that a lazy one decodes itself on first use; trees, events
+// and lists share them.
+//
+// The changes the cache follows make lazy entries: an object is decoded
+// when something first needs it (a list, a watcher whose range and key
+// filters it passes, a read), so objects nobody looks at are never decoded.
 type entry struct {
-	key    string
-	raw    runtime.Object // the decoded object; shared, read-only
+	key string
+	rev storage.Revision // the object's resourceVersion
+
+	// value is what a lazy entry decodes, with cfg; only load reads it,
+	// and drops it once decoded.
+	value []byte
+	cfg   *Config
+
+	once   sync.Once
+	d      decoded // valid after once, when ok
+	failed bool    // the value does not decode; set in once
+}
+
+// decoded is an entry's object and what selectors match.
+type decoded struct {
+	raw    runtime.Object // shared, read-only
 	obj    *CachedObject  // raw, wrapped for watch events
 	labels labels.Set
 	fields fields.Set
-	rev    storage.Revision // the object's resourceVersion
 }
+
+// lazyEntry is the entry of a stored value, decoded on first use.
+func lazyEntry(cfg *Config, key string, value []byte, rev storage.Revision) *entry {
+	return &entry{key: key, rev: rev, value: value, cfg: cfg}
+}
+
+// decodedEntry is the entry of an object already decoded.
+func decodedEntry(key string, rev storage.Revision, d decoded) *entry {
+	e := &entry{key: key, rev: rev, d: d}
+	e.once.Do(func() {})
+	return e
+}
+
+// decodedEntryFailed is the entry of an object that did not decode.
+func decodedEntryFailed(key string, rev storage.Revision) *entry {
+	e := &entry{key: key, rev: rev, failed: true}
+	e.once.Do(func() {})
+	return e
+}
+
+// load returns the entry's object, decoding it on first use; nil when the
+// value does not decode (logged once), and the entry then counts as
+// absent: lists skip it, watchers do not see it, reads miss.
+func (e *entry) load() *decoded {
+	e.once.Do(func() {
+		obj, err := e.cfg.Decode(storage.KeyValue{Key: e.key, Value: e.value, ModRevision: e.rev})
+		if err == nil {
+			e.d, err = e.cfg.decoded(obj)
+		}
+		if err != nil {
+			e.failed = true
+			e.cfg.Logger.Error("watch cache cannot decode a stored object; serving it as absent",
+				"key", e.key, "revision", e.rev, "err", err)
+		}
+		e.value = nil
+	})
+	if e.failed {
+		return nil
+	}
+	return &e.d
+}
+
+// name is the last segment of the entry's key: the object's name, which
+// the registry puts there (names cannot contain "/").
+func (e *entry) name() string { return e.key[strings.LastIndexByte(e.key, '/')+1:] }
 
 func entryLess(a, b *entry) bool { return a.key < b.key }
 

@@ -260,8 +260,8 @@ func (w *watcher) run(ctx context.Context) {
 func (w *watcher) sendInitial(send func(watch.Event) bool) bool {
 	ok := true
 	ascend(w.initial, &w.f, "", func(e *entry) bool {
-		if w.f.matches(e) {
-			ok = send(watch.Event{Type: watch.Added, Object: e.obj})
+		if d, match := w.f.matches(e); match {
+			ok = send(watch.Event{Type: watch.Added, Object: d.obj})
 		}
 		return ok
 	})
