@@ -7,37 +7,34 @@
 // It is level-triggered: each pass re-reads the namespace and what is left
 // in it; a pass that finds content left is retried with backoff.
 //
-// It reaches the server through a client of its own (client.go) and
-// client-go's metadata client, never through k8s.io/client-go/kubernetes:
-// see client.go for why.
+// It reaches the server through skiff's small typed client
+// (internal/client) and client-go's metadata client, never through
+// k8s.io/client-go/kubernetes: see internal/client for why.
 package namespace
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"skiff.dev/skiff/internal/client"
+	"skiff.dev/skiff/internal/controller"
 )
 
 // Controller finalizes deleted namespaces.
 type Controller struct {
-	client   *client
+	core     *client.Core
 	metadata metadata.Interface
 	queue    workqueue.TypedRateLimitingInterface[string]
 	informer cache.SharedIndexInformer
@@ -45,7 +42,7 @@ type Controller struct {
 
 // New returns a controller that reaches the API server through cfg.
 func New(cfg *rest.Config) (*Controller, error) {
-	cl, err := newClient(cfg)
+	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -53,21 +50,11 @@ func New(cfg *rest.Config) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			return cl.listNamespaces(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return cl.watchNamespaces(ctx, opts)
-		},
-	}
 	c := &Controller{
-		client:   cl,
+		core:     core,
 		metadata: md,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "namespace"}),
-		informer: cache.NewSharedIndexInformer(lw, &corev1.Namespace{}, 0, cache.Indexers{}),
+		queue:    controller.NewQueue("namespace"),
+		informer: cache.NewSharedIndexInformer(client.ListWatch(core.Namespaces(), nil), &corev1.Namespace{}, 0, cache.Indexers{}),
 	}
 	enqueue := func(obj any) {
 		if ns, ok := obj.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
@@ -85,48 +72,15 @@ func New(cfg *rest.Config) (*Controller, error) {
 
 // Run processes deleted namespaces until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	go c.informer.Run(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) {
-		return
-	}
-	var done []chan struct{}
-	for range workers {
-		ch := make(chan struct{})
-		done = append(done, ch)
-		go func() {
-			defer close(ch)
-			wait.UntilWithContext(ctx, c.work, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	for _, ch := range done {
-		<-ch
-	}
+	controller.Loop{
+		Name:      "namespace",
+		Queue:     c.queue,
+		Informers: []cache.SharedIndexInformer{c.informer},
+		Sync:      c.sync,
+	}.Run(ctx, workers)
 }
 
-func (c *Controller) work(ctx context.Context) {
-	for {
-		name, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, name)
-		switch {
-		case err == nil:
-			c.queue.Forget(name)
-		case errors.Is(err, errContentRemaining):
-			c.queue.AddRateLimited(name)
-		default:
-			slog.Warn("namespace deletion", "namespace", name, "err", err)
-			c.queue.AddRateLimited(name)
-		}
-		c.queue.Done(name)
-	}
-}
-
-var errContentRemaining = errors.New("namespace: content remaining")
+var errContentRemaining = fmt.Errorf("namespace: content remaining: %w", controller.ErrRequeue)
 
 // sync does one pass over a namespace being deleted.
 func (c *Controller) sync(ctx context.Context, name string) error {
@@ -141,7 +95,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	if ns.DeletionTimestamp == nil || !slices.Contains(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
 		return nil
 	}
-	resources, discoveryErr := c.client.namespacedResources(ctx)
+	resources, discoveryErr := c.core.NamespacedResources(ctx, "list", "delete")
 	remaining, deleteErrs := c.deleteContent(ctx, name, resources)
 	conds := conditions(discoveryErr, deleteErrs, remaining)
 	if err := c.setConditions(ctx, ns, conds); err != nil && !apierrors.IsNotFound(err) {
@@ -233,13 +187,14 @@ func (c *Controller) setConditions(ctx context.Context, ns *corev1.Namespace, co
 	if !changed {
 		return nil
 	}
-	return c.client.putNamespace(ctx, out, "status")
+	_, err := c.core.Namespaces().UpdateStatus(ctx, out, metav1.UpdateOptions{})
+	return err
 }
 
 // finalize removes the controller's finalizer through /finalize; the
 // server then deletes the namespace.
 func (c *Controller) finalize(ctx context.Context, name string) error {
-	ns, err := c.client.getNamespace(ctx, name)
+	ns, err := c.core.Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -247,7 +202,7 @@ func (c *Controller) finalize(ctx context.Context, name string) error {
 		return err
 	}
 	ns.Spec.Finalizers = slices.DeleteFunc(ns.Spec.Finalizers, func(f corev1.FinalizerName) bool { return f == corev1.FinalizerKubernetes })
-	err = c.client.putNamespace(ctx, ns, "finalize")
+	err = c.core.REST().Put().Resource("namespaces").Name(ns.Name).SubResource("finalize").Body(ns).Do(ctx).Error()
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

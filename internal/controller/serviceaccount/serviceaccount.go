@@ -12,20 +12,18 @@ package serviceaccount
 
 import (
 	"context"
-	"log/slog"
 	"maps"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
 	"skiff.dev/skiff/internal/client"
+	"skiff.dev/skiff/internal/controller"
 )
 
 const (
@@ -61,11 +59,9 @@ func New(cfg *rest.Config, rootCA []byte) (*Controller, error) {
 		}
 	}
 	c := &Controller{
-		core:   core,
-		rootCA: string(rootCA),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "serviceaccount"}),
+		core:       core,
+		rootCA:     string(rootCA),
+		queue:      controller.NewQueue("serviceaccount"),
 		namespaces: cache.NewSharedIndexInformer(client.ListWatch(core.Namespaces(), nil), &corev1.Namespace{}, 0, cache.Indexers{}),
 		accounts: cache.NewSharedIndexInformer(client.ListWatch(core.ServiceAccounts(""), named(DefaultName)),
 			&corev1.ServiceAccount{}, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
@@ -99,43 +95,12 @@ func New(cfg *rest.Config, rootCA []byte) (*Controller, error) {
 
 // Run keeps namespaces right until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	for _, inf := range []cache.SharedIndexInformer{c.namespaces, c.accounts, c.configMaps} {
-		go inf.RunWithContext(ctx)
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), c.namespaces.HasSynced, c.accounts.HasSynced, c.configMaps.HasSynced) {
-		return
-	}
-	var done []chan struct{}
-	for range workers {
-		ch := make(chan struct{})
-		done = append(done, ch)
-		go func() {
-			defer close(ch)
-			wait.UntilWithContext(ctx, c.work, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	for _, ch := range done {
-		<-ch
-	}
-}
-
-func (c *Controller) work(ctx context.Context) {
-	for {
-		ns, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, ns); err != nil {
-			slog.Warn("service account controller", "namespace", ns, "err", err)
-			c.queue.AddRateLimited(ns)
-		} else {
-			c.queue.Forget(ns)
-		}
-		c.queue.Done(ns)
-	}
+	controller.Loop{
+		Name:      "serviceaccount",
+		Queue:     c.queue,
+		Informers: []cache.SharedIndexInformer{c.namespaces, c.accounts, c.configMaps},
+		Sync:      c.sync,
+	}.Run(ctx, workers)
 }
 
 // sync makes namespace ns have its default account and root CA.
