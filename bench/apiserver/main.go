@@ -9,13 +9,15 @@
 //   - startup: process start until /readyz answers 200 (polled every 1 ms),
 //     and until the `export KUBECONFIG=` line appears on stdout;
 //   - idle RSS of the skiff process after it has been idle for -idle;
+//   - openapi: the time to fetch /openapi/v2 (protobuf) and /openapi/v3 with
+//     every document it lists the first time, as kubectl does (skiff builds
+//     each document on first request), and the RSS after, on the otherwise
+//     idle server: what the documents cost once asked for;
 //   - creates/s and gets/s of ConfigMaps with -value-size bytes of data, with
 //     16 and 64 concurrent client-go workers, each for -duration, and the
 //     skiff process's RSS after them (what was built on first use, e.g. the
-//     server-side apply schemas of the kinds written, is in it);
-//   - openapi: the time to fetch /openapi/v2 (protobuf) and /openapi/v3 with
-//     every document it lists the first time, as kubectl does (skiff builds
-//     each document on first request), and the RSS after;
+//     server-side apply schemas of the kinds written, is in it; so are the
+//     ConfigMaps written);
 //   - LIST of -list-objects ConfigMaps in one namespace, with
 //     resourceVersion "0" and consistent (resourceVersion unset), as JSON
 //     over raw HTTP (the body is read, not decoded, so client-side decoding
@@ -79,7 +81,7 @@ var (
 	watchDuration   = flag.Duration("watch-duration", 5*time.Second, "how long to write while watching")
 	watchObjects    = flag.Int("watch-objects", 100, "ConfigMaps the watch writer cycles through")
 	watchValueSize  = flag.Int("watch-value-size", 0, "bytes of extra data per watched ConfigMap")
-	phases          = flag.String("phases", "crud,openapi,list,watch", "measurements to run after startup and idle RSS")
+	phases          = flag.String("phases", "openapi,crud,list,watch", "measurements to run after startup and idle RSS, in this order")
 	keep            = flag.Bool("keep", false, "keep the temp dir (binary, data dir, server log) for inspection")
 )
 
@@ -139,8 +141,8 @@ func run(ctx context.Context) (err error) {
 		phase   string
 		measure func(context.Context, *clients, *skiffProcess, *report) error
 	}{
-		{"crud", measureCRUD},
 		{"openapi", measureOpenAPI},
+		{"crud", measureCRUD},
 		{"list", measureList},
 		{"watch", measureWatch},
 	} {

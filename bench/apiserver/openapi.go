@@ -25,7 +25,9 @@ type openapiResult struct {
 // measureOpenAPI fetches /openapi/v2 as protobuf (kubectl's client-side
 // validation), then /openapi/v3 and every document its index lists
 // (kubectl explain, apply's field validation), and reads the server's RSS:
-// the cost of the documents once they have been asked for.
+// the cost of the documents once they have been asked for. It runs before
+// the crud phase, on a small heap, so the figure is not mostly the garbage
+// a large heap lets pile up before the next collection.
 func measureOpenAPI(ctx context.Context, c *clients, srv *skiffProcess, r *report) error {
 	hc, err := c.httpClient()
 	if err != nil {

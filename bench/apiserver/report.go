@@ -56,6 +56,13 @@ func (r *report) print() {
 		fmt.Sprintf("%.1f ms", ms(r.startup.ready)), "-")
 	row("startup: export line", "stdout", "-", "-", "-", "-", "-", fmt.Sprintf("%.1f ms", ms(r.startup.export)), "-")
 	row("idle RSS", fmt.Sprintf("after %s idle", *idle), "-", "-", "-", "-", "-", fmt.Sprintf("%.1f MiB", mib(r.idleRSS)), "-")
+	if o := r.openapi; o.v3Docs > 0 {
+		row("openapi: first GET v2", "protobuf", "1", "-", "-", "-", "-", fmt.Sprintf("%.0f ms", ms(o.v2)), o.failures.String())
+		row("openapi: first GET v3", "index + every document", fmt.Sprint(o.v3Docs+1), "-", "-", "-", "-",
+			fmt.Sprintf("%.0f ms", ms(o.v3)), o.failures.String())
+		row("RSS after openapi", fmt.Sprintf("VmRSS, %.1f MiB fetched", float64(o.bytes)/(1<<20)), "-", "-", "-", "-", "-",
+			fmt.Sprintf("%.1f MiB", mib(o.rssAfter)), "-")
+	}
 	for _, c := range r.crud {
 		row(fmt.Sprintf("%s %d B ConfigMap", c.op, *valueSize),
 			fmt.Sprintf("%d workers, %d clientset(s), %d conn(s)", c.workers, c.clientsets, c.dials),
@@ -64,13 +71,6 @@ func (r *report) print() {
 	}
 	if len(r.crud) > 0 {
 		row("RSS after crud", "VmRSS", "-", "-", "-", "-", "-", fmt.Sprintf("%.1f MiB", mib(r.crudRSS)), "-")
-	}
-	if o := r.openapi; o.v3Docs > 0 {
-		row("openapi: first GET v2", "protobuf", "1", "-", "-", "-", "-", fmt.Sprintf("%.0f ms", ms(o.v2)), o.failures.String())
-		row("openapi: first GET v3", "index + every document", fmt.Sprint(o.v3Docs+1), "-", "-", "-", "-",
-			fmt.Sprintf("%.0f ms", ms(o.v3)), o.failures.String())
-		row("RSS after openapi", fmt.Sprintf("VmRSS, %.1f MiB fetched", float64(o.bytes)/(1<<20)), "-", "-", "-", "-", "-",
-			fmt.Sprintf("%.1f MiB", mib(o.rssAfter)), "-")
 	}
 	if s := r.listSetup; s.objects > 0 {
 		row("list setup: create", fmt.Sprintf("%d workers", setupWorkers), fmt.Sprint(s.objects),
@@ -112,6 +112,11 @@ func (r *report) print() {
 	fmt.Printf("metric ready_ms %.1f ms\n", ms(r.startup.ready))
 	fmt.Printf("metric export_ms %.1f ms\n", ms(r.startup.export))
 	fmt.Printf("metric idle_rss_mib %.1f MiB\n", mib(r.idleRSS))
+	if o := r.openapi; o.v3Docs > 0 {
+		fmt.Printf("metric openapi_v2_first_ms %.0f ms\n", ms(o.v2))
+		fmt.Printf("metric openapi_v3_all_first_ms %.0f ms\n", ms(o.v3))
+		fmt.Printf("metric rss_after_openapi_mib %.1f MiB\n", mib(o.rssAfter))
+	}
 	for _, c := range r.crud {
 		fmt.Printf("metric %ss_per_s_%d %.0f %ss/s\n", c.op, c.workers, c.perSec, c.op)
 		fmt.Printf("metric %s_p50_ms_%d %.2f ms\n", c.op, c.workers, ms(c.p50))
@@ -119,11 +124,6 @@ func (r *report) print() {
 	}
 	if len(r.crud) > 0 {
 		fmt.Printf("metric rss_after_crud_mib %.1f MiB\n", mib(r.crudRSS))
-	}
-	if o := r.openapi; o.v3Docs > 0 {
-		fmt.Printf("metric openapi_v2_first_ms %.0f ms\n", ms(o.v2))
-		fmt.Printf("metric openapi_v3_all_first_ms %.0f ms\n", ms(o.v3))
-		fmt.Printf("metric rss_after_openapi_mib %.1f MiB\n", mib(o.rssAfter))
 	}
 	k := fmt.Sprintf("%gk", float64(*listObjects)/1000)
 	for _, l := range r.lists {
