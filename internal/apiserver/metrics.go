@@ -143,7 +143,15 @@ func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- storageObje
 func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	c.s.mu.RLock()
 	defer c.s.mu.RUnlock()
+	// Versions of one resource (autoscaling/v1 and v2 HPAs) share their
+	// objects: report the resource once.
+	seen := map[string]bool{}
 	for gvr, sv := range c.s.resources {
-		ch <- prometheus.MustNewConstMetric(storageObjectsDesc, prometheus.GaugeValue, float64(sv.store.CacheSize()), gvr.GroupResource().String())
+		gr := gvr.GroupResource().String()
+		if seen[gr] {
+			continue
+		}
+		seen[gr] = true
+		ch <- prometheus.MustNewConstMetric(storageObjectsDesc, prometheus.GaugeValue, float64(sv.store.CacheSize()), gr)
 	}
 }

@@ -263,3 +263,26 @@ func TestVersion(t *testing.T) {
 		t.Errorf("kubectl version serverVersion.gitVersion = %q, /version says %q", kv.ServerVersion.GitVersion, v.GitVersion)
 	}
 }
+
+// TestMetrics: /metrics of the whole control plane scrapes cleanly, with a
+// storage-objects gauge per resource (once for a resource served in two
+// versions) and the request counters.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	s.MustKubectl("create", "configmap", "m1", "--from-literal=a=b")
+	r := s.Do("GET", "/metrics", "", nil)
+	if r.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d\n%s", r.Code, r.Body)
+	}
+	body := string(r.Body)
+	for _, want := range []string{
+		`apiserver_storage_objects{resource="configmaps"}`,
+		`apiserver_storage_objects{resource="horizontalpodautoscalers.autoscaling"}`,
+		`apiserver_request_total{`,
+	} {
+		if n := strings.Count(body, want); n == 0 || (strings.HasPrefix(want, "apiserver_storage_objects") && n != 1) {
+			t.Errorf("/metrics has %d lines with %s, want one", n, want)
+		}
+	}
+}
