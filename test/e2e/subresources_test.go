@@ -227,6 +227,12 @@ func TestKubectlAutoscale(t *testing.T) {
 	if out := s.output.String(); strings.Contains(out, "SHOULD NOT HAPPEN") {
 		t.Errorf("the server failed to track managed fields:\n%s", out)
 	}
+	managers := s.MustKubectl("get", "horizontalpodautoscalers.v2.autoscaling", "web", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}")
+	for _, want := range []string{"kubectl-autoscale", "kubectl-patch"} {
+		if !strings.Contains(managers, want) {
+			t.Errorf("managedFields managers = %q, want %s among them", managers, want)
+		}
+	}
 }
 
 // TestKubectlPatchResize: pods/resize changes container resources in
