@@ -32,9 +32,10 @@ const walCheckpointBytes = 64 << 20
 // file. A file that keeps growing while a checkpoint runs (four times what
 // makes one due) waits for it: that bounds the log and the memory it pins.
 func (s *Store) maybeCheckpoint() {
+	s.compactInMemory(s.autoCompaction())
 	due := len(s.walRecords) >= s.opts.CheckpointEvery ||
 		s.wals[s.active].off >= walCheckpointBytes ||
-		(len(s.walRecords) > 0 && s.autoCompaction() != 0)
+		s.compactTo != 0
 	if !due {
 		return
 	}
@@ -47,21 +48,37 @@ func (s *Store) maybeCheckpoint() {
 			return
 		}
 	}
-	job := &checkpointJob{records: s.walRecords, compactTo: s.autoCompaction(), started: time.Now()}
-	if job.compactTo != 0 {
-		// The window shrinks now, not when the compaction is durable: no
-		// one was promised it, and a crash before then only leaves more
-		// history on disk.
-		job.obsolete = s.hist.obsolete(job.compactTo)
-		s.mu.Lock()
-		s.hist.compact(job.compactTo)
-		s.mu.Unlock()
-	}
+	job := s.takeCheckpoint()
 	s.inFlight = job
 	s.walRecords = make([]record, 0, s.opts.CheckpointEvery)
 	s.active ^= 1
 	s.wals[s.active].reset()
 	go func() { s.ckptDone <- s.persist(job) }()
+}
+
+// compactInMemory drops the history at or below rev (if above the
+// compaction revision) now; the next checkpoint records the compaction and
+// removes the log records it makes obsolete. No one was promised that the
+// compaction is durable, and a crash before then only leaves more history
+// on disk. Compacting here rather than when a checkpoint starts keeps the
+// window bounded while a checkpoint runs.
+func (s *Store) compactInMemory(rev storage.Revision) {
+	if rev <= s.hist.compacted {
+		return
+	}
+	s.obsolete = append(s.obsolete, s.hist.obsolete(rev)...)
+	s.compactTo = rev
+	s.mu.Lock()
+	s.hist.compact(rev)
+	s.mu.Unlock()
+}
+
+// takeCheckpoint makes the checkpoint of the write-ahead log's writes and
+// the compaction waiting to be recorded.
+func (s *Store) takeCheckpoint() *checkpointJob {
+	job := &checkpointJob{records: s.walRecords, obsolete: s.obsolete, compactTo: s.compactTo, started: time.Now()}
+	s.obsolete, s.compactTo = nil, 0
+	return job
 }
 
 // awaitCheckpoint waits for the background checkpoint, if one runs, and
@@ -91,20 +108,12 @@ func (s *Store) checkpointNow(compactTo storage.Revision) error {
 	if s.fatal != nil {
 		return s.fatal
 	}
-	job := &checkpointJob{records: s.walRecords, compactTo: max(compactTo, s.autoCompaction())}
-	if job.compactTo != 0 {
-		job.obsolete = s.hist.obsolete(job.compactTo)
-	}
-	start := time.Now()
+	s.compactInMemory(max(compactTo, s.autoCompaction()))
+	job := s.takeCheckpoint()
 	if err := s.persist(job); err != nil {
 		return err
 	}
-	s.metrics.checkpointSeconds.Observe(time.Since(start).Seconds())
-	if job.compactTo != 0 {
-		s.mu.Lock()
-		s.hist.compact(job.compactTo)
-		s.mu.Unlock()
-	}
+	s.metrics.checkpointSeconds.Observe(time.Since(job.started).Seconds())
 	clear(s.walRecords)
 	s.walRecords = s.walRecords[:0]
 	// Both files hold only what the database has now.

@@ -36,11 +36,12 @@
 // The window holds exactly one event per revision after the compaction
 // revision. Reads at a past revision undo the newer events on top of the
 // current state; watches replay from the window and then go live. The
-// committer compacts automatically to keep about Options.History revisions,
-// in the checkpoint transaction: log records superseded at or below the
-// compaction revision, and old tombstones, are deleted, so the file holds
-// the live keys plus the window. An explicit Compact is acknowledged after
-// the checkpoint that records it.
+// committer compacts automatically to keep about Options.History revisions:
+// the window shrinks at once, and the next checkpoint transaction records
+// the compaction revision and deletes the log records superseded at or
+// below it, and old tombstones, so the file holds the live keys plus the
+// window. An explicit Compact is acknowledged after the checkpoint that
+// records it.
 //
 // # Watches
 //

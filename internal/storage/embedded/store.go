@@ -77,6 +77,10 @@ type Store struct {
 	walRecords []record       // the writes in wals[active], not yet in db
 	inFlight   *checkpointJob // the checkpoint of the other file, if running
 	ckptDone   chan error     // inFlight's result
+	// A compaction done in memory and not yet recorded in db: its
+	// revision (0: none) and the log records it makes obsolete.
+	compactTo storage.Revision
+	obsolete  []storage.Revision
 
 	ops  chan *op      // writes waiting for the committer
 	quit chan struct{} // closed by Close: the committer stops
@@ -254,21 +258,22 @@ func (s *Store) recoverDB() error {
 // apply changes the state tree by one record and returns the event it
 // makes. Caller holds mu (or is recovering).
 func (s *Store) apply(r record) storage.Event {
-	prev, had := s.state.Get(item{key: r.key})
 	ev := storage.Event{KV: storage.KeyValue{Key: r.key, Value: r.value, CreateRevision: r.createRev, ModRevision: r.rev}}
+	// One walk of the tree both changes the key and finds its previous state.
+	var prev item
+	var had bool
+	if r.tombstone {
+		ev.Type = storage.Deleted
+		prev, had = s.state.Delete(item{key: r.key})
+	} else {
+		ev.Type = storage.Created
+		prev, had = s.state.ReplaceOrInsert(item{key: r.key, value: r.value, createRev: r.createRev, modRev: r.rev})
+		if had {
+			ev.Type = storage.Updated
+		}
+	}
 	if had {
 		ev.Prev = prev.kv()
-	}
-	switch {
-	case r.tombstone:
-		ev.Type = storage.Deleted
-		s.state.Delete(item{key: r.key})
-	case had:
-		ev.Type = storage.Updated
-		s.state.ReplaceOrInsert(item{key: r.key, value: r.value, createRev: r.createRev, modRev: r.rev})
-	default:
-		ev.Type = storage.Created
-		s.state.ReplaceOrInsert(item{key: r.key, value: r.value, createRev: r.createRev, modRev: r.rev})
 	}
 	return ev
 }
