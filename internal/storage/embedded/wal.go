@@ -44,9 +44,11 @@ const walBufferKeep = 1 << 20
 // wal is the open write-ahead log. Only the committer (or Open, before the
 // committer starts) uses it.
 type wal struct {
-	f   *os.File
-	off int64  // where the next frame goes
-	buf []byte // frame being built; reused
+	f    *os.File
+	off  int64  // where the next frame goes
+	high int64  // the furthest this process has written, or 0
+	keep int64  // reset cuts the file back when high is past it
+	buf  []byte // frame being built; reused
 }
 
 func openWAL(dir, name string) (*wal, error) {
@@ -63,7 +65,7 @@ func openWAL(dir, name string) (*wal, error) {
 			return nil, fmt.Errorf("embedded: sync %s: %w", dir, err)
 		}
 	}
-	return &wal{f: f}, nil
+	return &wal{f: f, keep: 2 * walCheckpointBytes}, nil
 }
 
 func syncDir(dir string) error {
@@ -102,12 +104,22 @@ func (w *wal) append(records []record) error {
 		return err
 	}
 	w.off += int64(len(buf))
+	w.high = max(w.high, w.off)
 	return nil
 }
 
 // reset starts the log over after a checkpoint: everything in it is in the
-// database now.
-func (w *wal) reset() { w.off = 0 }
+// database now. A file that a burst of large writes grew past w.keep
+// (twice walCheckpointBytes) is cut back (best effort: only disk space is
+// at stake), so the log's files stay near their usual size.
+func (w *wal) reset() {
+	w.off = 0
+	if w.high > w.keep {
+		if w.f.Truncate(0) == nil {
+			w.high = 0
+		}
+	}
+}
 
 func (w *wal) close() error { return w.f.Close() }
 

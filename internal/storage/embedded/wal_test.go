@@ -177,3 +177,31 @@ func TestWriteAheadLogStartsOverAfterCheckpoint(t *testing.T) {
 		t.Fatalf("List after reopen: %d keys, %v", len(res.KVs), err)
 	}
 }
+
+// A file grown past its usual size is cut back when it starts over; one
+// that is not keeps its blocks, which later commits overwrite in place.
+func TestWriteAheadLogShrinksAfterABurst(t *testing.T) {
+	w, err := openWAL(t.TempDir(), walFileNames[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	w.keep = 50 // one frame of one create is 36 bytes, of six 96
+	appendCreates(t, w, 2)
+	size := func() int64 {
+		st, err := w.f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	w.reset()
+	if size() == 0 {
+		t.Fatal("a small file was cut back")
+	}
+	appendCreates(t, w, 2, 3, 4, 5, 6, 7)
+	w.reset()
+	if n := size(); n != 0 {
+		t.Fatalf("after a burst past keep, the file has %d bytes", n)
+	}
+}
