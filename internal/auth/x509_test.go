@@ -177,3 +177,53 @@ func mustSign(t *testing.T, tmpl, parent *x509.Certificate, key, parentKey *ecds
 	}
 	return c
 }
+
+// TestX509VerifiedCache: a chain verified once is not verified again, but
+// the remembered verification holds only for that exact chain and only
+// while every certificate of it is valid.
+func TestX509VerifiedCache(t *testing.T) {
+	now := time.Now()
+	b, err := pki.Ensure(t.TempDir(), pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := b.IssueClientCert("dora", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := chainOf(t, certPEM, keyPEM)
+	own := newOwnCA(t, now)
+	viaIntermediate := own.client(t, pkix.Name{CommonName: "carol"})
+
+	clock := now
+	a := NewX509Authenticator(b.CAPool)
+	a.Now = func() time.Time { return clock }
+	auth := func(a *X509Authenticator, chain []*x509.Certificate) error {
+		r := httptest.NewRequest(http.MethodGet, "/api", nil)
+		r.TLS = &tls.ConnectionState{PeerCertificates: chain}
+		_, _, err := a.Authenticate(r)
+		return err
+	}
+	if err := auth(a, chain); err != nil {
+		t.Fatal(err)
+	}
+	if a.verified.Len() != 1 {
+		t.Fatalf("cache holds %d chains after one verification, want 1", a.verified.Len())
+	}
+	if err := auth(a, chain); err != nil {
+		t.Fatalf("second request: %v", err)
+	}
+	clock = now.Add(2 * time.Hour)
+	if err := auth(a, chain); !errors.Is(err, ErrInvalidCertificate) {
+		t.Fatalf("after the certificate expired: %v, want ErrInvalidCertificate", err)
+	}
+
+	// The leaf verified with its intermediate does not pass without it.
+	o := NewX509Authenticator(own.roots)
+	if err := auth(o, viaIntermediate); err != nil {
+		t.Fatal(err)
+	}
+	if err := auth(o, viaIntermediate[:1]); !errors.Is(err, ErrInvalidCertificate) {
+		t.Fatalf("leaf alone after the full chain verified: %v, want ErrInvalidCertificate", err)
+	}
+}
