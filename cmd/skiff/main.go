@@ -118,4 +118,5 @@ func newServerCommand() *cobra.Command {
 func serviceFlags(cmd *cobra.Command, cfg *controlplane.Config) {
 	cmd.Flags().StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.43.0.0/16", "IPv4 CIDR Services get cluster IPs from; its first address is the kubernetes Service's")
 	cmd.Flags().StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "port range Services get node ports from, low-high")
+	cmd.Flags().StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "IP the kubernetes Service's Endpoints publish (default: the --listen host, when other hosts can reach it)")
 }

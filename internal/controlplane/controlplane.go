@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,6 +72,9 @@ type Config struct {
 	// svcalloc.DefaultServiceCIDR. Its first address is the `kubernetes`
 	// Service's.
 	ServiceCIDR string
+	// AdvertiseAddress is the IP the `kubernetes` Service's Endpoints
+	// publish; "" means the listen address when other hosts can reach it.
+	AdvertiseAddress string
 	// NodePortRange is where Services get their node ports, "low-high";
 	// "" means svcalloc.DefaultNodePortRange.
 	NodePortRange string
@@ -108,6 +112,12 @@ func Run(ctx context.Context, cfg Config) error {
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("--listen %q: %w", cfg.Listen, err)
+	}
+	var advertise netip.Addr
+	if cfg.AdvertiseAddress != "" {
+		if advertise, err = netip.ParseAddr(cfg.AdvertiseAddress); err != nil || advertise.IsUnspecified() || advertise.IsLoopback() {
+			return fmt.Errorf("--advertise-address %q: want an IP address other hosts can reach", cfg.AdvertiseAddress)
+		}
 	}
 	bundle, err := pki.Ensure(cfg.DataDir, pki.Options{Hosts: []string{host}})
 	if err != nil {
@@ -162,7 +172,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	// The kubernetes Service points at the port actually bound.
-	if err := bootstrapKubernetesService(ctx, api, svcCfg, ln.Addr(), host); err != nil {
+	if err := bootstrapKubernetesService(ctx, api, svcCfg, ln.Addr(), host, advertise); err != nil {
 		ln.Close()
 		return err
 	}

@@ -40,10 +40,11 @@ func serviceConfig(cfg Config) (core.ServiceConfig, error) {
 // bootstrapKubernetesService makes `default/kubernetes` point at this API
 // server: it creates the Service (the first address of the service CIDR,
 // port 443) or corrects its ports, and, when Endpoints are served and the
-// server has an address other pods can reach, its Endpoints. Several API
+// server has an address other pods can reach (advertise, when valid, or
+// else the listen address), its Endpoints. Several API
 // servers sharing one store agree on the Service; the Endpoints name the
 // one that started last.
-func bootstrapKubernetesService(ctx context.Context, api *apiserver.Server, cfg core.ServiceConfig, addr net.Addr, host string) error {
+func bootstrapKubernetesService(ctx context.Context, api *apiserver.Server, cfg core.ServiceConfig, addr net.Addr, host string, advertise netip.Addr) error {
 	_, portStr, _ := net.SplitHostPort(addr.String())
 	var port int32
 	if _, err := fmt.Sscan(portStr, &port); err != nil {
@@ -65,8 +66,11 @@ func bootstrapKubernetesService(ctx context.Context, api *apiserver.Server, cfg 
 		return nil
 	}
 	ip, ok := advertiseAddress(host)
+	if advertise.IsValid() {
+		ip, ok = advertise, true
+	}
 	if !ok {
-		slog.Info("kubernetes Endpoints not published: the API server listens on no address pods can reach", "listen", addr.String())
+		slog.Info("kubernetes Endpoints not published: the API server listens on no address pods can reach; set --advertise-address", "listen", addr.String())
 		return nil
 	}
 	wantEP := core.KubernetesEndpoints(ip.String(), port)

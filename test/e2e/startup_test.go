@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -284,5 +285,24 @@ func TestMetrics(t *testing.T) {
 		if n := strings.Count(body, want); n == 0 || (strings.HasPrefix(want, "apiserver_storage_objects") && n != 1) {
 			t.Errorf("/metrics has %d lines with %s, want one", n, want)
 		}
+	}
+}
+
+// TestKubernetesService: default/kubernetes points at the API server, as
+// kubectl cluster-info and in-cluster clients expect: the first address of
+// the service range on port 443, and Endpoints at --advertise-address and
+// the port skiff listens on.
+func TestKubernetesService(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t, "--advertise-address", "192.0.2.10", "--service-cluster-ip-range", "10.96.0.0/12")
+	_, port, _ := net.SplitHostPort(s.Addr)
+	if got := s.MustKubectl("get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].port} {.spec.ports[0].targetPort}"); got != "10.96.0.1 443 "+port {
+		t.Errorf("service kubernetes = %q, want 10.96.0.1 443 %s", got, port)
+	}
+	if got := s.MustKubectl("get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[0].ip} {.subsets[0].ports[0].port}"); got != "192.0.2.10 "+port {
+		t.Errorf("endpoints kubernetes = %q, want 192.0.2.10 %s", got, port)
+	}
+	if out := s.MustKubectl("cluster-info"); !strings.Contains(out, "Kubernetes control plane") || !strings.Contains(out, s.Addr) {
+		t.Errorf("kubectl cluster-info:\n%s", out)
 	}
 }
