@@ -55,7 +55,7 @@ func (h *resourceHandler) serveEviction(w http.ResponseWriter, r *http.Request) 
 	if ev.Namespace != "" && ev.Namespace != h.info.Namespace {
 		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
-	opts, err := evictionDeleteOptions(ev, r.URL.Query()["dryRun"])
+	opts, err := evictionDeleteOptions(ev, h.info.Query["dryRun"])
 	if err != nil {
 		return err
 	}

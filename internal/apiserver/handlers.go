@@ -99,8 +99,8 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) error {
 // respond writes obj in the negotiated form (the object itself, a Table or
 // PartialObjectMetadata).
 func (h *resourceHandler) respond(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object, t target) error {
-	t.pretty = r.URL.Query().Get("pretty") == "true"
-	out, gv, err := h.s.transform(r, h.res, obj, t)
+	t.pretty = h.info.Query.Get("pretty") == "true"
+	out, gv, err := h.s.transform(h.info.Query, h.res, obj, t)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (h *resourceHandler) respond(w http.ResponseWriter, r *http.Request, code i
 
 func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q := r.URL.Query()
+	q := h.info.Query
 	t, err := negotiate(r.Header.Get("Accept"), false)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *resourceHandler) update(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	q := h.info.Query
 	t, err := negotiate(r.Header.Get("Accept"), false)
 	if err != nil {
 		return err
@@ -206,7 +206,7 @@ func (h *resourceHandler) deleteCollection(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	lopts, err := listOptions(r.URL.Query())
+	lopts, err := listOptions(h.info.Query)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (h *resourceHandler) writeOptions(r *http.Request, verb string) (registry.W
 // the managed-fields tracking of an update (server-side apply brings its
 // own).
 func (h *resourceHandler) writeOptionsWith(r *http.Request, verb string, track func(ctx context.Context, obj, old runtime.Object) error) (registry.WriteOptions, error) {
-	q := r.URL.Query()
+	q := h.info.Query
 	opts := registry.WriteOptions{Subresource: h.info.Subresource}
 	switch dr := q["dryRun"]; {
 	case len(dr) == 0:
@@ -262,7 +262,7 @@ func (h *resourceHandler) writeOptionsWith(r *http.Request, verb string, track f
 	default:
 		return opts, apierrors.NewBadRequest(fmt.Sprintf("fieldValidation must be one of Ignore, Warn or Strict, not %q", fv))
 	}
-	mgr, err := fieldManagerName(r, verb)
+	mgr, err := fieldManagerName(r, q, verb)
 	if err != nil {
 		return opts, err
 	}
@@ -412,7 +412,7 @@ func (h *resourceHandler) deleteOptions(r *http.Request) (*metav1.DeleteOptions,
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
 	}
-	if err := ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+	if err := ParameterCodec.DecodeParameters(h.info.Query, metav1.SchemeGroupVersion, opts); err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	if len(opts.DryRun) > 0 && !isDryRun(opts.DryRun) {

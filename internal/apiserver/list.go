@@ -83,7 +83,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	opts, err := listOptions(r.URL.Query())
+	opts, err := listOptions(h.info.Query)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if t.as == "" && t.media == mediaJSON && r.URL.Query().Get("pretty") != "true" && len(l.Items) > 0 {
+	if t.as == "" && t.media == mediaJSON && h.info.Query.Get("pretty") != "true" && len(l.Items) > 0 {
 		return h.writeJSONList(w, r, l, t)
 	}
 	list, err := l.List()

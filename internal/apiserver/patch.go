@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 
@@ -25,7 +26,7 @@ const applyPatchType = types.PatchType("application/apply-patch+yaml")
 
 func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q := r.URL.Query()
+	q := h.info.Query
 	t, err := negotiate(r.Header.Get("Accept"), false)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		force := q.Get("force") == "true"
-		mgr, err := fieldManagerName(r, verb)
+		mgr, err := fieldManagerName(r, q, verb)
 		if err != nil {
 			return err
 		}
@@ -171,8 +172,8 @@ func (s *Server) hasGoType(res *registry.Resource) bool {
 
 // fieldManagerName is the request's fieldManager, or for non-apply writes
 // the client's user agent up to the first '/', as upstream derives it.
-func fieldManagerName(r *http.Request, verb string) (string, error) {
-	mgr := r.URL.Query().Get("fieldManager")
+func fieldManagerName(r *http.Request, q url.Values, verb string) (string, error) {
+	mgr := q.Get("fieldManager")
 	if mgr == "" {
 		if verb == "apply" {
 			return "", apierrors.NewBadRequest("PATCH requests with apply content type must specify the fieldManager parameter")

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -21,6 +22,10 @@ type RequestInfo struct {
 	Path        string
 	// Parts are the path segments after the group-version.
 	Parts []string
+	// Query is the request's query, parsed once for every handler of the
+	// request (url.URL.Query parses it anew on each call); nil when there
+	// is none. Read-only: it is shared.
+	Query url.Values
 }
 
 // ParseRequestInfo reads a request as Kubernetes routes it:
@@ -32,6 +37,9 @@ type RequestInfo struct {
 //	/api/v1/watch/...                                (legacy watch paths)
 func ParseRequestInfo(r *http.Request) RequestInfo {
 	info := RequestInfo{Path: r.URL.Path, Verb: strings.ToLower(r.Method)}
+	if r.URL.RawQuery != "" {
+		info.Query = r.URL.Query()
+	}
 	parts := splitPath(r.URL.Path)
 	if len(parts) < 2 || (parts[0] != "api" && parts[0] != "apis") {
 		return info
@@ -82,7 +90,7 @@ func ParseRequestInfo(r *http.Request) RequestInfo {
 		info.Subresource = parts[2]
 	}
 
-	q := r.URL.Query()
+	q := info.Query
 	switch info.Verb {
 	case "get", "head":
 		info.Verb = "get"

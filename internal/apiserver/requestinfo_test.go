@@ -36,7 +36,7 @@ func TestParseRequestInfo(t *testing.T) {
 	} {
 		t.Run(tc.method+" "+tc.url, func(t *testing.T) {
 			got := ParseRequestInfo(httptest.NewRequest(tc.method, tc.url, nil))
-			got.Path, got.Parts = "", nil
+			got.Path, got.Parts, got.Query = "", nil, nil
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
 			}

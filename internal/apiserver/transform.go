@@ -3,6 +3,7 @@ package apiserver
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,7 +18,7 @@ import (
 
 // transform turns obj into the form the client negotiated and returns it
 // with the group-version to encode it in.
-func (s *Server) transform(r *http.Request, res *registry.Resource, obj runtime.Object, t target) (runtime.Object, schema.GroupVersion, error) {
+func (s *Server) transform(q url.Values, res *registry.Resource, obj runtime.Object, t target) (runtime.Object, schema.GroupVersion, error) {
 	switch t.as {
 	case "":
 		return obj, res.GVR.GroupVersion(), nil
@@ -27,7 +28,7 @@ func (s *Server) transform(r *http.Request, res *registry.Resource, obj runtime.
 		list, err := partialObjectMetadataList(obj)
 		return list, metav1.SchemeGroupVersion, err
 	case "Table":
-		table, err := s.table(r, res, obj, false)
+		table, err := s.table(q, res, obj, false)
 		return table, metav1.SchemeGroupVersion, err
 	}
 	return nil, schema.GroupVersion{}, apierrors.NewBadRequest("unsupported output form " + t.as)
@@ -36,10 +37,10 @@ func (s *Server) transform(r *http.Request, res *registry.Resource, obj runtime.
 // table renders obj (an object or a list) as the Table kubectl prints, with
 // rows[].object as includeObject asks. noHeaders drops the column
 // definitions, as on every watch event after the first.
-func (s *Server) table(r *http.Request, res *registry.Resource, obj runtime.Object, noHeaders bool) (*metav1.Table, error) {
+func (s *Server) table(q url.Values, res *registry.Resource, obj runtime.Object, noHeaders bool) (*metav1.Table, error) {
 	table, err := printers.Table(obj, time.Now(), printers.Options{
 		NoHeaders:     noHeaders,
-		IncludeObject: metav1.IncludeObjectPolicy(r.URL.Query().Get("includeObject")),
+		IncludeObject: metav1.IncludeObjectPolicy(q.Get("includeObject")),
 		Printer:       res.Printer,
 	})
 	switch {

@@ -30,7 +30,7 @@ func (h *resourceHandler) watch(w http.ResponseWriter, r *http.Request) error {
 		// Metadata-only watches send PartialObjectMetadata objects.
 		t.as = "PartialObjectMetadata"
 	}
-	opts, err := listOptions(r.URL.Query())
+	opts, err := listOptions(h.info.Query)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (h *resourceHandler) watchForm(r *http.Request, obj runtime.Object, t targe
 	if t.as == "PartialObjectMetadata" {
 		return partialObjectMetadata(obj), nil
 	}
-	table, err := h.s.table(r, h.res, obj, !*first)
+	table, err := h.s.table(h.info.Query, h.res, obj, !*first)
 	*first = false
 	return table, err
 }
