@@ -348,7 +348,9 @@ func (s *Server) admitNamespace(ctx context.Context, ns string) error {
 	if !ok {
 		return nil
 	}
-	obj, err := st.Get(ctx, "", ns)
+	// Read-only: the namespace is only looked at, so the cache's shared
+	// object does, without the copy Get makes on every create.
+	obj, err := st.GetShared(ctx, "", ns)
 	if apierrors.IsNotFound(err) {
 		return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, ns)
 	}

@@ -229,6 +229,25 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 	return obj, nil
 }
 
+// GetShared is Get without the copy, for checks that only read the object
+// (does the namespace exist, is it terminating): it reads as consistently
+// as Get but may return the watch cache's object itself, shared with every
+// other reader. Callers must not modify it, nor anything it points to.
+func (s *Store) GetShared(ctx context.Context, ns, name string) (runtime.Object, error) {
+	kv, err := s.Storage.Get(ctx, s.Key(ns, name))
+	if err != nil {
+		return nil, s.storageError(err, name)
+	}
+	if obj, ok := s.cache.Object(kv.Key, kv.ModRevision); ok {
+		return obj, nil
+	}
+	obj, err := s.Decode(kv)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return obj, nil
+}
+
 // decodeCurrent is Decode(kv) for a value just read from storage, made
 // cheaply when the watch cache already holds that very version: a copy of
 // the cache's object, which Decode made from the same bytes.
