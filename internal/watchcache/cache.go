@@ -319,9 +319,10 @@ func (c *Cache) entryFor(key string, obj runtime.Object, rev storage.Revision) (
 }
 
 // apply publishes a batch of storage events: each changes the working
-// tree, becomes an event with a snapshot of the state after it, enters the
-// window and goes to the watchers. Progress events only move the revision.
-// Objects are decoded when a watcher first needs one (see entry).
+// tree, becomes an event, enters the window and goes to the watchers; the
+// batch's last event carries a snapshot of the state after it (see
+// event.snap). Progress events only move the revision. Objects are decoded
+// when a watcher first needs one (see entry).
 func (c *Cache) apply(batch []storage.Event) {
 	events := make([]*event, 0, len(batch))
 	var progress storage.Revision
@@ -333,6 +334,13 @@ func (c *Cache) apply(batch []storage.Event) {
 		if e := c.change(sev); e != nil {
 			events = append(events, e)
 		}
+	}
+	// One snapshot per batch rather than per event: each snapshot makes
+	// the next change of the working tree copy the nodes on its path.
+	var snap *tree
+	if len(events) > 0 {
+		snap = c.cur.Clone()
+		events[len(events)-1].snap = snap
 	}
 	// Decode, before taking the lock, what watchers will look at.
 	c.mu.RLock()
@@ -349,8 +357,11 @@ func (c *Cache) apply(batch []storage.Event) {
 	defer c.mu.Unlock()
 	for _, e := range events {
 		c.window.push(e)
-		c.rev, c.snap = e.rev, e.snap
+		c.rev = e.rev
 		c.dispatchLocked(e)
+	}
+	if snap != nil {
+		c.snap = snap
 	}
 	c.rev = max(c.rev, progress)
 	c.broadcastLocked()
@@ -383,7 +394,6 @@ func (c *Cache) change(sev storage.Event) *event {
 	default:
 		return nil
 	}
-	e.snap = c.cur.Clone()
 	return e
 }
 

@@ -142,15 +142,22 @@ func (c *Cache) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 
 	c.mu.RLock()
 	snap, at := c.snap, c.rev
+	ok := true
 	if mode == readExact {
-		var ok bool
-		if snap, ok = c.window.snapshotAt(rv); !ok {
-			c.mu.RUnlock()
-			return c.listStorage(ctx, rv, q) // older than the window
-		}
+		snap, ok = c.window.snapshotAt(rv)
 		at = rv
 	}
 	c.mu.RUnlock()
+	if ok && snap == nil {
+		// A state inside a batch the cache applied at once: rebuilt under
+		// the write lock (see window.rebuildAt), the window may have moved.
+		c.mu.Lock()
+		snap, ok = c.window.rebuildAt(rv)
+		c.mu.Unlock()
+	}
+	if !ok {
+		return c.listStorage(ctx, rv, q) // older than the window
+	}
 	return c.listSnapshot(snap, at, q), nil
 }
 

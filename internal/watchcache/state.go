@@ -109,19 +109,33 @@ type event struct {
 	cur *entry
 	// prev is the object before the change; nil for Created.
 	prev *entry
-	// snap is the state right after the change.
+	// snap is the state right after the change, for the last event of each
+	// batch the cache applied (Cache.apply); nil for the others, whose
+	// state window.rebuildAt makes from the next snapshot when asked.
 	snap *tree
+}
+
+// undo reverts e in t, a tree holding the state right after e.
+func (e *event) undo(t *tree) {
+	if e.prev != nil {
+		t.ReplaceOrInsert(e.prev)
+	} else {
+		t.Delete(e.cur)
+	}
 }
 
 // window holds the most recent events, oldest first, in a ring of fixed
 // capacity: every event of the resource with a revision in (base, newest],
-// and for each the state after it. Watches from a revision at or above
-// base replay from it; lists at such a revision read its snapshots.
+// and the state after some of them (event.snap), the newest always. Watches
+// from a revision at or above base replay from it; lists at such a
+// revision read its snapshots, or a state rebuilt from the next one.
 type window struct {
 	ring     []*event
 	start, n int
 	base     storage.Revision // events at or below it are gone
-	baseSnap *tree            // the state at base
+	// baseSnap is the state at base; nil when the event at base had no
+	// snapshot (rebuildAt makes it).
+	baseSnap *tree
 }
 
 func newWindow(capacity int) window { return window{ring: make([]*event, capacity)} }
@@ -164,7 +178,8 @@ func (w *window) since(rev storage.Revision) []*event {
 }
 
 // snapshotAt returns the state at rev, for base <= rev <= the cache's
-// revision; ok is false below base.
+// revision; ok is false below base. t is nil (and ok true) when the window
+// keeps no snapshot of that state: rebuildAt makes it.
 func (w *window) snapshotAt(rev storage.Revision) (t *tree, ok bool) {
 	if rev < w.base {
 		return nil, false
@@ -174,4 +189,30 @@ func (w *window) snapshotAt(rev storage.Revision) (t *tree, ok bool) {
 		return w.baseSnap, true
 	}
 	return w.at(i - 1).snap, true
+}
+
+// rebuildAt is snapshotAt, making a state the window keeps no snapshot of
+// from the next snapshot, by undoing the events between. It clones a
+// published tree, which writes the tree's copy-on-write marker: callers
+// must hold Cache.mu for writing. The state made is kept in place of the
+// missing snapshot.
+func (w *window) rebuildAt(rev storage.Revision) (t *tree, ok bool) {
+	if t, ok = w.snapshotAt(rev); t != nil || !ok {
+		return t, ok
+	}
+	i := w.firstAfter(rev) // the state wanted is the one after event i-1
+	j := i
+	for w.at(j).snap == nil { // the newest event always has a snapshot
+		j++
+	}
+	t = w.at(j).snap.Clone()
+	for ; j >= i; j-- {
+		w.at(j).undo(t)
+	}
+	if i == 0 {
+		w.baseSnap = t
+	} else {
+		w.at(i - 1).snap = t
+	}
+	return t, true
 }
