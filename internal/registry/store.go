@@ -139,12 +139,13 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		data, err := s.Encode(obj)
+		data, err := s.encodePooled(obj)
 		if err != nil {
 			txn.Revert(context.WithoutCancel(ctx))
 			return nil, apierrors.NewInternalError(err)
 		}
-		rev, err := s.Storage.Create(ctx, s.Key(ns, m.GetName()), data)
+		rev, err := s.Storage.Create(ctx, s.Key(ns, m.GetName()), data.Bytes())
+		putEncodeBuffer(data)
 		if errors.Is(err, storage.ErrKeyExists) && generated && attempt < maxGenerateNameAttempts {
 			m.SetName(m.GetGenerateName() + utilrand.String(5))
 			continue
@@ -393,12 +394,13 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 	if err != nil {
 		return nil, false, err
 	}
-	data, err := s.Encode(obj)
+	data, err := s.encodePooled(obj)
 	if err != nil {
 		txn.Revert(context.WithoutCancel(ctx))
 		return nil, false, apierrors.NewInternalError(err)
 	}
-	nrev, err := s.Storage.Update(ctx, key, data, rev)
+	nrev, err := s.Storage.Update(ctx, key, data.Bytes(), rev)
+	putEncodeBuffer(data)
 	if err != nil {
 		// A retry computes the object again and reserves anew.
 		txn.Revert(context.WithoutCancel(ctx))
@@ -471,11 +473,12 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 			if wopts.DryRun {
 				return obj, false, nil
 			}
-			data, err := s.Encode(obj)
+			data, err := s.encodePooled(obj)
 			if err != nil {
 				return nil, false, apierrors.NewInternalError(err)
 			}
-			rev, err := s.Storage.Update(ctx, key, data, kv.ModRevision)
+			rev, err := s.Storage.Update(ctx, key, data.Bytes(), kv.ModRevision)
+			putEncodeBuffer(data)
 			if errors.Is(err, storage.ErrConflict) {
 				continue
 			}
