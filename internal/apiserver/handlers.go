@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -277,16 +278,39 @@ func isDryRun(v []string) bool { return len(v) == 1 && v[0] == metav1.DryRunAll 
 
 // decodeBody reads and decodes a create or update body into the
 // resource's kind, applying fieldValidation to unknown and duplicate fields.
+//
+// The body is read into a pooled buffer, reused once decoded: the JSON,
+// YAML and protobuf decoders copy what an object keeps (strings, []byte
+// fields, RawExtension and JSON raw values), and decode's errors and
+// warnings are strings too, so nothing refers to the buffer afterwards.
 func (h *resourceHandler) decodeBody(w http.ResponseWriter, r *http.Request, q url.Values) (runtime.Object, error) {
-	body, err := readBody(w, r)
+	buf := bodyBuffers.Get().(*[]byte)
+	defer putBodyBuffer(buf)
+	body, err := readBodyInto(w, r, (*buf)[:0])
+	*buf = body
 	if err != nil {
 		return nil, err
 	}
 	return h.s.decode(w, body, r.Header.Get("Content-Type"), q.Get("fieldValidation"), h.res)
 }
 
+// bodyBuffers hold the request bodies decodeBody reads.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+func putBodyBuffer(buf *[]byte) {
+	if cap(*buf) <= maxPooledBuffer {
+		bodyBuffers.Put(buf)
+	}
+}
+
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := readAllSized(http.MaxBytesReader(w, r.Body, MaxRequestBodyBytes), r.ContentLength)
+	return readBodyInto(w, r, nil)
+}
+
+// readBodyInto reads the body into buf (from buf[len(buf)]), growing it
+// when it is too small.
+func readBodyInto(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, error) {
+	body, err := readAllSized(http.MaxBytesReader(w, r.Body, MaxRequestBodyBytes), r.ContentLength, buf)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", MaxRequestBodyBytes))
@@ -297,15 +321,22 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// readAllSized is io.ReadAll with the buffer sized up front from the
-// request's Content-Length (when it is known and within the limit), so a
-// body is read into one allocation rather than a series of growing ones.
-func readAllSized(r io.Reader, contentLength int64) ([]byte, error) {
+// readAllSized is io.ReadAll appending to buf, with buf sized up front
+// from the request's Content-Length (when it is known and within the
+// limit), so a body is read into one allocation, or none when buf is large
+// enough, rather than a series of growing ones.
+func readAllSized(r io.Reader, contentLength int64, buf []byte) ([]byte, error) {
 	if contentLength <= 0 || contentLength > MaxRequestBodyBytes {
-		return io.ReadAll(r)
+		rest, err := io.ReadAll(r)
+		if len(buf) == 0 {
+			return rest, err
+		}
+		return append(buf, rest...), err
 	}
 	// One byte more than announced lets the read see EOF without growing.
-	buf := make([]byte, 0, contentLength+1)
+	if need := len(buf) + int(contentLength) + 1; cap(buf) < need {
+		buf = append(make([]byte, 0, need), buf...)
+	}
 	for {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
