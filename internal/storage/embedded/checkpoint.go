@@ -69,7 +69,9 @@ func (s *Store) compactInMemory(rev storage.Revision) {
 	s.obsolete = append(s.obsolete, s.hist.obsolete(rev)...)
 	s.compactTo = rev
 	s.mu.Lock()
-	s.hist.compact(rev)
+	// Automatic compaction comes every quarter window: half a window of
+	// room covers the events until then, and a checkpoint's delay.
+	s.hist.compact(rev, s.opts.History/2)
 	s.mu.Unlock()
 }
 

@@ -46,8 +46,9 @@ func (h *history) obsolete(rev storage.Revision) []storage.Revision {
 	return revs
 }
 
-// compact drops the events at or below rev.
-func (h *history) compact(rev storage.Revision) {
+// compact drops the events at or below rev, leaving room for spare more
+// events before append must grow the array.
+func (h *history) compact(rev storage.Revision, spare int) {
 	n := min(int(rev-h.compacted), len(h.events))
 	if n <= 0 {
 		return
@@ -55,8 +56,9 @@ func (h *history) compact(rev storage.Revision) {
 	h.compacted = rev
 	// Copy the survivors to a fresh array: the old one may still be read
 	// through slices returned by since, and it would otherwise keep the
-	// dropped events' values alive.
-	h.events = append(make([]storage.Event, 0, max(len(h.events)-n, 16)), h.events[n:]...)
+	// dropped events' values alive. The room after them spares append the
+	// copies of growing it until the next compaction.
+	h.events = append(make([]storage.Event, 0, len(h.events)-n+max(spare, 16)), h.events[n:]...)
 }
 
 func sortKVs(kvs []storage.KeyValue) {

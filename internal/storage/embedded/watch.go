@@ -128,15 +128,21 @@ func (w *watcher) run(ctx context.Context) {
 		}
 	}
 	w.replay = nil
+	var spare []storage.Event // a queue already sent, for push to reuse
 	for {
 		w.mu.Lock()
 		q := w.queue
-		w.queue = nil
+		w.queue = spare
 		w.mu.Unlock()
 		for _, ev := range q {
 			if !send(ev) {
 				return
 			}
+		}
+		spare = nil
+		if cap(q) <= maxSpareQueue {
+			clear(q) // the values are not ours to keep alive
+			spare = q[:0]
 		}
 		select {
 		case <-w.wake:
@@ -148,6 +154,9 @@ func (w *watcher) run(ctx context.Context) {
 		}
 	}
 }
+
+// maxSpareQueue bounds the queue array a watcher keeps for reuse.
+const maxSpareQueue = 256
 
 func (w *watcher) unregister() {
 	w.s.mu.Lock()
