@@ -10,9 +10,10 @@ import (
 )
 
 // watcher is one Watch. The committer pushes live events into queue (never
-// blocking: past opts.WatchQueue undelivered events the watcher is ended
-// with ErrWatcherTooSlow), and so does RequestProgress; the watcher's own
-// goroutine, run, first replays history and then moves the queue to out.
+// blocking: past opts.WatchQueue undelivered events, queued or in out's
+// buffer, the watcher is ended with ErrWatcherTooSlow), and so does
+// RequestProgress; the watcher's own goroutine, run, first replays history
+// and then moves the queue to out.
 type watcher struct {
 	s      *Store
 	prefix string
@@ -44,7 +45,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, since storage.Revision
 		prefix:   prefix,
 		since:    since,
 		limit:    s.opts.WatchQueue,
-		out:      make(chan storage.Event),
+		out:      make(chan storage.Event, watchOutBuffer),
 		wake:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		finished: make(chan struct{}),
@@ -84,7 +85,8 @@ func (w *watcher) push(ev storage.Event) {
 		w.mu.Unlock()
 		return
 	}
-	if len(w.queue) >= w.limit {
+	// Undelivered: queued, and waiting in out's buffer.
+	if len(w.queue)+len(w.out) >= w.limit {
 		w.queue = nil
 		w.mu.Unlock()
 		w.end(storage.ErrWatcherTooSlow)
@@ -154,6 +156,11 @@ func (w *watcher) run(ctx context.Context) {
 		}
 	}
 }
+
+// watchOutBuffer is how many events a watcher's channel holds: a consumer
+// that falls behind for a moment then finds several waiting and can take
+// them as one batch (the watch cache applies what is waiting at once).
+const watchOutBuffer = 64
 
 // maxSpareQueue bounds the queue array a watcher keeps for reuse.
 const maxSpareQueue = 256
