@@ -50,7 +50,11 @@ func (s *Store) maybeCheckpoint() {
 	}
 	job := s.takeCheckpoint()
 	s.inFlight = job
-	s.walRecords = make([]record, 0, s.opts.CheckpointEvery)
+	s.walRecords = s.spareRecords
+	s.spareRecords = nil
+	if s.walRecords == nil {
+		s.walRecords = make([]record, 0, s.opts.CheckpointEvery)
+	}
 	s.active ^= 1
 	s.wals[s.active].reset()
 	go func() { s.ckptDone <- s.persist(job) }()
@@ -69,9 +73,7 @@ func (s *Store) compactInMemory(rev storage.Revision) {
 	s.obsolete = append(s.obsolete, s.hist.obsolete(rev)...)
 	s.compactTo = rev
 	s.mu.Lock()
-	// Automatic compaction comes every quarter window: half a window of
-	// room covers the events until then, and a checkpoint's delay.
-	s.hist.compact(rev, s.opts.History/2)
+	s.hist.compact(rev)
 	s.mu.Unlock()
 }
 
@@ -98,6 +100,10 @@ func (s *Store) finishCheckpoint(err error) {
 	job := s.inFlight
 	s.inFlight = nil
 	s.metrics.checkpointSeconds.Observe(time.Since(job.started).Seconds())
+	if cap(job.records) <= 2*s.opts.CheckpointEvery {
+		clear(job.records) // the values are not ours to keep alive
+		s.spareRecords = job.records[:0]
+	}
 	if err != nil && s.fatal == nil {
 		s.fatal = fmt.Errorf("embedded: checkpoint failed, store is read-only: %w", err)
 	}

@@ -184,12 +184,20 @@ func (s *Store) commit(batch []*op) {
 			break
 		}
 	}
+	if s.overlay == nil {
+		s.overlay = make(map[string]pending, len(batch))
+	}
 	var (
-		overlay   = make(map[string]pending, len(batch))
-		records   = make([]record, 0, len(batch))
+		overlay   = s.overlay
+		records   = s.records[:0]
 		rev       = s.current
 		compactTo storage.Revision
 	)
+	defer func() {
+		clear(overlay)
+		clear(records) // the values are not ours to keep alive
+		s.records = records[:0]
+	}()
 	lookup := func(key string) pending {
 		if p, ok := overlay[key]; ok {
 			return p

@@ -220,7 +220,10 @@ func verifyAfterCrash(t *testing.T, round int, dir string, acked []ackedWrite, l
 	}
 	s.mu.RLock()
 	compacted := s.hist.compacted
-	events := s.hist.since(compacted)
+	var events []storage.Event
+	for _, c := range s.hist.since(compacted) {
+		events = append(events, c...)
+	}
 	s.mu.RUnlock()
 	if got, want := len(events), int(cur-compacted); got != want {
 		t.Fatalf("round %d: history holds %d events for revisions (%d, %d]", round, got, compacted, cur)

@@ -83,7 +83,7 @@ func TestAutomaticCompactionBoundsHistoryAndDisk(t *testing.T) {
 		}
 	}
 	s.mu.RLock()
-	compacted, window := s.hist.compacted, len(s.hist.events)
+	compacted, window := s.hist.compacted, s.hist.n
 	s.mu.RUnlock()
 	if window > history+history/4+1 || compacted <= start {
 		t.Fatalf("after 2000 writes with History %d: window %d events, compacted at %d", history, window, compacted)

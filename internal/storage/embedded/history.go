@@ -8,24 +8,54 @@ import (
 )
 
 // history is the window of recent events: exactly one event for every
-// revision in (compacted, compacted+len(events)], in order. Events are never
-// modified in place and the backing array is never overwritten below its
-// length, so a slice handed out by since stays valid without the lock.
+// revision in (compacted, compacted+n], in order. It keeps them in chunks
+// of historyChunk events, the last one filling up: events are never
+// modified in place and no chunk is overwritten below its length, so the
+// slices handed out by since stay valid without the lock; compaction drops
+// whole chunks and copies nothing.
 type history struct {
 	compacted storage.Revision
-	events    []storage.Event
+	chunks    [][]storage.Event // all full but the last
+	head      int               // the first event of the window in chunks[0]
+	n         int               // events in the window
 }
 
-func (h *history) append(ev storage.Event) { h.events = append(h.events, ev) }
+// historyChunk is how many events one array of the history holds.
+const historyChunk = 1024
+
+func (h *history) append(ev storage.Event) {
+	if len(h.chunks) == 0 || len(h.chunks[len(h.chunks)-1]) == historyChunk {
+		h.chunks = append(h.chunks, make([]storage.Event, 0, historyChunk))
+	}
+	last := &h.chunks[len(h.chunks)-1]
+	*last = append(*last, ev)
+	h.n++
+}
+
+// events is a run of history events, in order, in pieces.
+type events [][]storage.Event
 
 // since returns the events with revisions greater than rev, which must be
 // within (or at the start of) the window.
-func (h *history) since(rev storage.Revision) []storage.Event {
+func (h *history) since(rev storage.Revision) events {
 	i := int(rev - h.compacted)
-	if i < 0 || i > len(h.events) {
+	if i < 0 || i > h.n {
 		panic("embedded: history.since outside the window")
 	}
-	return h.events[i:len(h.events):len(h.events)]
+	if i == h.n {
+		return nil
+	}
+	p := h.head + i
+	first := p / historyChunk
+	out := make(events, 0, len(h.chunks)-first)
+	for ci, c := range h.chunks[first:] {
+		off := 0
+		if ci == 0 {
+			off = p % historyChunk
+		}
+		out = append(out, c[off:len(c):len(c)])
+	}
+	return out
 }
 
 // obsolete returns the log records that compacting at rev makes
@@ -33,32 +63,44 @@ func (h *history) since(rev storage.Revision) []storage.Event {
 // tombstone of each such delete. Records holding the latest state of live
 // keys are never among them.
 func (h *history) obsolete(rev storage.Revision) []storage.Revision {
-	n := min(int(rev-h.compacted), len(h.events))
+	n := min(int(rev-h.compacted), h.n)
 	var revs []storage.Revision
-	for _, ev := range h.events[:max(n, 0)] {
-		if ev.Prev.Key != "" {
-			revs = append(revs, ev.Prev.ModRevision)
+	for _, c := range h.since(h.compacted) {
+		if n <= 0 {
+			break
 		}
-		if ev.Type == storage.Deleted {
-			revs = append(revs, ev.KV.ModRevision)
+		for _, ev := range c[:min(n, len(c))] {
+			if ev.Prev.Key != "" {
+				revs = append(revs, ev.Prev.ModRevision)
+			}
+			if ev.Type == storage.Deleted {
+				revs = append(revs, ev.KV.ModRevision)
+			}
 		}
+		n -= len(c)
 	}
 	return revs
 }
 
-// compact drops the events at or below rev, leaving room for spare more
-// events before append must grow the array.
-func (h *history) compact(rev storage.Revision, spare int) {
-	n := min(int(rev-h.compacted), len(h.events))
+// compact drops the events at or below rev.
+func (h *history) compact(rev storage.Revision) {
+	n := min(int(rev-h.compacted), h.n)
 	if n <= 0 {
 		return
 	}
 	h.compacted = rev
-	// Copy the survivors to a fresh array: the old one may still be read
-	// through slices returned by since, and it would otherwise keep the
-	// dropped events' values alive. The room after them spares append the
-	// copies of growing it until the next compaction.
-	h.events = append(make([]storage.Event, 0, len(h.events)-n+max(spare, 16)), h.events[n:]...)
+	h.head += n
+	h.n -= n
+	// Chunks wholly compacted go, unless it is the one appends fill. A
+	// chunk partly compacted keeps its oldest events' values alive until
+	// it goes too: at most historyChunk-1 of them.
+	d := 0
+	for d < len(h.chunks)-1 && h.head >= len(h.chunks[d]) {
+		h.head -= len(h.chunks[d])
+		d++
+	}
+	clear(h.chunks[:d]) // since copies this array's headers: nobody reads it
+	h.chunks = h.chunks[d:]
 }
 
 func sortKVs(kvs []storage.KeyValue) {

@@ -81,6 +81,13 @@ type Store struct {
 	// revision (0: none) and the log records it makes obsolete.
 	compactTo storage.Revision
 	obsolete  []storage.Revision
+	// Scratch space of commit, kept between batches: the pending state of
+	// the keys a batch writes, and its log records.
+	overlay map[string]pending
+	records []record
+	// spareRecords is the records array of the last checkpoint finished,
+	// for the next walRecords.
+	spareRecords []record
 
 	ops  chan *op      // writes waiting for the committer
 	quit chan struct{} // closed by Close: the committer stops
@@ -343,7 +350,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		return storage.ListResult{}, storage.ErrClosed
 	}
 	rev := s.current
-	var undo []storage.Event
+	var undo events
 	switch {
 	case opts.Revision == storage.AnyRevision || opts.Revision == s.current:
 	case opts.Revision > s.current:
@@ -383,17 +390,19 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 // undoOverlay returns, for each key under prefix changed by events (which
 // follow revision R in order), the key's state at R: absent (Key == "") when
 // the first change created it.
-func undoOverlay(events []storage.Event, prefix string) map[string]storage.KeyValue {
-	if len(events) == 0 {
+func undoOverlay(undo events, prefix string) map[string]storage.KeyValue {
+	if len(undo) == 0 {
 		return nil
 	}
 	past := make(map[string]storage.KeyValue)
-	for _, ev := range events {
-		if !strings.HasPrefix(ev.KV.Key, prefix) {
-			continue
-		}
-		if _, seen := past[ev.KV.Key]; !seen {
-			past[ev.KV.Key] = ev.Prev
+	for _, c := range undo {
+		for _, ev := range c {
+			if !strings.HasPrefix(ev.KV.Key, prefix) {
+				continue
+			}
+			if _, seen := past[ev.KV.Key]; !seen {
+				past[ev.KV.Key] = ev.Prev
+			}
 		}
 	}
 	return past

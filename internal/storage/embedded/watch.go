@@ -19,7 +19,7 @@ type watcher struct {
 	prefix string
 	since  storage.Revision // events at or below it are not delivered
 	limit  int
-	replay []storage.Event // history after since; filtered by run
+	replay events // history after since; filtered by run
 	out    chan storage.Event
 
 	mu    sync.Mutex // guards queue and err; never held while taking Store.mu
@@ -124,9 +124,11 @@ func (w *watcher) run(ctx context.Context) {
 		}
 		return false
 	}
-	for _, ev := range w.replay {
-		if strings.HasPrefix(ev.KV.Key, w.prefix) && !send(ev) {
-			return
+	for _, c := range w.replay {
+		for _, ev := range c {
+			if strings.HasPrefix(ev.KV.Key, w.prefix) && !send(ev) {
+				return
+			}
 		}
 	}
 	w.replay = nil
