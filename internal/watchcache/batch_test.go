@@ -18,10 +18,10 @@ import (
 	"skiff.dev/skiff/internal/watchcache"
 )
 
-// The cache keeps one snapshot per batch of changes it applies at once;
-// an Exact list at a revision inside a batch, or at a window base that
-// was inside one, sees the state rebuilt from the batch's snapshot, equal
-// to the store's at that revision.
+// The cache snapshots its state only when a reader asks for it; an Exact
+// list at a revision inside a batch of changes applied at once, or at a
+// window base that was inside one, sees the state rebuilt from a later
+// one, equal to the store's at that revision.
 func TestListExactInsideBatch(t *testing.T) {
 	// The cache's Run goroutine decodes "gate" for a watcher of it, and
 	// stalls there, while the writes after it queue up.

@@ -25,18 +25,22 @@ type Cache struct {
 	ready   chan struct{} // closed after the first list
 	stopped chan struct{} // closed when Run has returned
 
-	// cur is the working state, changed only by Run's goroutine and never
-	// read by anyone else; readers get published clones (snap).
-	cur *tree
-
 	// mu guards everything below. Run's goroutine takes it to publish a
 	// change and hand it to watchers in the same critical section, so a
 	// watcher registered under mu sees every change after its starting
 	// revision exactly once. Watcher.mu may be taken while holding mu,
 	// never the other way round.
-	mu       sync.RWMutex
-	rev      storage.Revision // the revision the state reflects
-	snap     *tree            // the state at rev
+	mu sync.RWMutex
+	// cur is the working state, at rev. Run's goroutine changes it, under
+	// mu, and reads it without; readers get published clones (snap), never
+	// cur itself.
+	cur *tree
+	rev storage.Revision // the revision the state reflects
+	// snap is a clone of cur, made when a reader first asks for the state
+	// after a change (snapshotLocked), or nil: a clone makes the next
+	// change of cur copy the nodes on its path, so there is one per read
+	// of a new state, not one per change.
+	snap     *tree
 	window   window
 	changed  chan struct{}                    // closed and replaced when rev or sw changes
 	sw       storage.Watch                    // the storage watch feeding the cache; nil between watches
@@ -61,8 +65,30 @@ func New(cfg Config) (*Cache, error) {
 		window:   newWindow(cfg.Window),
 		watchers: make(map[string]map[*watcher]struct{}),
 	}
-	c.snap = c.cur.Clone()
 	return c, nil
+}
+
+// snapshot returns the state at the cache's revision, and the revision.
+func (c *Cache) snapshot() (*tree, storage.Revision) {
+	c.mu.RLock()
+	snap, rev := c.snap, c.rev
+	c.mu.RUnlock()
+	if snap != nil {
+		return snap, rev
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snapshotLocked(), c.rev
+}
+
+// snapshotLocked returns the state at the cache's revision, cloning cur
+// if it changed since the last clone. Caller holds mu for writing: Clone
+// writes cur's copy-on-write marker.
+func (c *Cache) snapshotLocked() *tree {
+	if c.snap == nil {
+		c.snap = c.cur.Clone()
+	}
+	return c.snap
 }
 
 // Ready reports whether the cache has listed the resource and serves
@@ -97,7 +123,7 @@ func (c *Cache) WaitReady(ctx context.Context) error {
 func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.snap.Len()
+	return c.cur.Len()
 }
 
 // Revision is the store revision the cache reflects.
@@ -271,10 +297,10 @@ func (c *Cache) relist(ctx context.Context) error {
 		opts.Continue = res.Continue
 	}
 	rev := opts.Revision
-	c.cur = t
 	snap := t.Clone()
 
 	c.mu.Lock()
+	c.cur = t
 	lost := c.rev
 	for _, set := range c.watchers {
 		for w := range set {
@@ -318,29 +344,25 @@ func (c *Cache) entryFor(key string, obj runtime.Object, rev storage.Revision) (
 	return decodedEntry(key, rev, d), nil
 }
 
-// apply publishes a batch of storage events: each changes the working
-// tree, becomes an event, enters the window and goes to the watchers; the
-// batch's last event carries a snapshot of the state after it (see
-// event.snap). Progress events only move the revision. Objects are decoded
-// when a watcher first needs one (see entry).
+// apply publishes a batch of storage events: each becomes an event,
+// changes the working tree, enters the window and goes to the watchers.
+// Progress events only move the revision. Objects are decoded when a
+// watcher first needs one (see entry).
 func (c *Cache) apply(batch []storage.Event) {
 	events := make([]*event, 0, len(batch))
 	var progress storage.Revision
+	var latest map[string]*entry // keys the batch changes twice or more
+	if len(batch) > 1 {
+		latest = make(map[string]*entry, len(batch))
+	}
 	for _, sev := range batch {
 		if sev.Type == storage.Progress {
 			progress = max(progress, sev.Revision())
 			continue
 		}
-		if e := c.change(sev); e != nil {
+		if e := c.change(sev, latest); e != nil {
 			events = append(events, e)
 		}
-	}
-	// One snapshot per batch rather than per event: each snapshot makes
-	// the next change of the working tree copy the nodes on its path.
-	var snap *tree
-	if len(events) > 0 {
-		snap = c.cur.Clone()
-		events[len(events)-1].snap = snap
 	}
 	// Decode, before taking the lock, what watchers will look at.
 	c.mu.RLock()
@@ -356,26 +378,37 @@ func (c *Cache) apply(batch []storage.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range events {
+		if e.typ == storage.Deleted {
+			c.cur.Delete(e.prev)
+		} else {
+			c.cur.ReplaceOrInsert(e.cur)
+		}
 		c.window.push(e)
 		c.rev = e.rev
 		c.dispatchLocked(e)
 	}
-	if snap != nil {
-		c.snap = snap
+	if len(events) > 0 {
+		c.snap = nil
 	}
 	c.rev = max(c.rev, progress)
 	c.broadcastLocked()
 }
 
-// change applies one storage event to the working tree and returns the
-// event it makes, or nil when it changes nothing the cache holds. Types
-// follow the cache's state rather than the store's labels. A value that
-// does not decode is held, and counts as absent wherever it is looked at
-// (entry.load): a watcher that saw the object sees it go (filter.convert),
-// and sees it come back ADDED when it decodes again.
-func (c *Cache) change(sev storage.Event) *event {
+// change makes the event of one storage event, or nil when it changes
+// nothing the cache holds; apply then changes the working tree. Types
+// follow the cache's state rather than the store's labels. latest holds
+// the entries of the keys earlier events of the batch changed (nil for
+// deleted ones); nil for a batch of one. A value that does not decode is
+// held, and counts as absent wherever it is looked at (entry.load): a
+// watcher that saw the object sees it go (filter.convert), and sees it come
+// back ADDED when it decodes again.
+func (c *Cache) change(sev storage.Event, latest map[string]*entry) *event {
 	key, rev := sev.KV.Key, sev.Revision()
-	prev, had := c.cur.Get(&entry{key: key})
+	prev, had := latest[key]
+	if !had {
+		prev, had = c.cur.Get(&entry{key: key}) // only Run's goroutine changes cur
+	}
+	had = had && prev != nil
 	if !had {
 		prev = nil
 	}
@@ -386,11 +419,15 @@ func (c *Cache) change(sev storage.Event) *event {
 		if had {
 			e.typ = storage.Updated
 		}
-		c.cur.ReplaceOrInsert(e.cur)
+		if latest != nil {
+			latest[key] = e.cur
+		}
 	case had:
 		e.typ = storage.Deleted
 		e.cur = c.tombstone(prev, rev)
-		c.cur.Delete(prev)
+		if latest != nil {
+			latest[key] = nil
+		}
 	default:
 		return nil
 	}

@@ -3,8 +3,10 @@
 // A Cache is fed by one storage watch on the resource's key prefix. It
 // keeps the current objects, decoded when first needed, in a copy-on-write
 // B-tree ordered by key, and a window of the most recent events
-// (Config.Window), each with the object before and after it and a
-// snapshot of the state after it.
+// (Config.Window), each with the object before and after it. Readers get
+// snapshots (O(1) clones of the tree), made when first asked for after a
+// change; the state at an older revision of the window is rebuilt from a
+// later one by undoing the events between, and kept.
 // The API server creates one Cache per resource, runs it (Run), and sends
 // every LIST and WATCH of the resource to it.
 //
@@ -34,8 +36,8 @@
 // whatever the cache has; N (NotOlderThan) waits for the cache to reach N,
 // and fails with 504 ResourceVersionTooLarge when it does not in time and
 // the store has not reached N either. Exact reads, and the pages after the
-// first (continue tokens carry the first page's revision), read a snapshot
-// from the window, or the store at that revision when the window no longer
+// first (continue tokens carry the first page's revision), read the state
+// at that revision from the window, or the store at that revision when the window no longer
 // reaches back to it (410 Expired once the store has compacted it).
 //
 // WATCH delivers, in revision order and exactly once, every change after

@@ -13,9 +13,7 @@ import (
 // store gets what decoding the value itself would give, without decoding.
 // It is shared: read it, or deep-copy it to change it.
 func (c *Cache) Object(key string, rev storage.Revision) (obj runtime.Object, ok bool) {
-	c.mu.RLock()
-	snap := c.snap
-	c.mu.RUnlock()
+	snap, _ := c.snapshot()
 	e, found := snap.Get(&entry{key: key})
 	if !found || e.rev != rev {
 		return nil, false

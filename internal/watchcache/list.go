@@ -140,25 +140,24 @@ func (c *Cache) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 		}
 	}
 
-	c.mu.RLock()
-	snap, at := c.snap, c.rev
-	ok := true
-	if mode == readExact {
-		snap, ok = c.window.snapshotAt(rv)
-		at = rv
+	if mode != readExact {
+		snap, at := c.snapshot()
+		return c.listSnapshot(snap, at, q), nil
 	}
+	c.mu.RLock()
+	snap, ok := c.window.snapshotAt(rv)
 	c.mu.RUnlock()
 	if ok && snap == nil {
-		// A state inside a batch the cache applied at once: rebuilt under
-		// the write lock (see window.rebuildAt), the window may have moved.
+		// A state the window keeps no snapshot of: rebuilt under the write
+		// lock (see window.rebuildAt); the window may have moved meanwhile.
 		c.mu.Lock()
-		snap, ok = c.window.rebuildAt(rv)
+		snap, ok = c.window.rebuildAt(rv, c.snapshotLocked())
 		c.mu.Unlock()
 	}
 	if !ok {
 		return c.listStorage(ctx, rv, q) // older than the window
 	}
-	return c.listSnapshot(snap, at, q), nil
+	return c.listSnapshot(snap, rv, q), nil
 }
 
 // catchUp waits for the cache to reach rev. When it does not in time, the

@@ -109,9 +109,8 @@ type event struct {
 	cur *entry
 	// prev is the object before the change; nil for Created.
 	prev *entry
-	// snap is the state right after the change, for the last event of each
-	// batch the cache applied (Cache.apply); nil for the others, whose
-	// state window.rebuildAt makes from the next snapshot when asked.
+	// snap is the state right after the change, once window.rebuildAt has
+	// made it for a list at that revision; nil until then.
 	snap *tree
 }
 
@@ -126,9 +125,9 @@ func (e *event) undo(t *tree) {
 
 // window holds the most recent events, oldest first, in a ring of fixed
 // capacity: every event of the resource with a revision in (base, newest],
-// and the state after some of them (event.snap), the newest always. Watches
+// and the state after those some list asked for (event.snap). Watches
 // from a revision at or above base replay from it; lists at such a
-// revision read its snapshots, or a state rebuilt from the next one.
+// revision read its snapshots, or a state rebuilt from a later one.
 type window struct {
 	ring     []*event
 	start, n int
@@ -192,20 +191,27 @@ func (w *window) snapshotAt(rev storage.Revision) (t *tree, ok bool) {
 }
 
 // rebuildAt is snapshotAt, making a state the window keeps no snapshot of
-// from the next snapshot, by undoing the events between. It clones a
-// published tree, which writes the tree's copy-on-write marker: callers
-// must hold Cache.mu for writing. The state made is kept in place of the
-// missing snapshot.
-func (w *window) rebuildAt(rev storage.Revision) (t *tree, ok bool) {
+// from the next one it keeps, or from newest, the state after the newest
+// event, by undoing the events between. It clones a published tree, which
+// writes the tree's copy-on-write marker: callers must hold Cache.mu for
+// writing. The state made is kept in place of the missing snapshot.
+func (w *window) rebuildAt(rev storage.Revision, newest *tree) (t *tree, ok bool) {
 	if t, ok = w.snapshotAt(rev); t != nil || !ok {
 		return t, ok
 	}
 	i := w.firstAfter(rev) // the state wanted is the one after event i-1
+	if i == w.n {
+		return newest, true // rev is at or above the newest event
+	}
 	j := i
-	for w.at(j).snap == nil { // the newest event always has a snapshot
+	for j < w.n-1 && w.at(j).snap == nil {
 		j++
 	}
-	t = w.at(j).snap.Clone()
+	if s := w.at(j).snap; s != nil {
+		t = s.Clone()
+	} else {
+		t = newest.Clone()
+	}
 	for ; j >= i; j-- {
 		w.at(j).undo(t)
 	}

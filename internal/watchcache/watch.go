@@ -95,7 +95,7 @@ func (c *Cache) Watch(ctx context.Context, opts WatchOptions) (watch.Interface, 
 	w.since = c.rev
 	switch {
 	case initial:
-		w.initial = c.snap
+		w.initial = c.snapshotLocked()
 		w.endBookmark = opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.AllowBookmarks
 	case rv > 0 && from > c.rev:
 		w.since = from // ahead of the cache: skip its changes up to from
