@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -29,7 +30,14 @@ type fieldManagers struct {
 	// a converter of every kind at once would hold the typed schemas of
 	// kinds nobody writes (MiBs of heap).
 	converters map[schema.GroupVersionKind]managedfields.TypeConverter
-	byKey      map[fieldManagerKey]*managedfields.FieldManager
+	byKey      map[fieldManagerKey]*fieldManager
+}
+
+// fieldManager tracks the writes of one resource or subresource: creates
+// by createTracker when it can, everything else by the generic chain.
+type fieldManager struct {
+	*managedfields.FieldManager
+	create *createTracker // nil: creates take the generic chain too
 }
 
 type fieldManagerKey struct {
@@ -48,7 +56,7 @@ func (f *fieldManagers) setTypeConverters(converterFor func(schema.GroupVersionK
 	f.byKey = nil
 }
 
-func (f *fieldManagers) get(res *registry.Resource, subresource string) (*managedfields.FieldManager, error) {
+func (f *fieldManagers) get(res *registry.Resource, subresource string) (*fieldManager, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := fieldManagerKey{res.GVR, subresource}
@@ -61,12 +69,13 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 		return nil, err
 	}
 	// The strategy defaults the merged object, so apply compares like with like.
-	fm, err := managedfields.NewDefaultFieldManager(tc, Scheme, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
+	generic, err := managedfields.NewDefaultFieldManager(tc, readOnlyConvertor{Scheme}, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
 	if err != nil {
 		return nil, err
 	}
+	fm := &fieldManager{FieldManager: generic, create: newCreateTracker(res, tc, subresource)}
 	if f.byKey == nil {
-		f.byKey = make(map[fieldManagerKey]*managedfields.FieldManager)
+		f.byKey = make(map[fieldManagerKey]*fieldManager)
 	}
 	f.byKey[key] = fm
 	return fm, nil
@@ -98,21 +107,30 @@ func (s *Server) managedFieldsMutator(res *registry.Resource, manager, verb, sub
 		if err != nil {
 			return apierrors.NewInternalError(err)
 		}
-		live := old
-		if live == nil {
-			live = res.Strategy.New()
-			live.GetObjectKind().SetGroupVersionKind(res.GVK())
-		}
 		obj.GetObjectKind().SetGroupVersionKind(res.GVK())
-		out := fm.UpdateNoErrors(live, obj, manager)
-		om, err := meta.Accessor(out)
-		if err != nil {
-			return apierrors.NewInternalError(err)
+		if old == nil && fm.create.track(obj, manager, time.Now()) {
+			return nil
 		}
-		m, _ := meta.Accessor(obj)
-		m.SetManagedFields(om.GetManagedFields())
-		return nil
+		return fm.trackGeneric(res, obj, old, manager)
 	}
+}
+
+// trackGeneric records the write of manager in obj's managedFields through
+// apimachinery's field manager; obj has its kind set.
+func (fm *fieldManager) trackGeneric(res *registry.Resource, obj, old runtime.Object, manager string) error {
+	live := old
+	if live == nil {
+		live = res.Strategy.New()
+		live.GetObjectKind().SetGroupVersionKind(res.GVK())
+	}
+	out := fm.UpdateNoErrors(live, obj, manager)
+	om, err := meta.Accessor(out)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	m, _ := meta.Accessor(obj)
+	m.SetManagedFields(om.GetManagedFields())
+	return nil
 }
 
 // applyMutator performs a server-side apply of applied onto the object the

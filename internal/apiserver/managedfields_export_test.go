@@ -1,0 +1,70 @@
+package apiserver
+
+import (
+	"maps"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	"skiff.dev/skiff/internal/registry"
+)
+
+// TrackCreate records the create of obj by manager in its managedFields as
+// the create path does; fast chooses the create tracker, which may decline
+// (false), or else the generic chain, which always tracks.
+func (s *Server) TrackCreate(res *registry.Resource, subresource string, obj runtime.Object, manager string, fast bool) (bool, error) {
+	fm, err := s.fieldManagers.get(res, subresource)
+	if err != nil {
+		return false, err
+	}
+	obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+	if fast {
+		return fm.create.track(obj, manager, time.Now()), nil
+	}
+	return true, fm.trackGeneric(res, obj, nil, manager)
+}
+
+// SchemaWithInteger switches managed fields to the published schemas, in
+// which gvk's definition def types its property prop as an integer: the
+// schema rejects any other value there.
+func (s *Server) SchemaWithInteger(gvk schema.GroupVersionKind, def, prop string) {
+	svc := s.openapi
+	s.fieldManagers.setTypeConverters(func(k schema.GroupVersionKind) (managedfields.TypeConverter, error) {
+		schemas, err := svc.KindSchemas(k)
+		if err != nil {
+			return nil, err
+		}
+		if k == gvk {
+			schemas = maps.Clone(schemas)
+			d := *schemas[def]
+			d.Properties = maps.Clone(d.Properties)
+			d.Properties[prop] = spec.Schema{SchemaProps: spec.SchemaProps{Type: []string{"integer"}}}
+			schemas[def] = &d
+		}
+		return managedfields.NewTypeConverter(schemas, false)
+	})
+}
+
+// FieldManagerFor is the field manager of res and subresource; copying:
+// one that, as apimachinery's by default, converts with Scheme, deep
+// copies included.
+func (s *Server) FieldManagerFor(res *registry.Resource, subresource string, copying bool) (*managedfields.FieldManager, error) {
+	fm, err := s.fieldManagers.get(res, subresource)
+	if err != nil {
+		return nil, err
+	}
+	if !copying {
+		return fm.FieldManager, nil
+	}
+	s.fieldManagers.mu.Lock()
+	tc, err := s.fieldManagers.typeConverterLocked(res.GVK())
+	s.fieldManagers.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	gvk := res.GVK()
+	return managedfields.NewDefaultFieldManager(tc, Scheme, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
+}
