@@ -25,6 +25,10 @@ type Cache struct {
 	ready   chan struct{} // closed after the first list
 	stopped chan struct{} // closed when Run has returned
 
+	// latest is apply's scratch map, kept between batches; Run's
+	// goroutine only.
+	latest map[string]*entry
+
 	// mu guards everything below. Run's goroutine takes it to publish a
 	// change and hand it to watchers in the same critical section, so a
 	// watcher registered under mu sees every change after its starting
@@ -351,9 +355,13 @@ func (c *Cache) entryFor(key string, obj runtime.Object, rev storage.Revision) (
 func (c *Cache) apply(batch []storage.Event) {
 	events := make([]*event, 0, len(batch))
 	var progress storage.Revision
-	var latest map[string]*entry // keys the batch changes twice or more
+	var latest map[string]*entry // the keys earlier events of the batch changed
 	if len(batch) > 1 {
-		latest = make(map[string]*entry, len(batch))
+		if c.latest == nil {
+			c.latest = make(map[string]*entry, len(batch))
+		}
+		latest = c.latest
+		defer clear(latest)
 	}
 	for _, sev := range batch {
 		if sev.Type == storage.Progress {
