@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/connrotation"
 
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
@@ -194,7 +195,8 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 
 	// Controllers are API clients like any other, over loopback.
-	loopback := loopbackConfig(ln.Addr(), host, bundle)
+	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
+	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM)
 	if err != nil {
@@ -219,10 +221,16 @@ func Run(ctx context.Context, cfg Config) error {
 	stopWatchdog = shutdownWatchdog(10 * time.Second)
 	stopControllers()
 	<-controllersDone
+	loopbackDialer.CloseAll()
 	api.Shutdown() // watches end, so Shutdown does not wait for them
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// In-flight requests get a grace period; then what is left (a client
+	// holding an idle connection open) is closed.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := srv.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
+		slog.Warn("connections still open after the shutdown grace period; closing them", "grace", shutdownGrace)
+		srv.Close()
+	} else if err != nil {
 		return err
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -231,6 +239,9 @@ func Run(ctx context.Context, cfg Config) error {
 	slog.Info("skiff stopped")
 	return nil
 }
+
+// shutdownGrace is how long in-flight requests may run after SIGTERM.
+const shutdownGrace = 10 * time.Second
 
 // hostPortForClients is the address clients should dial: the listen host,
 // with an unspecified address replaced by loopback.
@@ -334,10 +345,14 @@ func ParseEtcdServers(v string) []string {
 	return out
 }
 
-// loopbackConfig is how in-process controllers reach the API server.
-func loopbackConfig(addr net.Addr, host string, b *pki.Bundle) *rest.Config {
+// loopbackConfig is how in-process controllers reach the API server. Its
+// connections are dialed through dialer, so that shutdown can close them:
+// an idle client connection would otherwise keep the HTTP server's
+// graceful shutdown waiting.
+func loopbackConfig(addr net.Addr, host string, b *pki.Bundle, dialer *connrotation.Dialer) *rest.Config {
 	return &rest.Config{
 		Host: "https://" + hostPortForClients(addr, host),
+		Dial: dialer.DialContext,
 		TLSClientConfig: rest.TLSClientConfig{
 			CAData:   b.CAPEM,
 			CertData: b.AdminCertPEM,
