@@ -414,7 +414,7 @@ func (c *Cache) change(sev storage.Event, latest map[string]*entry) *event {
 	key, rev := sev.KV.Key, sev.Revision()
 	prev, had := latest[key]
 	if !had {
-		prev, had = c.cur.Get(&entry{key: key}) // only Run's goroutine changes cur
+		prev, had = lookup(c.cur, key) // only Run's goroutine changes cur
 	}
 	had = had && prev != nil
 	if !had {

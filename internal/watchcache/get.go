@@ -14,7 +14,7 @@ import (
 // It is shared: read it, or deep-copy it to change it.
 func (c *Cache) Object(key string, rev storage.Revision) (obj runtime.Object, ok bool) {
 	snap, _ := c.snapshot()
-	e, found := snap.Get(&entry{key: key})
+	e, found := lookup(snap, key)
 	if !found || e.rev != rev {
 		return nil, false
 	}

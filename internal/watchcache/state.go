@@ -89,6 +89,20 @@ func (e *entry) name() string { return e.key[strings.LastIndexByte(e.key, '/')+1
 
 func entryLess(a, b *entry) bool { return a.key < b.key }
 
+// probes are entries that only carry a key, to look it up in a tree
+// without allocating an entry per lookup.
+var probes = sync.Pool{New: func() any { return new(entry) }}
+
+// lookup returns t's entry for key.
+func lookup(t *tree, key string) (*entry, bool) {
+	p := probes.Get().(*entry)
+	p.key = key
+	e, ok := t.Get(p)
+	p.key = ""
+	probes.Put(p)
+	return e, ok
+}
+
 // tree is the state of the resource at one revision: entries by key. A
 // tree that has been published (as Cache.snap, in an event or in the
 // window) is never modified again; the Run goroutine changes its working

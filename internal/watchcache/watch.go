@@ -272,7 +272,7 @@ func (w *watcher) sendInitial(send func(watch.Event) bool) bool {
 // in key order, until fn returns false.
 func ascend(t *tree, f *filter, start string, fn func(*entry) bool) {
 	if f.key != "" {
-		if e, ok := t.Get(&entry{key: f.key}); ok && f.key >= start {
+		if e, ok := lookup(t, f.key); ok && f.key >= start {
 			fn(e)
 		}
 		return
