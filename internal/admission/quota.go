@@ -334,16 +334,16 @@ func podInScope(pod *corev1.Pod, req corev1.ScopedResourceSelectorRequirement) b
 	return false
 }
 
-// bestEffort: no container requests or limits cpu or memory.
+// bestEffort: no container requests or limits a positive amount of cpu
+// or memory (a zero request does not count, as in upstream's QoS class).
 func bestEffort(pod *corev1.Pod) bool {
 	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
 		for _, c := range cs {
 			for _, l := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
-				if _, ok := l[corev1.ResourceCPU]; ok {
-					return false
-				}
-				if _, ok := l[corev1.ResourceMemory]; ok {
-					return false
+				for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+					if q, ok := l[name]; ok && q.Sign() > 0 {
+						return false
+					}
 				}
 			}
 		}

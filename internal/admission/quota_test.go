@@ -172,6 +172,11 @@ func TestResourceQuota(t *testing.T) {
 		a:        create(podsResource, newPod("web")),
 		wantErr:  `pods "web" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`,
 	}, {
+		name:     "BestEffort scope: a zero request is still best effort",
+		existing: []runtime.Object{quota("q", rl("pods=1"), scopes(corev1.ResourceQuotaScopeBestEffort)), newPod("a")},
+		a:        create(podsResource, newPod("web", withResources(0, rl("cpu=0"), nil))),
+		wantErr:  `pods "web" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`,
+	}, {
 		name:     "BestEffort scope: other pods are not its business",
 		existing: []runtime.Object{quota("q", rl("pods=1"), scopes(corev1.ResourceQuotaScopeBestEffort)), newPod("a")},
 		a:        create(podsResource, burstable("web")),
