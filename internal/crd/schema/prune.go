@@ -1,0 +1,83 @@
+package schema
+
+import (
+	"sort"
+	"strconv"
+)
+
+// Prune removes from obj, in place, every field s does not specify and
+// returns the paths it removed (".spec.foo", ".items[2].bar"), sorted. obj is
+// the whole resource: its apiVersion, kind and metadata are never pruned.
+func Prune(obj map[string]any, s *Structural) []string {
+	var p pruner
+	p.object(obj, s, "", true)
+	sort.Strings(p.pruned)
+	return p.pruned
+}
+
+type pruner struct {
+	pruned []string
+}
+
+// value prunes x against s; s == nil means nothing below x is known.
+func (p *pruner) value(x any, s *Structural, path string) {
+	switch x := x.(type) {
+	case map[string]any:
+		p.object(x, s, path, false)
+	case []any:
+		var items *Structural
+		if s != nil {
+			items = s.Items
+		}
+		for i, v := range x {
+			p.value(v, items, path+"["+strconv.Itoa(i)+"]")
+		}
+	}
+}
+
+func (p *pruner) object(x map[string]any, s *Structural, path string, root bool) {
+	if s != nil && s.XPreserveUnknownFields {
+		p.preserved(x, s, path)
+		return
+	}
+	resource := root || (s != nil && s.XEmbeddedResource)
+	for k, v := range x {
+		if resource && isTypeMetaOrMetadata(k) {
+			continue
+		}
+		child := path + "." + k
+		if s != nil {
+			if prop, ok := s.Properties[k]; ok {
+				p.value(v, prop, child)
+				continue
+			}
+			if s.AdditionalProperties != nil {
+				p.value(v, s.AdditionalProperties, child)
+				continue
+			}
+		}
+		p.pruned = append(p.pruned, child)
+		delete(x, k)
+	}
+}
+
+// preserved keeps x's unknown fields but still prunes below the fields s
+// specifies, as upstream does for x-kubernetes-preserve-unknown-fields.
+func (p *pruner) preserved(x map[string]any, s *Structural, path string) {
+	resource := s.XEmbeddedResource
+	for k, v := range x {
+		if resource && isTypeMetaOrMetadata(k) {
+			continue
+		}
+		child := path + "." + k
+		if prop, ok := s.Properties[k]; ok {
+			p.value(v, prop, child)
+		} else if s.AdditionalProperties != nil {
+			p.value(v, s.AdditionalProperties, child)
+		}
+	}
+}
+
+func isTypeMetaOrMetadata(k string) bool {
+	return k == "apiVersion" || k == "kind" || k == "metadata"
+}
