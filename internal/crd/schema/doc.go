@@ -17,9 +17,9 @@
 //     (Structural.Props) for later value validation, so props must not be
 //     mutated afterwards.
 //   - Prune(obj, s) removes, in place, every field s does not specify and
-//     returns the removed paths in JSON-path-like form (".spec.foo",
-//     ".spec.list[0].bar"), sorted, for fieldValidation warnings or Strict
-//     rejection. At the root and in x-kubernetes-embedded-resource objects,
+//     returns the removed paths ("spec.foo", "spec.list[0].bar"), sorted,
+//     as upstream's `unknown field "spec.foo"` fieldValidation warnings and
+//     Strict rejections name them. At the root and in x-kubernetes-embedded-resource objects,
 //     apiVersion, kind and metadata are kept: metadata is ObjectMeta's
 //     business, not the schema's. x-kubernetes-preserve-unknown-fields keeps
 //     unknown fields but known fields below are still pruned.

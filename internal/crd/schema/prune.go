@@ -6,7 +6,8 @@ import (
 )
 
 // Prune removes from obj, in place, every field s does not specify and
-// returns the paths it removed (".spec.foo", ".items[2].bar"), sorted. obj is
+// returns the paths it removed ("spec.foo", "spec.ports[2].name"), sorted,
+// in the form upstream's `unknown field "..."` warnings use. obj is
 // the whole resource: its apiVersion, kind and metadata are never pruned.
 func Prune(obj map[string]any, s *Structural) []string {
 	var p pruner
@@ -45,7 +46,7 @@ func (p *pruner) object(x map[string]any, s *Structural, path string, root bool)
 		if resource && isTypeMetaOrMetadata(k) {
 			continue
 		}
-		child := path + "." + k
+		child := joinPath(path, k)
 		if s != nil {
 			if prop, ok := s.Properties[k]; ok {
 				p.value(v, prop, child)
@@ -69,7 +70,7 @@ func (p *pruner) preserved(x map[string]any, s *Structural, path string) {
 		if resource && isTypeMetaOrMetadata(k) {
 			continue
 		}
-		child := path + "." + k
+		child := joinPath(path, k)
 		if prop, ok := s.Properties[k]; ok {
 			p.value(v, prop, child)
 		} else if s.AdditionalProperties != nil {
@@ -80,4 +81,11 @@ func (p *pruner) preserved(x map[string]any, s *Structural, path string) {
 
 func isTypeMetaOrMetadata(k string) bool {
 	return k == "apiVersion" || k == "kind" || k == "metadata"
+}
+
+func joinPath(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
 }
