@@ -34,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -632,16 +633,14 @@ func doHTTP(t *testing.T, c *http.Client, method, url, contentType string, body 
 // last message explains the failure.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v: %s", what, waitTimeout, msg)
-		}
-		time.Sleep(pollInterval) // polling interval of a condition with a deadline
+	var msg string
+	err := wait.PollUntilContextTimeout(context.Background(), pollInterval, waitTimeout, true, func(context.Context) (bool, error) {
+		var ok bool
+		ok, msg = cond()
+		return ok, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not true within %v: %s", what, waitTimeout, msg)
 	}
 }
 
