@@ -13,7 +13,11 @@ import (
 	"context"
 	"fmt"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -34,8 +38,13 @@ var (
 )
 
 func init() {
-	if err := corev1.AddToScheme(Scheme); err != nil {
-		panic(fmt.Sprintf("client: registering core/v1: %v", err))
+	for _, add := range []func(*runtime.Scheme) error{
+		corev1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
+		schedulingv1.AddToScheme, storagev1.AddToScheme,
+	} {
+		if err := add(Scheme); err != nil {
+			panic(fmt.Sprintf("client: registering scheme: %v", err))
+		}
 	}
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
 	Codecs = serializer.NewCodecFactory(Scheme)
@@ -82,6 +91,89 @@ func (c *Core) ServiceAccounts(ns string) *gentype.ClientWithList[*corev1.Servic
 func (c *Core) ConfigMaps(ns string) *gentype.ClientWithList[*corev1.ConfigMap, *corev1.ConfigMapList] {
 	return gentype.NewClientWithList[*corev1.ConfigMap, *corev1.ConfigMapList]("configmaps", c.rest, ParameterCodec, ns,
 		func() *corev1.ConfigMap { return &corev1.ConfigMap{} }, func() *corev1.ConfigMapList { return &corev1.ConfigMapList{} })
+}
+
+func (c *Core) Pods(ns string) *gentype.ClientWithList[*corev1.Pod, *corev1.PodList] {
+	return gentype.NewClientWithList[*corev1.Pod, *corev1.PodList]("pods", c.rest, ParameterCodec, ns,
+		func() *corev1.Pod { return &corev1.Pod{} }, func() *corev1.PodList { return &corev1.PodList{} })
+}
+
+func (c *Core) Nodes() *gentype.ClientWithList[*corev1.Node, *corev1.NodeList] {
+	return gentype.NewClientWithList[*corev1.Node, *corev1.NodeList]("nodes", c.rest, ParameterCodec, "",
+		func() *corev1.Node { return &corev1.Node{} }, func() *corev1.NodeList { return &corev1.NodeList{} })
+}
+
+func (c *Core) Events(ns string) *gentype.ClientWithList[*corev1.Event, *corev1.EventList] {
+	return gentype.NewClientWithList[*corev1.Event, *corev1.EventList]("events", c.rest, ParameterCodec, ns,
+		func() *corev1.Event { return &corev1.Event{} }, func() *corev1.EventList { return &corev1.EventList{} })
+}
+
+func (c *Core) Services(ns string) *gentype.ClientWithList[*corev1.Service, *corev1.ServiceList] {
+	return gentype.NewClientWithList[*corev1.Service, *corev1.ServiceList]("services", c.rest, ParameterCodec, ns,
+		func() *corev1.Service { return &corev1.Service{} }, func() *corev1.ServiceList { return &corev1.ServiceList{} })
+}
+
+func (c *Core) PersistentVolumes() *gentype.ClientWithList[*corev1.PersistentVolume, *corev1.PersistentVolumeList] {
+	return gentype.NewClientWithList[*corev1.PersistentVolume, *corev1.PersistentVolumeList]("persistentvolumes", c.rest, ParameterCodec, "",
+		func() *corev1.PersistentVolume { return &corev1.PersistentVolume{} }, func() *corev1.PersistentVolumeList { return &corev1.PersistentVolumeList{} })
+}
+
+func (c *Core) PersistentVolumeClaims(ns string) *gentype.ClientWithList[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
+	return gentype.NewClientWithList[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList]("persistentvolumeclaims", c.rest, ParameterCodec, ns,
+		func() *corev1.PersistentVolumeClaim { return &corev1.PersistentVolumeClaim{} }, func() *corev1.PersistentVolumeClaimList { return &corev1.PersistentVolumeClaimList{} })
+}
+
+// Bind binds a pod to a node through its binding subresource, as the
+// scheduler does.
+func (c *Core) Bind(ctx context.Context, b *corev1.Binding, opts metav1.CreateOptions) error {
+	return c.rest.Post().Namespace(b.Namespace).Resource("pods").Name(b.Name).SubResource("binding").
+		VersionedParams(&opts, ParameterCodec).Body(b).Do(ctx).Error()
+}
+
+// UpdatePodStatus writes a pod's status subresource, as the node agent and
+// the scheduler (PodScheduled condition) do.
+func (c *Core) UpdatePodStatus(ctx context.Context, pod *corev1.Pod, opts metav1.UpdateOptions) (*corev1.Pod, error) {
+	return c.Pods(pod.Namespace).UpdateStatus(ctx, pod, opts)
+}
+
+// Group is a client of one API group-version outside core/v1: its typed
+// accessors are below, by group.
+type Group struct{ rest rest.Interface }
+
+// NewGroup returns a client of gv (registered in Scheme) over cfg.
+func NewGroup(cfg *rest.Config, gv schema.GroupVersion) (*Group, error) {
+	rc, err := restFor(cfg, "/apis", gv)
+	if err != nil {
+		return nil, err
+	}
+	return &Group{rest: rc}, nil
+}
+
+// REST is the underlying REST client.
+func (g *Group) REST() rest.Interface { return g.rest }
+
+// Leases is coordination.k8s.io/v1 Leases; g must be of that group-version.
+func (g *Group) Leases(ns string) *gentype.ClientWithList[*coordinationv1.Lease, *coordinationv1.LeaseList] {
+	return gentype.NewClientWithList[*coordinationv1.Lease, *coordinationv1.LeaseList]("leases", g.rest, ParameterCodec, ns,
+		func() *coordinationv1.Lease { return &coordinationv1.Lease{} }, func() *coordinationv1.LeaseList { return &coordinationv1.LeaseList{} })
+}
+
+// PodDisruptionBudgets is policy/v1 PodDisruptionBudgets.
+func (g *Group) PodDisruptionBudgets(ns string) *gentype.ClientWithList[*policyv1.PodDisruptionBudget, *policyv1.PodDisruptionBudgetList] {
+	return gentype.NewClientWithList[*policyv1.PodDisruptionBudget, *policyv1.PodDisruptionBudgetList]("poddisruptionbudgets", g.rest, ParameterCodec, ns,
+		func() *policyv1.PodDisruptionBudget { return &policyv1.PodDisruptionBudget{} }, func() *policyv1.PodDisruptionBudgetList { return &policyv1.PodDisruptionBudgetList{} })
+}
+
+// PriorityClasses is scheduling.k8s.io/v1 PriorityClasses.
+func (g *Group) PriorityClasses() *gentype.ClientWithList[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList] {
+	return gentype.NewClientWithList[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList]("priorityclasses", g.rest, ParameterCodec, "",
+		func() *schedulingv1.PriorityClass { return &schedulingv1.PriorityClass{} }, func() *schedulingv1.PriorityClassList { return &schedulingv1.PriorityClassList{} })
+}
+
+// StorageClasses is storage.k8s.io/v1 StorageClasses.
+func (g *Group) StorageClasses() *gentype.ClientWithList[*storagev1.StorageClass, *storagev1.StorageClassList] {
+	return gentype.NewClientWithList[*storagev1.StorageClass, *storagev1.StorageClassList]("storageclasses", g.rest, ParameterCodec, "",
+		func() *storagev1.StorageClass { return &storagev1.StorageClass{} }, func() *storagev1.StorageClassList { return &storagev1.StorageClassList{} })
 }
 
 // ListerWatcher is what an informer needs of a typed client.
