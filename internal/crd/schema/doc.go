@@ -27,6 +27,18 @@
 //     that is not nullable) to a deep copy of its schema default, then
 //     recurses, including into array items and additionalProperties values.
 //     obj never aliases s's defaults.
+//   - Validate(s, obj, fldPath) checks obj's values as kube-apiserver checks
+//     a custom resource, with the same field.ErrorList (types, paths and
+//     messages): the OpenAPI keywords through k8s.io/kube-openapi's
+//     validator on a conversion of s.Props (so messages are upstream's word
+//     for word, e.g. "spec.a in body must be of type integer: \"string\""),
+//     formats kube-apiserver does not support are ignored as it ignores
+//     them, then apiVersion/kind/metadata of embedded resources, then
+//     duplicates in x-kubernetes-list-type set and map lists. The root's
+//     metadata is only checked as far as the schema restricts name and
+//     generateName. x-kubernetes-validations (CEL) rules are not evaluated
+//     here; see internal/crd/cel. Error order within the OpenAPI part
+//     follows kube-openapi and is not stable.
 //
 // Everything is a pure function of its arguments: no goroutines, no I/O.
 // obj is JSON-shaped data as decoded by k8s.io/apimachinery/pkg/util/json

@@ -3,10 +3,12 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/kube-openapi/pkg/validation/validate"
 )
 
 // ErrNotStructural is wrapped by New's error when the schema breaks a
@@ -47,6 +49,11 @@ type Structural struct {
 
 	// Props is the schema this node was built from, read-only.
 	Props *apiextensionsv1.JSONSchemaProps
+
+	// openapi is Props converted for kube-openapi's validator, built on
+	// first use by Validate. A Structural must therefore not be copied.
+	openapiOnce sync.Once
+	openapi     *validate.SchemaValidator
 }
 
 // New checks props (Check with path openAPIV3Schema) and builds its
