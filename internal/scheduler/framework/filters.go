@@ -184,7 +184,10 @@ func NodeResourcesFit(pod *corev1.Pod, ni *NodeInfo) *Status {
 	if ni.Node() == nil {
 		return nodeNotFound()
 	}
-	insufficient := Fits(PodRequests(pod), ni)
+	return resourcesFitStatus(Fits(PodRequests(pod), ni))
+}
+
+func resourcesFitStatus(insufficient []InsufficientResource) *Status {
 	if len(insufficient) == 0 {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package framework
 
 import (
+	"maps"
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -14,8 +17,24 @@ type NodeInfo struct {
 	Allocatable Resource
 	// Requested is the sum of PodRequests over Pods.
 	Requested Resource
+	// NonZeroRequested is Requested with the scoring defaults (100m cpu,
+	// 200Mi memory) for containers that request nothing, as upstream's
+	// NonZeroRequested: it keeps best-effort pods from piling onto one node.
+	// Only MilliCPU and Memory are set.
+	NonZeroRequested Resource
 	// UsedPorts are the host ports taken by Pods.
 	UsedPorts HostPortInfo
+
+	// podsWithAffinity are the pods with any pod (anti-)affinity, and
+	// podsWithRequiredAnti those with required anti-affinity: the only pods
+	// the inter-pod affinity plugin must look at for an incoming pod
+	// without terms of its own.
+	podsWithAffinity     []*podInfo
+	podsWithRequiredAnti []*podInfo
+	// pvcRefs counts the pods using each "namespace/claim".
+	pvcRefs map[string]int
+	// images maps each normalized image name on the node to its size.
+	images map[string]int64
 }
 
 // NewNodeInfo returns a NodeInfo for node holding pods. node may be nil
@@ -39,9 +58,51 @@ func (n *NodeInfo) Pods() []*corev1.Pod { return n.pods }
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.node = node
 	n.Allocatable = Resource{}
-	if node != nil {
-		n.Allocatable = NewResource(node.Status.Allocatable)
+	n.images = nil
+	if node == nil {
+		return
 	}
+	n.Allocatable = NewResource(node.Status.Allocatable)
+	for _, img := range node.Status.Images {
+		for _, name := range img.Names {
+			if n.images == nil {
+				n.images = map[string]int64{}
+			}
+			n.images[normalizedImageName(name)] = img.SizeBytes
+		}
+	}
+}
+
+// normalizedImageName adds the implicit ":latest" tag, as the kubelet
+// reports images and as upstream's ImageLocality compares them.
+func normalizedImageName(name string) string {
+	if strings.LastIndex(name, ":") <= strings.LastIndex(name, "/") {
+		name += ":latest"
+	}
+	return name
+}
+
+// Clone returns a copy of n that can be modified (pods added or removed)
+// without affecting n. The Node and Pod objects are shared.
+func (n *NodeInfo) Clone() *NodeInfo {
+	c := *n
+	c.pods = slicesClone(n.pods)
+	c.podsWithAffinity = slicesClone(n.podsWithAffinity)
+	c.podsWithRequiredAnti = slicesClone(n.podsWithRequiredAnti)
+	c.Requested.Scalar = maps.Clone(n.Requested.Scalar)
+	c.UsedPorts = make(HostPortInfo, len(n.UsedPorts))
+	for ip, m := range n.UsedPorts {
+		c.UsedPorts[ip] = maps.Clone(m)
+	}
+	c.pvcRefs = maps.Clone(n.pvcRefs)
+	return &c
+}
+
+func slicesClone[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
 }
 
 // AddPod accounts pod's requests and host ports to the node.
@@ -54,9 +115,43 @@ func (n *NodeInfo) AddPod(pod *corev1.Pod) {
 	for name, v := range req.Scalar {
 		n.Requested.addScalar(name, v)
 	}
+	nz := nonZeroRequests(pod)
+	n.NonZeroRequested.MilliCPU += nz.MilliCPU
+	n.NonZeroRequested.Memory += nz.Memory
 	forEachHostPort(pod, func(p *corev1.ContainerPort) {
 		n.UsedPorts.Add(p.HostIP, p.Protocol, p.HostPort)
 	})
+	if pod.Spec.Affinity != nil && (pod.Spec.Affinity.PodAffinity != nil || pod.Spec.Affinity.PodAntiAffinity != nil) {
+		pi := newPodInfo(pod)
+		n.podsWithAffinity = append(n.podsWithAffinity, pi)
+		if pi.hasRequiredAntiAff {
+			n.podsWithRequiredAnti = append(n.podsWithRequiredAnti, pi)
+		}
+	}
+	forEachClaim(pod, func(key string) {
+		if n.pvcRefs == nil {
+			n.pvcRefs = map[string]int{}
+		}
+		n.pvcRefs[key]++
+	})
+}
+
+// forEachClaim calls f with "namespace/claim" for each PVC pod uses.
+func forEachClaim(pod *corev1.Pod, f func(key string)) {
+	for i := range pod.Spec.Volumes {
+		if c := pod.Spec.Volumes[i].PersistentVolumeClaim; c != nil {
+			f(pod.Namespace + "/" + c.ClaimName)
+		}
+	}
+}
+
+func removePodInfo(list []*podInfo, pod *corev1.Pod) []*podInfo {
+	for i, pi := range list {
+		if samePod(pi.pod, pod) {
+			return append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return list
 }
 
 // RemovePod removes the pod with pod's UID (namespace/name when UIDs are
@@ -66,12 +161,26 @@ func (n *NodeInfo) RemovePod(pod *corev1.Pod) bool {
 		if !samePod(p, pod) {
 			continue
 		}
-		n.pods = append(n.pods[:i], n.pods[i+1:]...)
+		// Copy instead of shifting in place: a clone or a snapshot may
+		// share the backing array.
+		n.pods = append(n.pods[:i:i], n.pods[i+1:]...)
 		req := PodRequests(p)
 		req.AllowedPodNumber = 0
 		n.Requested.sub(req)
+		nz := nonZeroRequests(p)
+		n.NonZeroRequested.MilliCPU -= nz.MilliCPU
+		n.NonZeroRequested.Memory -= nz.Memory
 		forEachHostPort(p, func(cp *corev1.ContainerPort) {
 			n.UsedPorts.Remove(cp.HostIP, cp.Protocol, cp.HostPort)
+		})
+		n.podsWithAffinity = removePodInfo(n.podsWithAffinity, p)
+		n.podsWithRequiredAnti = removePodInfo(n.podsWithRequiredAnti, p)
+		forEachClaim(p, func(key string) {
+			if n.pvcRefs[key] <= 1 {
+				delete(n.pvcRefs, key)
+			} else {
+				n.pvcRefs[key]--
+			}
 		})
 		return true
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
@@ -77,6 +78,28 @@ func PodRequests(pod *corev1.Pod) Resource {
 		// the larger of its spec and its allocated resources.
 		UseStatusResources: true,
 	}))
+}
+
+// Scoring defaults for containers without cpu or memory requests, as
+// upstream's DefaultMilliCPURequest and DefaultMemoryRequest.
+const (
+	DefaultMilliCPURequest int64 = 100
+	DefaultMemoryRequest   int64 = 200 * 1024 * 1024
+)
+
+var nonZeroDefaults = corev1.ResourceList{
+	corev1.ResourceCPU:    *resource.NewMilliQuantity(DefaultMilliCPURequest, resource.DecimalSI),
+	corev1.ResourceMemory: *resource.NewQuantity(DefaultMemoryRequest, resource.BinarySI),
+}
+
+// nonZeroRequests returns the pod's cpu and memory requests with
+// containers that request none counted at the scoring defaults.
+func nonZeroRequests(pod *corev1.Pod) Resource {
+	rl := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
+		UseStatusResources:          true,
+		NonMissingContainerRequests: nonZeroDefaults,
+	})
+	return Resource{MilliCPU: rl.Cpu().MilliValue(), Memory: rl.Memory().Value()}
 }
 
 // isScalarResourceName reports whether the scheduler tracks name as a scalar:
