@@ -45,6 +45,7 @@ func newRootCommand() *cobra.Command {
 		},
 	})
 	root.AddCommand(newUpCommand(), newServerCommand())
+	root.AddCommand(newNodeCommand())
 	return root
 }
 
@@ -82,6 +83,7 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:6443", "HTTPS address to serve the API on (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", "./skiff-data", "directory for state, credentials and the admin kubeconfig")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 1, "simulated nodes to run in the process, named skiff-node-0, -1, ... (0: none)")
 	serviceFlags(cmd, &cfg)
 	return cmd
 }

@@ -79,6 +79,8 @@ type Config struct {
 	// NodePortRange is where Services get their node ports, "low-high";
 	// "" means svcalloc.DefaultNodePortRange.
 	NodePortRange string
+	// Nodes is how many simulated nodes run in the process (0: none).
+	Nodes int
 	// Ready, if set, is called once the server accepts requests.
 	Ready func(kubeconfig string)
 }
@@ -203,9 +205,11 @@ func Run(ctx context.Context, cfg Config) error {
 		stopControllers()
 		return err
 	}
+	nodesDone := startNodes(ctrlCtx, loopback, cfg.Nodes)
 	defer func() {
 		stopControllers()
 		<-controllersDone
+		<-nodesDone
 	}()
 	slog.Info("skiff is ready", "listen", ln.Addr().String(), "store", cfg.Store, "startup", time.Since(start).Round(time.Millisecond))
 	if cfg.Ready != nil {
@@ -221,6 +225,7 @@ func Run(ctx context.Context, cfg Config) error {
 	stopWatchdog = shutdownWatchdog(10 * time.Second)
 	stopControllers()
 	<-controllersDone
+	<-nodesDone
 	loopbackDialer.CloseAll()
 	api.Shutdown() // watches end, so Shutdown does not wait for them
 	// In-flight requests get a grace period; then what is left (a client

@@ -1,0 +1,32 @@
+package controlplane
+
+import (
+	"context"
+	"log/slog"
+
+	"k8s.io/client-go/rest"
+
+	"skiff.dev/skiff/internal/node"
+)
+
+// startNodes runs count simulated nodes (skiff-node-0 ...) over the
+// loopback client until ctx ends; the returned channel closes when they
+// have stopped. Their names are fixed, so a restarted `skiff up` adopts
+// the nodes, leases and pods of the previous run. count 0 runs none.
+func startNodes(ctx context.Context, cfg *rest.Config, count int) <-chan struct{} {
+	done := make(chan struct{})
+	if count <= 0 {
+		close(done)
+		return done
+	}
+	c := rest.CopyConfig(cfg)
+	c.UserAgent = "skiff-node"
+	go func() {
+		defer close(done)
+		opts := node.Options{Count: count, NamePrefix: node.DefaultNamePrefix}
+		if err := node.RunSimulated(ctx, c, opts); err != nil && ctx.Err() == nil {
+			slog.Error("simulated nodes stopped", "err", err)
+		}
+	}()
+	return done
+}

@@ -1,0 +1,573 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+
+	"skiff.dev/skiff/internal/client"
+	"skiff.dev/skiff/internal/node/simulated"
+)
+
+// wheelSlots is how many slots the lease wheel has: every tick (the renew
+// interval / wheelSlots) renews the leases of one slot, so the renewals of
+// many nodes spread evenly over the interval instead of arriving at once.
+const wheelSlots = 10
+
+// Agent runs simulated nodes: it registers them, renews their leases,
+// posts their status, and moves the pods bound to them through their
+// lifecycle. It holds no goroutine per node or per pod.
+type Agent struct {
+	opts  Options
+	log   *slog.Logger
+	clock clock.WithTicker
+	core  *client.Core
+	coord *client.Group
+
+	queue workqueue.TypedRateLimitingInterface[key]
+	pods  cache.SharedIndexInformer
+
+	// nodes and slots are filled by plan before any worker runs and are
+	// read-only afterwards; the fields of a simNode marked so are guarded
+	// by mu.
+	nodes map[string]*simNode
+	order []*simNode
+	slots [wheelSlots][]*simNode
+
+	mu sync.Mutex
+}
+
+// simNode is one simulated node.
+type simNode struct {
+	spec nodeSpec
+	ips  *podIPs // guarded by Agent.mu
+
+	node       *corev1.Node          // guarded by Agent.mu: as last written; nil until registered
+	lease      *coordinationv1.Lease // guarded by Agent.mu: as last written
+	lastReport time.Time             // guarded by Agent.mu: when status was last posted
+}
+
+// key is a unit of work: a pod to sync, or a node to register, renew the
+// lease of, or post the status of.
+type key struct {
+	kind      keyKind
+	namespace string
+	name      string
+}
+
+type keyKind uint8
+
+const (
+	kindPod keyKind = iota
+	kindRegister
+	kindLease
+	kindStatus
+)
+
+// New returns an agent for the simulated nodes opts describes, talking to
+// the API server cfg points at. Nothing happens until Run.
+func New(cfg *rest.Config, opts Options) (*Agent, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	core, err := client.NewCore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	coord, err := client.NewGroup(cfg, coordinationv1.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		opts:  opts,
+		log:   opts.Logger.With("component", "node-agent"),
+		clock: opts.Clock,
+		core:  core,
+		coord: coord,
+		nodes: make(map[string]*simNode, opts.Count),
+	}
+	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[key](50*time.Millisecond, 30*time.Second),
+		workqueue.TypedRateLimitingQueueConfig[key]{Name: "node-agent", Clock: opts.Clock})
+
+	// One informer of the pods bound to any node serves every node of the
+	// agent: one watch, however many nodes. With one node the server
+	// filters for it.
+	selector := fields.OneTermNotEqualSelector("spec.nodeName", "").String()
+	if opts.Count == 1 {
+		selector = fields.OneTermEqualSelector("spec.nodeName", NodeName(opts.NamePrefix, 0)).String()
+	}
+	lw := client.ListWatch(core.Pods(""), func(o *metav1.ListOptions) { o.FieldSelector = selector })
+	a.pods = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
+	// Managed fields are most of a pod's bytes and the agent never reads
+	// them.
+	if err := a.pods.SetTransform(func(obj any) (any, error) {
+		if m, ok := obj.(metav1.Object); ok {
+			m.SetManagedFields(nil)
+		}
+		return obj, nil
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    a.podChanged,
+		UpdateFunc: func(_, obj any) { a.podChanged(obj) },
+		DeleteFunc: a.podDeleted,
+	}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// RunSimulated runs the simulated nodes opts describes until ctx ends.
+func RunSimulated(ctx context.Context, cfg *rest.Config, opts Options) error {
+	a, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// Names are the names of the agent's nodes, in index order.
+func (a *Agent) Names() []string {
+	out := make([]string, a.opts.Count)
+	for i := range out {
+		out[i] = NodeName(a.opts.NamePrefix, i)
+	}
+	return out
+}
+
+// Run registers the nodes and keeps them alive until ctx ends; it returns
+// once every goroutine it started has stopped. It returns an error only
+// when the nodes could not be planned (the server never answered).
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.queue.ShutDown()
+	if err := a.plan(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, n := range a.order {
+		a.queue.Add(key{kind: kindRegister, name: n.spec.name})
+	}
+	wg.Go(func() { a.pods.RunWithContext(ctx) })
+	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
+		return nil
+	}
+	a.claimExisting()
+	for range a.opts.Workers {
+		wg.Go(func() { wait.UntilWithContext(ctx, a.work, time.Second) })
+	}
+	wg.Go(func() { a.turnWheel(ctx) })
+	a.log.Info("simulated nodes running", "count", len(a.order), "first", a.order[0].spec.name)
+	<-ctx.Done()
+	a.queue.ShutDown()
+	return nil
+}
+
+// plan decides each node's pod CIDR and address: a node that exists keeps
+// its own; a new one gets the lowest index no node in the cluster uses.
+func (a *Agent) plan(ctx context.Context) error {
+	var existing *corev1.NodeList
+	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		existing, err = a.core.Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			a.log.Warn("listing nodes", "err", err)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("node: listing nodes: %w", err)
+	}
+	byName := make(map[string]*corev1.Node, len(existing.Items))
+	usedIdx := map[int]bool{}
+	for i := range existing.Items {
+		n := &existing.Items[i]
+		byName[n.Name] = n
+		if k, ok := cidrIndex(n.Spec.PodCIDR); ok {
+			usedIdx[k] = true
+		}
+	}
+	nextIdx := 0
+	freeIdx := func() (int, error) {
+		for ; nextIdx < maxCIDRIndex; nextIdx++ {
+			if !usedIdx[nextIdx] {
+				usedIdx[nextIdx] = true
+				return nextIdx, nil
+			}
+		}
+		return 0, errors.New("node: no pod CIDR left in 10.42.0.0-10.255.255.0")
+	}
+	for i := range a.opts.Count {
+		s := nodeSpec{name: NodeName(a.opts.NamePrefix, i), zone: zoneFor(a.opts.Zones, i)}
+		old := byName[s.name]
+		if old != nil && old.Spec.PodCIDR != "" {
+			p, err := netip.ParsePrefix(old.Spec.PodCIDR)
+			if err == nil {
+				s.podCIDR = p.Masked()
+			}
+		}
+		if !s.podCIDR.IsValid() {
+			k, err := freeIdx()
+			if err != nil {
+				return err
+			}
+			s.podCIDR, s.ip = podCIDRForIndex(k), nodeIPForIndex(k)
+		}
+		if old != nil {
+			for _, ad := range old.Status.Addresses {
+				if ad.Type == corev1.NodeInternalIP {
+					if ip, err := netip.ParseAddr(ad.Address); err == nil {
+						s.ip = ip
+					}
+				}
+			}
+		}
+		if !s.ip.IsValid() {
+			if k, ok := cidrIndex(s.podCIDR.String()); ok {
+				s.ip = nodeIPForIndex(k)
+			} else {
+				k, err := freeIdx()
+				if err != nil {
+					return err
+				}
+				s.ip = nodeIPForIndex(k)
+			}
+		}
+		n := &simNode{spec: s, ips: newPodIPs(s.podCIDR)}
+		a.nodes[s.name] = n
+		a.order = append(a.order, n)
+		a.slots[i%wheelSlots] = append(a.slots[i%wheelSlots], n)
+	}
+	return nil
+}
+
+// claimExisting records the addresses of pods the nodes already run (an
+// agent restarted), before any new pod gets one.
+func (a *Agent) claimExisting() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, obj := range a.pods.GetStore().List() {
+		pod := obj.(*corev1.Pod)
+		n := a.nodes[pod.Spec.NodeName]
+		if n == nil || pod.Status.PodIP == "" || terminal(pod) {
+			continue
+		}
+		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
+			n.ips.claim(pod.UID, ip)
+		}
+	}
+}
+
+func terminal(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+func (a *Agent) podChanged(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if _, ours := a.nodes[pod.Spec.NodeName]; ours {
+		a.queue.Add(key{kind: kindPod, namespace: pod.Namespace, name: pod.Name})
+	}
+}
+
+func (a *Agent) podDeleted(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if n := a.nodes[pod.Spec.NodeName]; n != nil {
+		a.mu.Lock()
+		n.ips.release(pod.UID)
+		a.mu.Unlock()
+	}
+}
+
+// turnWheel enqueues, every tick, the lease renewals of one slot of nodes
+// and the status reports that are due in it.
+func (a *Agent) turnWheel(ctx context.Context) {
+	t := a.clock.NewTicker(a.opts.LeaseRenewInterval / wheelSlots)
+	defer t.Stop()
+	slot := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		slot = (slot + 1) % wheelSlots
+		now := a.clock.Now()
+		a.mu.Lock()
+		for _, n := range a.slots[slot] {
+			if n.node == nil {
+				continue // not registered yet; registration retries itself
+			}
+			a.queue.Add(key{kind: kindLease, name: n.spec.name})
+			if now.Sub(n.lastReport) >= a.opts.StatusReportFrequency {
+				a.queue.Add(key{kind: kindStatus, name: n.spec.name})
+			}
+		}
+		a.mu.Unlock()
+	}
+}
+
+func (a *Agent) work(ctx context.Context) {
+	for {
+		k, quit := a.queue.Get()
+		if quit {
+			return
+		}
+		err := a.sync(ctx, k)
+		switch {
+		case err == nil:
+			a.queue.Forget(k)
+		case ctx.Err() != nil:
+			a.queue.Forget(k)
+		default:
+			a.log.Debug("sync failed; retrying", "kind", k.kind, "namespace", k.namespace, "name", k.name, "err", err)
+			a.queue.AddRateLimited(k)
+		}
+		a.queue.Done(k)
+	}
+}
+
+func (a *Agent) sync(ctx context.Context, k key) error {
+	if k.kind == kindPod {
+		return a.syncPod(ctx, k)
+	}
+	n := a.nodes[k.name]
+	if n == nil {
+		return nil
+	}
+	switch k.kind {
+	case kindRegister:
+		return a.register(ctx, n)
+	case kindLease:
+		return a.renewLease(ctx, n)
+	case kindStatus:
+		return a.reportStatus(ctx, n)
+	}
+	return nil
+}
+
+// register creates the node, or adopts it when it exists (the agent was
+// restarted): its status is posted fresh, a pod CIDR set if it had none.
+// Then the node's lease is created or taken over.
+func (a *Agent) register(ctx context.Context, n *simNode) error {
+	now := a.clock.Now()
+	want := buildNode(n.spec, &a.opts, now)
+	got, err := a.core.Nodes().Create(ctx, want, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		got, err = a.adopt(ctx, want, now)
+	}
+	if err != nil {
+		return fmt.Errorf("registering node %s: %w", n.spec.name, err)
+	}
+	a.mu.Lock()
+	n.node, n.lastReport = got, now
+	a.mu.Unlock()
+	a.log.Debug("node registered", "node", n.spec.name)
+	return a.renewLease(ctx, n)
+}
+
+func (a *Agent) adopt(ctx context.Context, want *corev1.Node, now time.Time) (*corev1.Node, error) {
+	old, err := a.core.Nodes().Get(ctx, want.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if old.Spec.PodCIDR == "" {
+		upd := old.DeepCopy()
+		upd.Spec.PodCIDR, upd.Spec.PodCIDRs = want.Spec.PodCIDR, want.Spec.PodCIDRs
+		if old, err = a.core.Nodes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	upd := old.DeepCopy()
+	upd.Status = want.Status
+	upd.Status.Conditions = nodeConditions(old.Status.Conditions, now)
+	return a.core.Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+}
+
+// reportStatus posts the node's status with fresh heartbeat times.
+func (a *Agent) reportStatus(ctx context.Context, n *simNode) error {
+	a.mu.Lock()
+	cur := n.node
+	a.mu.Unlock()
+	if cur == nil {
+		return nil
+	}
+	now := a.clock.Now()
+	for attempt := 0; ; attempt++ {
+		upd := cur.DeepCopy()
+		upd.Status.Conditions = nodeConditions(cur.Status.Conditions, now)
+		got, err := a.core.Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) && attempt == 0 {
+			if cur, err = a.core.Nodes().Get(ctx, n.spec.name, metav1.GetOptions{}); err != nil {
+				return err
+			}
+			continue
+		}
+		if apierrors.IsNotFound(err) {
+			// Deleted by someone: as the kubelet, do not re-register
+			// until restarted.
+			a.log.Warn("node was deleted; not reporting its status", "node", n.spec.name)
+			a.mu.Lock()
+			n.node = nil
+			a.mu.Unlock()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a.mu.Lock()
+		n.node, n.lastReport = got, now
+		a.mu.Unlock()
+		return nil
+	}
+}
+
+// renewLease writes the node's lease with renewTime now, creating it if
+// it does not exist and re-reading it when the cached copy is stale.
+func (a *Agent) renewLease(ctx context.Context, n *simNode) error {
+	a.mu.Lock()
+	cur, node := n.lease, n.node
+	a.mu.Unlock()
+	if node == nil {
+		return nil
+	}
+	leases := a.coord.Leases(LeaseNamespace)
+	now := metav1.NewMicroTime(a.clock.Now())
+	for attempt := 0; ; attempt++ {
+		var got *coordinationv1.Lease
+		var err error
+		if cur == nil {
+			cur, err = leases.Get(ctx, n.spec.name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				got, err = leases.Create(ctx, a.newLease(node, now), metav1.CreateOptions{})
+				cur = nil
+			} else if err != nil {
+				return err
+			}
+		}
+		if cur != nil {
+			upd := cur.DeepCopy()
+			a.fillLease(upd, node, now)
+			got, err = leases.Update(ctx, upd, metav1.UpdateOptions{})
+		}
+		if (apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsAlreadyExists(err)) && attempt < 2 {
+			cur = nil
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("renewing lease of node %s: %w", n.spec.name, err)
+		}
+		a.mu.Lock()
+		n.lease = got
+		a.mu.Unlock()
+		return nil
+	}
+}
+
+func (a *Agent) newLease(node *corev1.Node, now metav1.MicroTime) *coordinationv1.Lease {
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: node.Name, Namespace: LeaseNamespace}}
+	a.fillLease(l, node, now)
+	return l
+}
+
+// fillLease sets what the kubelet's lease controller sets: the holder,
+// duration and renew time, and the node as owner so the lease goes with
+// it.
+func (a *Agent) fillLease(l *coordinationv1.Lease, node *corev1.Node, now metav1.MicroTime) {
+	holder, dur := node.Name, a.opts.LeaseDurationSeconds
+	l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.RenewTime = &holder, &dur, &now
+	owner := metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}
+	if !slices.ContainsFunc(l.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == node.UID }) {
+		l.OwnerReferences = []metav1.OwnerReference{owner}
+	}
+}
+
+// syncPod moves one pod a step through its lifecycle: it computes the
+// status the pod should have now, writes it, deletes the pod once it has
+// stopped after a deletion, and asks to be woken when a simulated
+// duration ends.
+func (a *Agent) syncPod(ctx context.Context, k key) error {
+	obj, exists, err := a.pods.GetIndexer().GetByKey(k.namespace + "/" + k.name)
+	if err != nil || !exists {
+		return err
+	}
+	pod := obj.(*corev1.Pod)
+	n := a.nodes[pod.Spec.NodeName]
+	if n == nil {
+		return nil
+	}
+	env := simulated.Env{HostIP: n.spec.ip, RunDuration: a.opts.RunDuration}
+	a.mu.Lock()
+	switch {
+	case terminal(pod):
+		n.ips.release(pod.UID)
+	case pod.Status.PodIP != "":
+		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
+			n.ips.claim(pod.UID, ip)
+		}
+	case pod.DeletionTimestamp == nil:
+		ip, ok := n.ips.get(pod.UID)
+		if !ok {
+			a.mu.Unlock()
+			return fmt.Errorf("node %s: no pod IP left in %s", n.spec.name, n.spec.podCIDR)
+		}
+		env.PodIP = ip
+	}
+	a.mu.Unlock()
+
+	res := simulated.Step(pod, env, a.clock.Now())
+	if res.Status != nil {
+		upd := *pod
+		upd.Status = *res.Status
+		if _, err := a.core.UpdatePodStatus(ctx, &upd, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+				// The informer has or will have the newer pod, and its
+				// event brings the pod back here.
+				return nil
+			}
+			return fmt.Errorf("updating status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+	}
+	if res.Delete {
+		zero, uid := int64(0), pod.UID
+		err := a.core.Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: &zero,
+			Preconditions:      &metav1.Preconditions{UID: &uid},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+	}
+	if res.After > 0 {
+		a.queue.AddAfter(k, res.After)
+	}
+	return nil
+}
