@@ -1,9 +1,5 @@
 package framework
 
-import (
-	corev1 "k8s.io/api/core/v1"
-)
-
 // Plugin names beyond the basic filters, as kube-scheduler names them.
 const (
 	InterPodAffinityName   = "InterPodAffinity"
@@ -17,7 +13,7 @@ const (
 )
 
 // defaultFilterPlugins are kube-scheduler's default filters in its order.
-func defaultFilterPlugins() []filterPlugin {
+func defaultFilterPlugins(f *Framework) []filterPlugin {
 	return []filterPlugin{
 		simpleFilter{NodeUnschedulableName, NodeUnschedulable},
 		simpleFilter{NodeNameName, NodeName},
@@ -25,12 +21,22 @@ func defaultFilterPlugins() []filterPlugin {
 		nodeAffinityPlugin{},
 		nodePortsPlugin{},
 		resourcesFitPlugin{},
+		topologySpreadPlugin{f},
+		interPodAffinityPlugin{f},
 	}
 }
 
 // defaultScorePlugins are kube-scheduler's default scores and weights.
-func defaultScorePlugins() []weightedScorer {
-	return nil
+func defaultScorePlugins(f *Framework) []weightedScorer {
+	return []weightedScorer{
+		{taintTolerationScorer{}, 3},
+		{nodeAffinityScorer{}, 2},
+		{topologySpreadScorer{f}, 2},
+		{interPodAffinityScorer{f}, 2},
+		{leastAllocatedScorer{}, 1},
+		{balancedAllocationScorer{}, 1},
+		{imageLocalityScorer{}, 1},
+	}
 }
 
 // simpleFilter adapts a FilterFunc that needs no per-pod state.
@@ -85,15 +91,4 @@ func (resourcesFitPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
 }
 
 // placeholders until the plugins land.
-type interPodState struct{}
-
-func (s *interPodState) clone() *interPodState { return s }
-
-type spreadState struct{}
-
-func (s *spreadState) clone() *spreadState { return s }
-
 type volumeState struct{}
-type spreadScoreState struct{}
-
-var _ = corev1.Pod{}

@@ -46,12 +46,12 @@ func Default() *Framework { return New(Options{}) }
 // weights, configured by opts.
 func New(opts Options) *Framework {
 	f := &Framework{
-		filters:                  defaultFilterPlugins(),
-		scorers:                  defaultScorePlugins(),
 		percentageOfNodesToScore: opts.PercentageOfNodesToScore,
 		parallelism:              opts.Parallelism,
 		rnd:                      opts.Rand,
 	}
+	f.filters = defaultFilterPlugins(f)
+	f.scorers = defaultScorePlugins(f)
 	if f.rnd == nil {
 		f.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}

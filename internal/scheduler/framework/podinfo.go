@@ -13,10 +13,13 @@ import (
 type affinityTerm struct {
 	// namespaces is the term's namespaces, or the owning pod's namespace
 	// when neither namespaces nor namespaceSelector is set.
-	namespaces  sets.Set[string]
-	selector    labels.Selector
-	nsSelector  labels.Selector
-	topologyKey string
+	namespaces sets.Set[string]
+	selector   labels.Selector
+	nsSelector labels.Selector
+	// nsSelectorSet tells whether nsSelector can match at all, so matching
+	// skips the namespace label lookup for the common terms without one.
+	nsSelectorSet bool
+	topologyKey   string
 }
 
 type weightedTerm struct {
@@ -31,6 +34,15 @@ func (t *affinityTerm) matches(pod *corev1.Pod, nsLabels labels.Set) bool {
 		return t.selector.Matches(labels.Set(pod.Labels))
 	}
 	return false
+}
+
+// matchesIn is matches with the namespace labels looked up in snap only
+// when the term has a namespaceSelector.
+func (t *affinityTerm) matchesIn(pod *corev1.Pod, snap *Snapshot) bool {
+	if !t.namespaces.Has(pod.Namespace) && (!t.nsSelectorSet || !t.nsSelector.Matches(snap.namespaceLabels(pod.Namespace))) {
+		return false
+	}
+	return t.selector.Matches(labels.Set(pod.Labels))
 }
 
 // podInfo is a pod with its inter-pod (anti-)affinity terms parsed.
@@ -111,6 +123,7 @@ func newAffinityTerm(pod *corev1.Pod, term *corev1.PodAffinityTerm) affinityTerm
 		nsSel = labels.Nothing()
 	}
 	t.nsSelector = nsSel
+	t.nsSelectorSet = term.NamespaceSelector != nil && err == nil
 	return t
 }
 
@@ -130,14 +143,13 @@ func mergeLabelKeys(sel labels.Selector, pod *corev1.Pod, keys []string, op sele
 }
 
 // podMatchesAllTerms reports whether pod matches every term (false for no
-// terms), with the terms' own namespaces: nsLabels are the pod's
-// namespace's labels.
-func podMatchesAllTerms(terms []affinityTerm, pod *corev1.Pod, nsLabels labels.Set) bool {
+// terms).
+func podMatchesAllTerms(terms []affinityTerm, pod *corev1.Pod, snap *Snapshot) bool {
 	if len(terms) == 0 {
 		return false
 	}
 	for i := range terms {
-		if !terms[i].matches(pod, nsLabels) {
+		if !terms[i].matchesIn(pod, snap) {
 			return false
 		}
 	}

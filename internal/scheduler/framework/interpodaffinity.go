@@ -1,0 +1,283 @@
+package framework
+
+import (
+	"maps"
+	"math"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Reasons of the InterPodAffinity filter, verbatim from kube-scheduler.
+const (
+	ReasonAffinityRulesNotMatch              = "node(s) didn't match pod affinity rules"
+	ReasonAntiAffinityRulesNotMatch          = "node(s) didn't match pod anti-affinity rules"
+	ReasonExistingAntiAffinityNotMatch       = "node(s) didn't satisfy existing pods anti-affinity rules"
+	hardPodAffinityWeight              int64 = 1 // upstream's default HardPodAffinityWeight
+)
+
+type topologyPair struct{ key, value string }
+
+// topologyCounts counts pods per topology domain; zero counts are deleted,
+// so an empty map means "no such pods anywhere".
+type topologyCounts map[topologyPair]int64
+
+func (m topologyCounts) add(key, value string, delta int64) {
+	p := topologyPair{key, value}
+	if m[p] += delta; m[p] == 0 {
+		delete(m, p)
+	}
+}
+
+func (m topologyCounts) merge(o topologyCounts) {
+	for p, v := range o {
+		m.add(p.key, p.value, v)
+	}
+}
+
+// interPodState is InterPodAffinity's PreFilter state, as upstream.
+type interPodState struct {
+	// existingAnti counts, per domain, the existing pods whose required
+	// anti-affinity terms select the incoming pod.
+	existingAnti topologyCounts
+	// affinity counts, per domain of each of the incoming pod's required
+	// affinity terms, the pods matching all of those terms.
+	affinity topologyCounts
+	// anti counts, per domain, the pods matching each of the incoming
+	// pod's required anti-affinity terms.
+	anti topologyCounts
+}
+
+func (s *interPodState) clone() *interPodState {
+	if s == nil {
+		return nil
+	}
+	return &interPodState{maps.Clone(s.existingAnti), maps.Clone(s.affinity), maps.Clone(s.anti)}
+}
+
+type interPodAffinityPlugin struct{ f *Framework }
+
+func (interPodAffinityPlugin) Name() string { return InterPodAffinityName }
+
+func (p interPodAffinityPlugin) preFilter(cs *cycleState) (bool, *Status) {
+	pi, snap := cs.pi, cs.snap
+	if len(pi.requiredAffinity) == 0 && len(pi.requiredAnti) == 0 && len(snap.withRequiredAnti) == 0 {
+		return true, nil
+	}
+	s := &interPodState{existingAnti: topologyCounts{}, affinity: topologyCounts{}, anti: topologyCounts{}}
+	for _, ni := range snap.withRequiredAnti {
+		for _, existing := range ni.podsWithRequiredAnti {
+			s.updateExisting(existing, cs, ni.Node(), 1)
+		}
+	}
+	if len(pi.requiredAffinity) > 0 || len(pi.requiredAnti) > 0 {
+		var mu sync.Mutex
+		p.f.parallelize(len(snap.nodes), func(lo, hi int) {
+			local := &interPodState{affinity: topologyCounts{}, anti: topologyCounts{}}
+			for _, ni := range snap.nodes[lo:hi] {
+				for _, existing := range ni.pods {
+					local.updateIncoming(cs, existing, ni.Node(), 1)
+				}
+			}
+			mu.Lock()
+			s.affinity.merge(local.affinity)
+			s.anti.merge(local.anti)
+			mu.Unlock()
+		})
+	}
+	cs.interPod = s
+	return false, nil
+}
+
+// updateExisting counts existing's required anti-affinity terms that
+// select the incoming pod.
+func (s *interPodState) updateExisting(existing *podInfo, cs *cycleState, node *corev1.Node, delta int64) {
+	for i := range existing.requiredAnti {
+		t := &existing.requiredAnti[i]
+		if v, ok := node.Labels[t.topologyKey]; ok && t.matches(cs.pod, cs.nsLabels) {
+			s.existingAnti.add(t.topologyKey, v, delta)
+		}
+	}
+}
+
+// updateIncoming counts pod against the incoming pod's required terms.
+func (s *interPodState) updateIncoming(cs *cycleState, pod *corev1.Pod, node *corev1.Node, delta int64) {
+	pi := cs.pi
+	if podMatchesAllTerms(pi.requiredAffinity, pod, cs.snap) {
+		for i := range pi.requiredAffinity {
+			t := &pi.requiredAffinity[i]
+			if v, ok := node.Labels[t.topologyKey]; ok {
+				s.affinity.add(t.topologyKey, v, delta)
+			}
+		}
+	}
+	for i := range pi.requiredAnti {
+		t := &pi.requiredAnti[i]
+		if v, ok := node.Labels[t.topologyKey]; ok && t.matchesIn(pod, cs.snap) {
+			s.anti.add(t.topologyKey, v, delta)
+		}
+	}
+}
+
+func (interPodAffinityPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
+	s, node := cs.interPod, ni.Node()
+	if !satisfiesPodAffinity(cs, s, node) {
+		return NewStatus(UnschedulableAndUnresolvable, ReasonAffinityRulesNotMatch)
+	}
+	for i := range cs.pi.requiredAnti {
+		t := &cs.pi.requiredAnti[i]
+		if v, ok := node.Labels[t.topologyKey]; ok && s.anti[topologyPair{t.topologyKey, v}] > 0 {
+			return NewStatus(Unschedulable, ReasonAntiAffinityRulesNotMatch)
+		}
+	}
+	if len(s.existingAnti) > 0 {
+		for k, v := range node.Labels {
+			if s.existingAnti[topologyPair{k, v}] > 0 {
+				return NewStatus(Unschedulable, ReasonExistingAntiAffinityNotMatch)
+			}
+		}
+	}
+	return nil
+}
+
+// satisfiesPodAffinity requires every required affinity term's topology
+// label on the node and a matching pod in that domain; the first pod of a
+// group that selects itself may go anywhere with the labels, as upstream.
+func satisfiesPodAffinity(cs *cycleState, s *interPodState, node *corev1.Node) bool {
+	terms := cs.pi.requiredAffinity
+	podsExist := true
+	for i := range terms {
+		v, ok := node.Labels[terms[i].topologyKey]
+		if !ok {
+			return false
+		}
+		if s.affinity[topologyPair{terms[i].topologyKey, v}] <= 0 {
+			podsExist = false
+		}
+	}
+	if podsExist {
+		return true
+	}
+	return len(s.affinity) == 0 && podMatchesAllTerms(terms, cs.pod, cs.snap)
+}
+
+func (interPodAffinityPlugin) addPod(cs *cycleState, pod *corev1.Pod, ni *NodeInfo) {
+	updateInterPod(cs, pod, ni, 1)
+}
+
+func (interPodAffinityPlugin) removePod(cs *cycleState, pod *corev1.Pod, ni *NodeInfo) {
+	updateInterPod(cs, pod, ni, -1)
+}
+
+func updateInterPod(cs *cycleState, pod *corev1.Pod, ni *NodeInfo, delta int64) {
+	if cs.interPod == nil {
+		return
+	}
+	cs.interPod.updateExisting(newPodInfo(pod), cs, ni.Node(), delta)
+	cs.interPod.updateIncoming(cs, pod, ni.Node(), delta)
+}
+
+// interPodAffinityScorer scores preferred pod (anti-)affinity both ways:
+// the incoming pod's preferred terms against existing pods, and existing
+// pods' required affinity (weight 1) and preferred terms against the
+// incoming pod, summed per topology domain, then scaled min..max to 0..100.
+type interPodAffinityScorer struct{ f *Framework }
+
+func (interPodAffinityScorer) Name() string { return InterPodAffinityName }
+
+func (p interPodAffinityScorer) preScore(cs *cycleState, _ []*NodeInfo) bool {
+	pi, snap := cs.pi, cs.snap
+	hasPreferred := len(pi.preferredAffinity) > 0 || len(pi.preferredAnti) > 0
+	if !hasPreferred && len(snap.withAffinity) == 0 {
+		return true
+	}
+	nodes := snap.withAffinity
+	if hasPreferred {
+		nodes = snap.nodes
+	}
+	score := map[string]map[string]int64{}
+	var mu sync.Mutex
+	p.f.parallelize(len(nodes), func(lo, hi int) {
+		local := map[string]map[string]int64{}
+		add := func(key, value string, w int64) {
+			if local[key] == nil {
+				local[key] = map[string]int64{}
+			}
+			local[key][value] += w
+		}
+		for _, ni := range nodes[lo:hi] {
+			node := ni.Node()
+			if len(node.Labels) == 0 {
+				continue
+			}
+			term := func(t *affinityTerm, w int64, pod *corev1.Pod, match func(*affinityTerm, *corev1.Pod) bool) {
+				if v, ok := node.Labels[t.topologyKey]; ok && match(t, pod) {
+					add(t.topologyKey, v, w)
+				}
+			}
+			existingMatch := func(t *affinityTerm, pod *corev1.Pod) bool { return t.matchesIn(pod, snap) }
+			incomingMatch := func(t *affinityTerm, pod *corev1.Pod) bool { return t.matches(pod, cs.nsLabels) }
+			if hasPreferred {
+				for _, existing := range ni.pods {
+					for i := range pi.preferredAffinity {
+						term(&pi.preferredAffinity[i].affinityTerm, pi.preferredAffinity[i].weight, existing, existingMatch)
+					}
+					for i := range pi.preferredAnti {
+						term(&pi.preferredAnti[i].affinityTerm, -pi.preferredAnti[i].weight, existing, existingMatch)
+					}
+				}
+			}
+			for _, existing := range ni.podsWithAffinity {
+				for i := range existing.requiredAffinity {
+					term(&existing.requiredAffinity[i], hardPodAffinityWeight, cs.pod, incomingMatch)
+				}
+				for i := range existing.preferredAffinity {
+					term(&existing.preferredAffinity[i].affinityTerm, existing.preferredAffinity[i].weight, cs.pod, incomingMatch)
+				}
+				for i := range existing.preferredAnti {
+					term(&existing.preferredAnti[i].affinityTerm, -existing.preferredAnti[i].weight, cs.pod, incomingMatch)
+				}
+			}
+		}
+		mu.Lock()
+		for k, m := range local {
+			if score[k] == nil {
+				score[k] = map[string]int64{}
+			}
+			for v, w := range m {
+				score[k][v] += w
+			}
+		}
+		mu.Unlock()
+	})
+	if len(score) == 0 {
+		return true
+	}
+	cs.interPodScore = score
+	return false
+}
+
+func (interPodAffinityScorer) score(cs *cycleState, ni *NodeInfo) int64 {
+	var s int64
+	labels := ni.Node().Labels
+	for key, values := range cs.interPodScore {
+		if v, ok := labels[key]; ok {
+			s += values[v]
+		}
+	}
+	return s
+}
+
+func (interPodAffinityScorer) normalize(_ *cycleState, _ []*NodeInfo, scores []int64) {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, s := range scores {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	for i, s := range scores {
+		f := 0.0
+		if hi > lo {
+			f = float64(MaxNodeScore) * float64(s-lo) / float64(hi-lo)
+		}
+		scores[i] = int64(f)
+	}
+}
