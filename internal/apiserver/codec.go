@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"mime"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -23,6 +24,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -50,6 +52,7 @@ var (
 // kinds never served.
 var builtinGroupVersions = runtime.NewSchemeBuilder(
 	admissionregistrationv1.AddToScheme,
+	apiextensionsv1.AddToScheme,
 	appsv1.AddToScheme,
 	autoscalingv1.AddToScheme,
 	autoscalingv2.AddToScheme,
@@ -215,4 +218,25 @@ func decodeJSONStrict(body []byte, gvk schema.GroupVersionKind, into runtime.Obj
 		named.Version = gvk.Version
 	}
 	return named == gvk
+}
+
+// negotiate is negotiate for this resource: custom resources have no
+// protobuf encoding, so for them the next acceptable form wins, and an
+// Accept of protobuf alone is 406, as upstream.
+func (h *resourceHandler) negotiate(r *http.Request, list bool) (target, error) {
+	accept := r.Header.Get("Accept")
+	t, err := negotiate(accept, list)
+	if err != nil || t.media != mediaProtobuf || t.as != "" || h.s.hasGoType(h.res) {
+		return t, err
+	}
+	var kept []string
+	for _, clause := range strings.Split(accept, ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(clause)); err == nil && mt != mediaProtobuf {
+			kept = append(kept, clause)
+		}
+	}
+	if len(kept) == 0 {
+		kept = []string{"application/x-not-acceptable"}
+	}
+	return negotiate(strings.Join(kept, ","), list)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,6 +36,9 @@ func (h *resourceHandler) gv() schema.GroupVersion { return h.res.GVR.GroupVersi
 
 func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request) {
 	info := h.info
+	if h.res.Warning != "" {
+		addWarning(w, h.res.Warning)
+	}
 	if info.Subresource != "" && !h.res.HasSubresource(info.Subresource) {
 		writeError(w, r, apierrors.NewNotFound(h.res.GVR.GroupResource(), info.Name))
 		return
@@ -86,7 +90,7 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) error {
-	t, err := negotiate(r.Header.Get("Accept"), false)
+	t, err := h.negotiate(r, false)
 	if err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (h *resourceHandler) respond(w http.ResponseWriter, r *http.Request, code i
 func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := h.info.Query
-	t, err := negotiate(r.Header.Get("Accept"), false)
+	t, err := h.negotiate(r, false)
 	if err != nil {
 		return err
 	}
@@ -141,7 +145,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 
 func (h *resourceHandler) update(w http.ResponseWriter, r *http.Request) error {
 	q := h.info.Query
-	t, err := negotiate(r.Header.Get("Accept"), false)
+	t, err := h.negotiate(r, false)
 	if err != nil {
 		return err
 	}
@@ -174,7 +178,7 @@ func (h *resourceHandler) updateAndRespond(w http.ResponseWriter, r *http.Reques
 
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	t, err := negotiate(r.Header.Get("Accept"), false)
+	t, err := h.negotiate(r, false)
 	if err != nil {
 		return err
 	}
@@ -199,7 +203,7 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) error {
 
 func (h *resourceHandler) deleteCollection(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	t, err := negotiate(r.Header.Get("Accept"), true)
+	t, err := h.negotiate(r, true)
 	if err != nil {
 		return err
 	}
@@ -395,6 +399,20 @@ func (s *Server) decode(w http.ResponseWriter, body []byte, contentType, fieldVa
 	if obj != into {
 		// The body named another kind that the scheme knows.
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
+	}
+	if rep, ok := res.Strategy.(registry.UnknownFieldsReporter); ok && fieldValidation != "Ignore" {
+		// Kinds without a Go type learn of unknown fields from their
+		// schema, not the decoder; the message is the decoder's.
+		var msgs []string
+		for _, p := range rep.UnknownFields(obj) {
+			msgs = append(msgs, fmt.Sprintf("unknown field %q", p))
+		}
+		if len(msgs) > 0 && fieldValidation == "Strict" {
+			return nil, apierrors.NewBadRequest("strict decoding error: " + strings.Join(msgs, ", "))
+		}
+		for _, m := range msgs {
+			addWarning(w, m)
+		}
 	}
 	return obj, nil
 }

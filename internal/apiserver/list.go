@@ -79,7 +79,7 @@ func validateListOptions(o *metainternalversion.ListOptions) []string {
 }
 
 func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) error {
-	t, err := negotiate(r.Header.Get("Accept"), true)
+	t, err := h.negotiate(r, true)
 	if err != nil {
 		return err
 	}

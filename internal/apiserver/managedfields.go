@@ -69,7 +69,7 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*fieldM
 		return nil, err
 	}
 	// The strategy defaults the merged object, so apply compares like with like.
-	generic, err := managedfields.NewDefaultFieldManager(tc, readOnlyConvertor{Scheme}, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
+	generic, err := managedfields.NewDefaultFieldManager(tc, readOnlyConvertor{Scheme}, res.Strategy, unstructuredCreater{Scheme}, gvk, gvk.GroupVersion(), subresource, nil)
 	if err != nil {
 		return nil, err
 	}

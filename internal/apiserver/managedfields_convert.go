@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // readOnlyConvertor is the object convertor of the field managers: Scheme,
@@ -20,7 +22,11 @@ type readOnlyConvertor struct {
 }
 
 func (c readOnlyConvertor) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
-	if _, ok := in.(runtime.Unstructured); !ok {
+	if u, ok := in.(runtime.Unstructured); ok {
+		if out, ok := c.convertUnknown(u, target); ok {
+			return out, nil
+		}
+	} else {
 		gvk := in.GetObjectKind().GroupVersionKind()
 		kinds, unversioned, err := c.ObjectKinds(in)
 		if err == nil && !unversioned {
@@ -35,4 +41,45 @@ func (c readOnlyConvertor) ConvertToVersion(in runtime.Object, target runtime.Gr
 		}
 	}
 	return c.Scheme.ConvertToVersion(in, target)
+}
+
+// ConvertToVersion of an object the scheme does not know (a custom
+// resource) renames its version: the field manager converts between the
+// versions of one kind only to compare field sets, and custom resource
+// versions share their fields unless a conversion webhook says otherwise.
+func (c readOnlyConvertor) convertUnknown(in runtime.Unstructured, target runtime.GroupVersioner) (runtime.Object, bool) {
+	obj, ok := in.(runtime.Object)
+	if !ok {
+		return nil, false
+	}
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	if gvk.Empty() || c.Recognizes(gvk) {
+		return nil, false
+	}
+	want, ok := target.KindForGroupVersionKinds([]schema.GroupVersionKind{gvk})
+	if !ok {
+		return nil, false
+	}
+	if want == gvk {
+		return obj, true
+	}
+	u, ok := obj.DeepCopyObject().(*unstructured.Unstructured)
+	if !ok {
+		return nil, false
+	}
+	u.SetGroupVersionKind(want)
+	return u, true
+}
+
+// unstructuredCreater is Scheme as the field managers' object creater,
+// making unstructured objects of kinds it does not know (custom resources).
+type unstructuredCreater struct{ *runtime.Scheme }
+
+func (c unstructuredCreater) New(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	if c.Recognizes(gvk) {
+		return c.Scheme.New(gvk)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
 }

@@ -2,9 +2,12 @@ package apiserver
 
 import (
 	"errors"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/kube-openapi/pkg/common"
 
 	"skiff.dev/skiff/internal/openapi"
 )
@@ -31,13 +34,17 @@ func (s *Server) PublishOpenAPI() error {
 
 	s.openapiMu.Lock()
 	defer s.openapiMu.Unlock()
+	extra := make([]common.GetOpenAPIDefinitions, 0, len(s.openapiExtra))
+	for _, key := range slices.Sorted(maps.Keys(s.openapiExtra)) {
+		extra = append(extra, s.openapiExtra[key])
+	}
 	if s.openapi == nil {
-		svc, err := openapi.New(resources)
+		svc, err := openapi.New(resources, extra...)
 		if err != nil {
 			return err
 		}
 		s.openapi = svc
-	} else if err := s.openapi.Update(resources); err != nil {
+	} else if err := s.openapi.Update(resources, extra...); err != nil {
 		return err
 	}
 	svc := s.openapi
@@ -54,4 +61,19 @@ func (s *Server) PublishOpenAPI() error {
 		return managedfields.NewTypeConverter(schemas, false)
 	})
 	return nil
+}
+
+// SetOpenAPIDefinitions sets the extra definitions published under key, a
+// CRD's name; nil removes them. PublishOpenAPI publishes the change.
+func (s *Server) SetOpenAPIDefinitions(key string, defs common.GetOpenAPIDefinitions) {
+	s.openapiMu.Lock()
+	defer s.openapiMu.Unlock()
+	if defs == nil {
+		delete(s.openapiExtra, key)
+		return
+	}
+	if s.openapiExtra == nil {
+		s.openapiExtra = map[string]common.GetOpenAPIDefinitions{}
+	}
+	s.openapiExtra[key] = defs
 }

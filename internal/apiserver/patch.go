@@ -27,7 +27,7 @@ const applyPatchType = types.PatchType("application/apply-patch+yaml")
 func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := h.info.Query
-	t, err := negotiate(r.Header.Get("Accept"), false)
+	t, err := h.negotiate(r, false)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 	}
 	if pt == types.StrategicMergePatchType && !h.s.hasGoType(h.res) {
 		return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", h.res.GVR.GroupResource(), h.info.Name,
-			"strategic merge patch is not supported for custom resources; use merge or JSON patch", 0, false)
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", types.JSONPatchType, types.MergePatchType, applyPatchType), 0, false)
 	}
 	body, err := readBody(w, r)
 	if err != nil {

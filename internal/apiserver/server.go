@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+
+	"k8s.io/kube-openapi/pkg/common"
 
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/auth"
@@ -54,6 +58,8 @@ type Server struct {
 
 	openapiMu sync.Mutex // serializes PublishOpenAPI
 	openapi   *openapi.Service
+	// openapiExtra are custom resources' definitions, by CRD name.
+	openapiExtra map[string]common.GetOpenAPIDefinitions
 	// shutdown is closed when the server stops: watches end.
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
@@ -62,6 +68,7 @@ type Server struct {
 type served struct {
 	res   *registry.Resource
 	store *registry.Store
+	stop  context.CancelFunc // stops the store's watch cache; nil before Run
 }
 
 // VersionInfo is what /version reports.
@@ -150,8 +157,12 @@ func (s *Server) Register(r *registry.Resource) (*registry.Store, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old := s.resources[r.GVR]; old != nil && old.stop != nil {
+		old.stop()
+	}
+	sv := &served{res: r, store: st}
 	if s.runCtx != nil {
-		s.startCacheLocked(st)
+		s.startCacheLocked(sv)
 	}
 	g, v := r.GVR.Group, r.GVR.Version
 	if _, ok := s.versions[g]; !ok {
@@ -160,9 +171,51 @@ func (s *Server) Register(r *registry.Resource) (*registry.Store, error) {
 	}
 	if !contains(s.versions[g], v) {
 		s.versions[g] = append(s.versions[g], v)
+		// The preferred version is the most stable and newest, as
+		// upstream orders versions: v2 > v1 > v1beta2 > v1beta1 > v1alpha1.
+		sort.SliceStable(s.versions[g], func(i, j int) bool {
+			return version.CompareKubeAwareVersionStrings(s.versions[g][i], s.versions[g][j]) > 0
+		})
 	}
-	s.resources[r.GVR] = &served{res: r, store: st}
+	s.resources[r.GVR] = sv
 	return st, nil
+}
+
+// Unregister stops serving gvr and its watch cache. Its objects stay in
+// storage.
+func (s *Server) Unregister(gvr schema.GroupVersionResource) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv, ok := s.resources[gvr]
+	if !ok {
+		return
+	}
+	if sv.stop != nil {
+		sv.stop()
+	}
+	delete(s.resources, gvr)
+	g, v := gvr.Group, gvr.Version
+	for other := range s.resources {
+		if other.Group == g && other.Version == v {
+			return
+		}
+	}
+	s.versions[g] = slices.DeleteFunc(s.versions[g], func(x string) bool { return x == v })
+	if len(s.versions[g]) == 0 {
+		delete(s.versions, g)
+		s.groups = slices.DeleteFunc(s.groups, func(x string) bool { return x == g })
+	}
+}
+
+// Served lists every served resource.
+func (s *Server) Served() []*registry.Resource {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*registry.Resource, 0, len(s.resources))
+	for _, sv := range s.resources {
+		out = append(out, sv.res)
+	}
+	return out
 }
 
 // Run starts the watch caches of every registered resource and keeps
@@ -171,16 +224,19 @@ func (s *Server) Run(ctx context.Context) {
 	s.mu.Lock()
 	s.runCtx = ctx
 	for _, sv := range s.resources {
-		s.startCacheLocked(sv.store)
+		s.startCacheLocked(sv)
 	}
 	s.mu.Unlock()
 	<-ctx.Done()
 	s.caches.Wait()
 }
 
-func (s *Server) startCacheLocked(st *registry.Store) {
+func (s *Server) startCacheLocked(sv *served) {
+	ctx, stop := context.WithCancel(s.runCtx)
+	sv.stop = stop
+	st := sv.store
 	s.caches.Go(func() {
-		if err := st.Run(s.runCtx); err != nil && s.runCtx.Err() == nil {
+		if err := st.Run(ctx); err != nil && ctx.Err() == nil {
 			slog.Error("watch cache stopped", "resource", st.Resource.GVR.String(), "err", err)
 		}
 	})

@@ -22,7 +22,7 @@ var MinWatchTimeout = 30 * time.Minute
 
 func (h *resourceHandler) watch(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	t, err := negotiate(r.Header.Get("Accept"), false)
+	t, err := h.negotiate(r, false)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ import (
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/admissionregistration"
+	"skiff.dev/skiff/internal/registry/apiextensions"
 	"skiff.dev/skiff/internal/registry/apps"
 	"skiff.dev/skiff/internal/registry/autoscaling"
 	"skiff.dev/skiff/internal/registry/batch"
@@ -159,6 +160,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := bootstrap(ctx, api); err != nil {
 		return err
 	}
+	crdsDone, err := startCRDs(apiCtx, api)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopAPI()
+		<-crdsDone
+	}()
 
 	authn := []auth.Authenticator{auth.NewX509Authenticator(bundle.CAPool)}
 	if cfg.TokenFile != "" {
@@ -297,6 +306,7 @@ func resources(svc core.ServiceConfig) []*registry.Resource {
 	for _, group := range [][]*registry.Resource{
 		rbac.Resources(), networking.Resources(), discovery.Resources(), policy.Resources(), admissionregistration.Resources(),
 		scheduling.Resources(), node.Resources(), storagek8s.Resources(), certificates.Resources(),
+		apiextensions.Resources(),
 	} {
 		out = append(out, group...)
 	}

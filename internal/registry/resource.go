@@ -37,6 +37,9 @@ type Resource struct {
 	// StoredAs, when set, keeps the objects in another resource's storage,
 	// so that two API versions of one kind see the same objects.
 	StoredAs *StoredAs
+	// Warning, when set, is sent as a Warning header with every response
+	// about the resource: a deprecated custom resource version's warning.
+	Warning string
 }
 
 // Scale reads and writes the replica count of a scalable kind.
@@ -97,6 +100,22 @@ type Strategy interface {
 	// SelectableFields returns the fields a field selector may use, beyond
 	// metadata.name and metadata.namespace which the store adds.
 	SelectableFields(obj runtime.Object) fields.Set
+}
+
+// CreateGate is implemented by strategies that may refuse every create for
+// a while, such as a custom resource whose definition is being deleted.
+type CreateGate interface {
+	// AllowCreate returns the error a create gets, or nil.
+	AllowCreate() error
+}
+
+// UnknownFieldsReporter is implemented by strategies whose kind has no Go
+// type to decode into (custom resources): the decoder cannot see unknown
+// fields, so the strategy names them for fieldValidation.
+type UnknownFieldsReporter interface {
+	// UnknownFields returns the paths of obj's undeclared fields
+	// ("spec.foo"), without changing obj.
+	UnknownFields(obj runtime.Object) []string
 }
 
 // DeletionStrategy is implemented by kinds whose deletion waits on more

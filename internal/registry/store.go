@@ -93,6 +93,11 @@ const maxGenerateNameAttempts = 8
 
 // Create stores a new object in namespace ns ("" for cluster-scoped).
 func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts WriteOptions) (runtime.Object, error) {
+	if g, ok := s.Resource.Strategy.(CreateGate); ok {
+		if err := g.AllowCreate(); err != nil {
+			return nil, err
+		}
+	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
