@@ -173,6 +173,14 @@ func (s *Server) applyMutator(res *registry.Resource, applied *unstructured.Unst
 
 // metadataOnly is an empty object of res's kind with obj's metadata.
 func metadataOnly(res *registry.Resource, obj runtime.Object) (runtime.Object, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		out := &unstructured.Unstructured{Object: map[string]any{}}
+		if md, ok := u.Object["metadata"]; ok {
+			out.Object["metadata"] = runtime.DeepCopyJSONValue(md)
+		}
+		out.SetGroupVersionKind(u.GroupVersionKind())
+		return out, nil
+	}
 	out := res.Strategy.New()
 	src, ok1 := obj.(metav1.ObjectMetaAccessor)
 	dst, ok2 := out.(metav1.ObjectMetaAccessor)
