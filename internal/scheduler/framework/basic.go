@@ -21,6 +21,9 @@ func defaultFilterPlugins(f *Framework) []filterPlugin {
 		nodeAffinityPlugin{},
 		nodePortsPlugin{},
 		resourcesFitPlugin{},
+		volumeRestrictionsPlugin{},
+		volumeBindingPlugin{},
+		volumeZonePlugin{},
 		topologySpreadPlugin{f},
 		interPodAffinityPlugin{f},
 	}
@@ -89,6 +92,3 @@ func (resourcesFitPlugin) preFilter(*cycleState) (bool, *Status) { return false,
 func (resourcesFitPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
 	return resourcesFitStatus(Fits(cs.req, ni))
 }
-
-// placeholders until the plugins land.
-type volumeState struct{}

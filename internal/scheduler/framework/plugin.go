@@ -30,6 +30,12 @@ type cycleState struct {
 	interPod *interPodState
 	spread   *spreadState
 	volumes  *volumeState
+	rwop     *rwopState
+
+	// claims are the pod's PersistentVolumeClaims, looked up once;
+	// claimsErr is upstream's error for the first one that is unusable.
+	claims    []*corev1.PersistentVolumeClaim
+	claimsErr error
 
 	// Score state.
 	scoreSkip      []bool
@@ -50,6 +56,7 @@ func newCycleState(pod *corev1.Pod, snap *Snapshot) *cycleState {
 	}
 	forEachHostPort(pod, func(p *corev1.ContainerPort) { cs.hostPorts = append(cs.hostPorts, p) })
 	cs.nsLabels = snap.namespaceLabels(pod.Namespace)
+	cs.claims, cs.claimsErr = podClaims(cs)
 	return cs
 }
 
@@ -59,6 +66,10 @@ func (cs *cycleState) clone() *cycleState {
 	c := *cs
 	c.interPod = cs.interPod.clone()
 	c.spread = cs.spread.clone()
+	if cs.rwop != nil {
+		r := *cs.rwop
+		c.rwop = &r
+	}
 	return &c
 }
 
