@@ -83,6 +83,7 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:6443", "HTTPS address to serve the API on (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", "./skiff-data", "directory for state, credentials and the admin kubeconfig")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	cmd.Flags().BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 1, "simulated nodes to run in the process, named skiff-node-0, -1, ... (0: none)")
 	serviceFlags(cmd, &cfg)
 	return cmd
@@ -111,6 +112,7 @@ func newServerCommand() *cobra.Command {
 	cmd.Flags().StringVar(&etcdServers, "etcd-servers", "", "comma-separated etcd endpoints, for --store etcd")
 	cmd.Flags().StringVar(&cfg.EtcdPrefix, "etcd-prefix", "", "key prefix in etcd, to share a cluster")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	cmd.Flags().BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	serviceFlags(cmd, &cfg)
 	return cmd
 }

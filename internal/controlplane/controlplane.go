@@ -82,6 +82,9 @@ type Config struct {
 	NodePortRange string
 	// Nodes is how many simulated nodes run in the process (0: none).
 	Nodes int
+	// DisableScheduler keeps this process out of the scheduler's leader
+	// election, so it never schedules pods.
+	DisableScheduler bool
 	// Ready, if set, is called once the server accepts requests.
 	Ready func(kubeconfig string)
 }
@@ -209,7 +212,7 @@ func Run(ctx context.Context, cfg Config) error {
 	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM)
+	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM, !cfg.DisableScheduler)
 	if err != nil {
 		stopControllers()
 		return err
@@ -381,7 +384,7 @@ func loopbackConfig(addr net.Addr, host string, b *pki.Bundle, dialer *connrotat
 
 // startControllers runs the built-in controllers until ctx ends; the
 // returned channel closes when they have all stopped.
-func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) (<-chan struct{}, error) {
+func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, scheduling bool) (<-chan struct{}, error) {
 	ns, err := namespace.New(cfg)
 	if err != nil {
 		return nil, err
@@ -394,6 +397,13 @@ func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) (<-c
 	var wg sync.WaitGroup
 	wg.Go(func() { ns.Run(ctx, 2) })
 	wg.Go(func() { sa.Run(ctx, 2) })
+	if scheduling {
+		wg.Go(func() {
+			if err := runScheduler(ctx, cfg); err != nil {
+				slog.Error("scheduler", "err", err)
+			}
+		})
+	}
 	go func() {
 		wg.Wait()
 		close(done)
