@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	crdcel "skiff.dev/skiff/internal/crd/cel"
 	crdschema "skiff.dev/skiff/internal/crd/schema"
 	"skiff.dev/skiff/internal/registry"
 )
@@ -45,13 +46,11 @@ func build(crd *apiextensionsv1.CustomResourceDefinition, conv converter, termin
 				return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, v.Name, err)
 			}
 			st.schema = s
-			if compileRules != nil {
-				rules, errs := compileRules(s)
-				if len(errs) > 0 {
-					return nil, fmt.Errorf("crd %s version %s: %v", crd.Name, v.Name, errs.ToAggregate())
-				}
-				st.rules = rules
+			rules, errs := crdcel.Compile(s, nil)
+			if len(errs) > 0 {
+				return nil, fmt.Errorf("crd %s version %s: %v", crd.Name, v.Name, errs.ToAggregate())
 			}
+			st.rules = rules
 		}
 		r := &registry.Resource{
 			GVR:          gvk.GroupVersion().WithResource(names.Plural),

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	crdcel "skiff.dev/skiff/internal/crd/cel"
 	crdschema "skiff.dev/skiff/internal/crd/schema"
 	"skiff.dev/skiff/internal/registry"
 )
@@ -26,7 +27,7 @@ type strategy struct {
 	gvk        schema.GroupVersionKind
 	namespaced bool
 	schema     *crdschema.Structural // nil: nothing to prune, default or validate
-	rules      ruleValidator         // nil: no CEL rules
+	rules      *crdcel.Validator     // nil: no CEL rules
 	status     bool                  // status subresource enabled
 	// terminating, when it returns true, refuses creates: the CRD is being
 	// deleted.
@@ -162,16 +163,6 @@ func (s *strategy) validate(ctx context.Context, u, old *unstructured.Unstructur
 	}
 	return errs
 }
-
-// ruleValidator evaluates a schema's x-kubernetes-validations rules; old
-// is nil on create.
-type ruleValidator interface {
-	Validate(ctx context.Context, path *field.Path, obj, old any) field.ErrorList
-}
-
-// compileRules compiles a schema's CEL rules (package crd/cel); nil until
-// that package is wired in.
-var compileRules func(s *crdschema.Structural) (ruleValidator, field.ErrorList)
 
 func (s *strategy) SelectableFields(runtime.Object) fields.Set { return nil }
 

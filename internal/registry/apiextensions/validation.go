@@ -1,6 +1,7 @@
 package apiextensions
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/jsonpath"
 
+	crdcel "skiff.dev/skiff/internal/crd/cel"
 	crdschema "skiff.dev/skiff/internal/crd/schema"
 )
 
@@ -159,18 +161,29 @@ func validateSchema(v *apiextensionsv1.CustomResourceDefinitionVersion, vp *fiel
 	if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
 		return field.ErrorList{field.Required(sp, "schemas are required")}
 	}
-	errs := crdschema.Check(v.Schema.OpenAPIV3Schema, sp)
-	if len(errs) > 0 {
-		return errs
+	s, err := crdschema.New(v.Schema.OpenAPIV3Schema)
+	var notStructural *crdschema.NotStructuralError
+	if errors.As(err, &notStructural) {
+		return rebase(notStructural.Errs, sp)
 	}
-	if compileRules != nil {
-		errs = append(errs, compileRules(v.Schema.OpenAPIV3Schema, sp)...)
+	if err != nil {
+		return field.ErrorList{field.Invalid(sp, "", err.Error())}
 	}
+	_, errs := crdcel.Compile(s, sp)
 	return errs
 }
 
-// compileRules, when set, checks a structural schema's CEL rules.
-var compileRules func(props *apiextensionsv1.JSONSchemaProps, path *field.Path) field.ErrorList
+// rebase moves errors reported under openAPIV3Schema (crdschema.New's
+// root) to the version's schema path.
+func rebase(errs field.ErrorList, sp *field.Path) field.ErrorList {
+	out := make(field.ErrorList, 0, len(errs))
+	for _, e := range errs {
+		c := *e
+		c.Field = strings.Replace(c.Field, "openAPIV3Schema", sp.String(), 1)
+		out = append(out, &c)
+	}
+	return out
+}
 
 func validateSubresources(s *apiextensionsv1.CustomResourceSubresources, path *field.Path) field.ErrorList {
 	if s == nil || s.Scale == nil {
