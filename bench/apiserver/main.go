@@ -81,7 +81,7 @@ var (
 	watchDuration   = flag.Duration("watch-duration", 5*time.Second, "how long to write while watching")
 	watchObjects    = flag.Int("watch-objects", 100, "ConfigMaps the watch writer cycles through")
 	watchValueSize  = flag.Int("watch-value-size", 0, "bytes of extra data per watched ConfigMap")
-	phases          = flag.String("phases", "openapi,crud,list,watch", "measurements to run after startup and idle RSS, in this order")
+	phases          = flag.String("phases", "openapi,crud,list,watch,crd", "measurements to run after startup and idle RSS, in this order")
 	keep            = flag.Bool("keep", false, "keep the temp dir (binary, data dir, server log) for inspection")
 )
 
@@ -145,6 +145,7 @@ func run(ctx context.Context) (err error) {
 		{"crud", measureCRUD},
 		{"list", measureList},
 		{"watch", measureWatch},
+		{"crd", measureCRD},
 	} {
 		if !slices.Contains(strings.Split(*phases, ","), m.phase) {
 			continue

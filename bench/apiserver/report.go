@@ -28,6 +28,8 @@ type report struct {
 
 	watch watchResult
 
+	crd crdResult
+
 	cpu           cpuTimes // from the end of startup to the end of the last phase
 	shutdown      time.Duration
 	serverLog     logSummary
@@ -105,6 +107,15 @@ func (r *report) print() {
 			fmt.Sprintf("%d missed, %d closed early, drain %.0f ms", w.expected-w.received, w.closedEarly, ms(w.drain)),
 			w.failures.String(), w.cpu)
 	}
+	if c := r.crd; len(c.established) > 0 {
+		p50, mx := c.durations(c.established)
+		row("crd: Established seen", "watch, from the create's response", fmt.Sprint(len(c.established)), "-", f2(p50), "-", f2(mx), "-", "-")
+		p50, mx = c.durations(c.served)
+		row("crd: resource served", "first 200 LIST, from the create's response", fmt.Sprint(len(c.served)), "-", f2(p50), "-", f2(mx), "-", "-")
+		cr := c.creates
+		row("create custom resource", fmt.Sprintf("%d workers, dynamic client", cr.workers), fmt.Sprint(cr.n), fmt.Sprintf("%.0f", cr.perSec),
+			f2(cr.p50), f2(cr.p99), f2(cr.max), fmt.Sprintf("%d errors", cr.errors), cr.failures.String(), cr.cpu)
+	}
 	row("shutdown", "SIGTERM to exit", "-", "-", "-", "-", "-", fmt.Sprintf("%.0f ms", ms(r.shutdown)), "-")
 	tw.Flush()
 	fmt.Println()
@@ -137,6 +148,15 @@ func (r *report) print() {
 		fmt.Printf("metric watch_p99_ms %.2f ms\n", ms(w.p99))
 		fmt.Printf("metric watch_p50_ms %.2f ms\n", ms(w.p50))
 		fmt.Printf("metric watch_missed_events %d events\n", w.expected-w.received)
+	}
+	if c := r.crd; len(c.established) > 0 {
+		p50, mx := c.durations(c.established)
+		fmt.Printf("metric crd_established_p50_ms %.2f ms\n", ms(p50))
+		fmt.Printf("metric crd_established_max_ms %.2f ms\n", ms(mx))
+		p50, mx = c.durations(c.served)
+		fmt.Printf("metric crd_served_p50_ms %.2f ms\n", ms(p50))
+		fmt.Printf("metric crd_served_max_ms %.2f ms\n", ms(mx))
+		fmt.Printf("metric cr_creates_per_s_16 %.0f creates/s\n", c.creates.perSec)
 	}
 	fmt.Printf("metric other_cpu_s %.1f s\n", r.cpu.other.Seconds())
 

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -23,7 +24,14 @@ func writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.O
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := Codecs.EncoderForVersion(enc, gv).Encode(obj, buf); err != nil {
+	var encoder runtime.Encoder = enc
+	if _, ok := obj.(*unstructured.UnstructuredList); !ok {
+		// The versioning codec sends unstructured lists through the
+		// scheme's conversion, which knows no custom resource kinds; their
+		// items are already in the version asked for.
+		encoder = Codecs.EncoderForVersion(enc, gv)
+	}
+	if err := encoder.Encode(obj, buf); err != nil {
 		writeError(w, r, apierrors.NewInternalError(err))
 		return
 	}
