@@ -1,5 +1,64 @@
 // Package cel evaluates the x-kubernetes-validations rules of a
 // CustomResourceDefinition's structural schema with github.com/google/cel-go,
-// as kube-apiserver does (its implementation lives in apiextensions-apiserver
-// and k8s.io/apiserver, which skiff may not import). Doc in progress.
+// as kube-apiserver does. Upstream's implementation lives in
+// apiextensions-apiserver's server packages and k8s.io/apiserver, which skiff
+// may not import; this is our own, following its semantics and messages.
+//
+// Contract:
+//
+//   - Compile(s, fldPath) compiles every rule of s (a CRD version's schema,
+//     rooted at the resource) once, when the CRD is created or updated. Its
+//     field.ErrorList is what kube-apiserver rejects such a CRD with, paths
+//     under fldPath (spec.versions[i].schema.openAPIV3Schema):
+//     "...x-kubernetes-validations[0].rule: Invalid value: {...}: compilation
+//     failed: ERROR: <input>:1:5: undefined field 'foo'", non-boolean rules,
+//     bad message/messageExpression/reason/fieldPath, oldSelf below a list
+//     that is not a map list (or a map that is not granular/atomic),
+//     optionalOldSelf without oldSelf, and estimated costs over
+//     StaticEstimatedCostLimit per rule (times how often it can run: the
+//     product of maxItems/maxProperties above it, or what fits in a 3 MiB
+//     request) and StaticEstimatedCRDCostLimit in total. Sizes come from
+//     maxLength, maxItems and maxProperties where declared. Compile returns
+//     a nil *Validator and no errors when s has no rules. Rules may only
+//     sit in the structural part of a schema: schema.Check rejects them
+//     inside allOf/anyOf/oneOf/not.
+//   - (*Validator).Validate(ctx, fldPath, obj, old) evaluates the rules on
+//     a create (old nil) or an update, within RuntimeCostBudget per call
+//     and PerCallLimit per rule evaluation, and returns kube-apiserver's
+//     field errors: "spec: Invalid value: <message>" (objects and lists are
+//     not shown; scalars are, as in `spec.size: Invalid value: 3: must be
+//     even`), default message "failed rule: <rule>", messageExpression
+//     (falling back to message when it fails), reason (FieldValueInvalid,
+//     FieldValueForbidden, FieldValueRequired, FieldValueDuplicate) and
+//     fieldPath; "... evaluating rule: ..." for runtime errors; "call cost
+//     exceeds limit" / "running out of cost budget" stop further rules.
+//     Transition rules (reading oldSelf) run only where an old value exists
+//     at the same position: same property, same map key, same list-map
+//     keys; with optionalOldSelf they also run on create with oldSelf =
+//     optional.none(). Null values are not validated. The Validator is
+//     immutable and safe for concurrent use; obj and old are only read.
+//
+// Types: self is typed from the schema: objects with properties are object
+// types with field access and has() (property names escaped as upstream:
+// foo-bar is foo__dash__bar, namespace is __namespace__), maps
+// (additionalProperties) are map(string, T), arrays list(T), integer int,
+// number double (whole numbers too), boolean bool, string string, with
+// format byte → bytes, duration → duration, date/date-time → timestamp;
+// x-kubernetes-int-or-string is dyn. x-kubernetes-preserve-unknown-fields
+// objects expose only their declared properties. The resource root and
+// embedded resources also have apiVersion, kind, metadata.name and
+// metadata.generateName.
+//
+// Libraries: CEL's standard library with optional types, cross-type numeric
+// comparisons and literal validation; cel-go's ext.Strings (v2), ext.Sets,
+// ext.Lists (v3: slice, flatten, distinct, range, reverse, sort, sortBy,
+// first, last), two-variable comprehensions; Kubernetes' list functions
+// isSorted, sum, min, max, indexOf, lastIndexOf, and regex find/findAll.
+//
+// Not supported (rules using them fail to compile): Kubernetes' url(),
+// quantity(), ip()/cidr(), semver(), format.named() libraries; rules inside
+// allOf (upstream forbids them elsewhere in junctors too, see schema.Check);
+// upstream's set and map-list semantics for == and + on x-kubernetes-list-type
+// set/map lists (here they compare and concatenate as ordinary lists);
+// validation ratcheting; the compatibility-version gating of libraries.
 package cel

@@ -25,7 +25,7 @@ const (
 //   - arrays specify items, as a single schema;
 //   - allOf/anyOf/oneOf/not only restrict values: type, default, nullable,
 //     title, description, additionalProperties and the x-kubernetes
-//     extensions are forbidden there, and any property or items they name
+//     extensions (x-kubernetes-validations included) are forbidden there, and any property or items they name
 //     must also be specified in the structural part;
 //   - metadata at the root may only restrict name and generateName;
 //   - x-kubernetes-int-or-string excludes the other two extensions, and an
@@ -225,6 +225,11 @@ func checkNested(p *apiextensionsv1.JSONSchemaProps, skipAnyOf bool, lvl level, 
 	}
 	if p.XMapType != nil {
 		errs = append(errs, field.Forbidden(path.Child("x-kubernetes-map-type"), "must be undefined to be structural"))
+	}
+	// CEL rules type self from the structural part; a rule inside a
+	// junctor would have no such type.
+	if len(p.XValidations) > 0 {
+		errs = append(errs, field.Forbidden(path.Child("x-kubernetes-validations"), "must be empty to be structural"))
 	}
 	if _, ok := p.Properties["metadata"]; ok {
 		errs = append(errs, field.Forbidden(path.Child("properties").Key("metadata"), "must not be specified in a nested context"))

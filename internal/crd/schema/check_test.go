@@ -108,6 +108,13 @@ properties:
 			p + ".properties[a].not.x-kubernetes-map-type: Forbidden: must be undefined to be structural",
 		},
 	}, {
+		name:   "rules only in the structural part",
+		schema: `{type: object, properties: {a: {type: string, x-kubernetes-validations: [{rule: "true"}], allOf: [{x-kubernetes-validations: [{rule: "true"}]}], anyOf: [{x-kubernetes-validations: [{rule: "true"}]}]}}}`,
+		want: []string{
+			p + ".properties[a].anyOf[0].x-kubernetes-validations: Forbidden: must be empty to be structural",
+			p + ".properties[a].allOf[0].x-kubernetes-validations: Forbidden: must be empty to be structural",
+		},
+	}, {
 		name:   "junctor names a field the structure lacks",
 		schema: `{type: object, properties: {a: {type: object, properties: {b: {type: string}}, anyOf: [{properties: {c: {minLength: 1}}}, {items: {minLength: 1}}]}}}`,
 		want: []string{

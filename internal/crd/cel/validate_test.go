@@ -1,0 +1,417 @@
+package cel
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// TestValidate evaluates rules on create (old "") and update, with
+// kube-apiserver's error types, paths and messages.
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		schema   string // YAML of the root schema
+		obj, old string
+		want     []string
+	}{{
+		name: "passing rule",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.replicas <= self.max"}]
+    properties: {replicas: {type: integer}, max: {type: integer}}`,
+		obj: `{"spec":{"replicas":1,"max":2}}`,
+	}, {
+		name: "failing rule with default message",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.replicas <= self.max"}]
+    properties: {replicas: {type: integer}, max: {type: integer}}`,
+		obj:  `{"spec":{"replicas":3,"max":2}}`,
+		want: []string{`spec: Invalid value: failed rule: self.replicas <= self.max`},
+	}, {
+		name: "message",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.replicas <= self.max", message: " replicas must not exceed max "}]
+    properties: {replicas: {type: integer}, max: {type: integer}}`,
+		obj:  `{"spec":{"replicas":3,"max":2}}`,
+		want: []string{`spec: Invalid value: replicas must not exceed max`},
+	}, {
+		name: "scalar values are shown",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      name: {type: string, maxLength: 20, x-kubernetes-validations: [{rule: "self.startsWith('app-')", message: "must start with app-"}]}
+      size: {type: integer, x-kubernetes-validations: [{rule: "self % 2 == 0", message: "must be even"}]}`,
+		obj: `{"spec":{"name":"web","size":3}}`,
+		want: []string{
+			`spec.name: Invalid value: "web": must start with app-`,
+			`spec.size: Invalid value: 3: must be even`,
+		},
+	}, {
+		name: "messageExpression",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.replicas <= self.max", messageExpression: "'replicas of ' + self.name + ' exceed max'", message: "static"}]
+    properties: {replicas: {type: integer}, max: {type: integer}, name: {type: string, maxLength: 10}}`,
+		obj:  `{"spec":{"replicas":3,"max":2,"name":"web"}}`,
+		want: []string{`spec: Invalid value: replicas of web exceed max`},
+	}, {
+		name: "messageExpression that fails falls back to message",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "!has(self.name)", messageExpression: "self.other", message: "no name please"}]
+    properties: {name: {type: string, maxLength: 5}, other: {type: string, maxLength: 5}}`,
+		obj:  `{"spec":{"name":"x"}}`,
+		want: []string{`spec: Invalid value: no name please`},
+	}, {
+		name: "reason and fieldPath",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - {rule: "has(self.a)", reason: FieldValueRequired, fieldPath: ".a", message: "a is required"}
+    - {rule: "!has(self.b)", reason: FieldValueForbidden, fieldPath: ".b", message: "b is forbidden"}
+    - {rule: "self.c != 'x'", reason: FieldValueDuplicate, fieldPath: ".c"}
+    - {rule: "self.c != 'x'", reason: FieldValueInvalid, fieldPath: ".labels['k.io/x']"}
+    properties: {a: {type: string}, b: {type: string}, c: {type: string}, labels: {type: object, additionalProperties: {type: string}}}`,
+		obj: `{"spec":{"b":"1","c":"x"}}`,
+		want: []string{
+			`spec.a: Required value: a is required`,
+			`spec.b: Forbidden: b is forbidden`,
+			`spec.c: Duplicate value`,
+			`spec.labels[k.io/x]: Invalid value: failed rule: self.c != 'x'`,
+		},
+	}, {
+		name: "root rule reads metadata.name",
+		schema: `
+type: object
+x-kubernetes-validations: [{rule: "self.metadata.name.startsWith('a') && self.kind == 'Widget'"}]
+properties:
+  spec: {type: object}`,
+		obj:  `{"apiVersion":"x.io/v1","kind":"Widget","metadata":{"name":"bob","namespace":"ns"},"spec":{}}`,
+		want: []string{`<nil>: Invalid value: failed rule: self.metadata.name.startsWith('a') && self.kind == 'Widget'`},
+	}, {
+		name: "transition rule does not run on create",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      replicas: {type: integer, x-kubernetes-validations: [{rule: "self >= oldSelf", message: "cannot shrink"}]}`,
+		obj: `{"spec":{"replicas":1}}`,
+	}, {
+		name: "transition rule runs on update",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      replicas: {type: integer, x-kubernetes-validations: [{rule: "self >= oldSelf", message: "cannot shrink"}]}`,
+		obj:  `{"spec":{"replicas":1}}`,
+		old:  `{"spec":{"replicas":2}}`,
+		want: []string{`spec.replicas: Invalid value: 1: cannot shrink`},
+	}, {
+		name: "transition rule skipped when the field is new",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      replicas: {type: integer, x-kubernetes-validations: [{rule: "self >= oldSelf", message: "cannot shrink"}]}`,
+		obj: `{"spec":{"replicas":1}}`,
+		old: `{"spec":{}}`,
+	}, {
+		name: "immutable field",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      class: {type: string, x-kubernetes-validations: [{rule: "self == oldSelf", message: "Value is immutable"}]}`,
+		obj:  `{"spec":{"class":"b"}}`,
+		old:  `{"spec":{"class":"a"}}`,
+		want: []string{`spec.class: Invalid value: "b": Value is immutable`},
+	}, {
+		name: "optionalOldSelf runs on create",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - rule: "oldSelf.hasValue() || self.size == 'small'"
+      optionalOldSelf: true
+      message: "must start small"
+    properties: {size: {type: string}}`,
+		obj:  `{"spec":{"size":"large"}}`,
+		want: []string{`spec: Invalid value: must start small`},
+	}, {
+		name: "optionalOldSelf on update",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - rule: "oldSelf.hasValue() || self.size == 'small'"
+      optionalOldSelf: true
+    properties: {size: {type: string}}`,
+		obj: `{"spec":{"size":"large"}}`,
+		old: `{"spec":{"size":"small"}}`,
+	}, {
+		name: "map-list items correlate by key",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      ports:
+        type: array
+        x-kubernetes-list-type: map
+        x-kubernetes-list-map-keys: [name]
+        items:
+          type: object
+          x-kubernetes-validations: [{rule: "self.port == oldSelf.port", message: "port is immutable"}]
+          properties: {name: {type: string}, port: {type: integer}}`,
+		obj:  `{"spec":{"ports":[{"name":"new","port":1},{"name":"web","port":81}]}}`,
+		old:  `{"spec":{"ports":[{"name":"web","port":80}]}}`,
+		want: []string{`spec.ports[1]: Invalid value: port is immutable`},
+	}, {
+		name: "additionalProperties values",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      limits:
+        type: object
+        x-kubernetes-validations: [{rule: "self.all(k, k.startsWith('x-'))", message: "keys start with x-"}]
+        additionalProperties: {type: integer, x-kubernetes-validations: [{rule: "self > 0", message: "positive"}]}`,
+		obj: `{"spec":{"limits":{"x-a":1,"b":0}}}`,
+		want: []string{
+			`spec.limits: Invalid value: keys start with x-`,
+			`spec.limits[b]: Invalid value: 0: positive`,
+		},
+	}, {
+		name: "numbers are doubles even when whole",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.ratio * 2.0 > 1.5"}]
+    properties: {ratio: {type: number}}`,
+		obj: `{"spec":{"ratio":1}}`,
+	}, {
+		name: "int-or-string is dyn",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      a: {x-kubernetes-int-or-string: true, x-kubernetes-validations: [{rule: "type(self) == int ? self > 0 : self.endsWith('%')"}]}
+      b: {x-kubernetes-int-or-string: true, x-kubernetes-validations: [{rule: "type(self) == int ? self > 0 : self.endsWith('%')"}]}
+      c: {x-kubernetes-int-or-string: true, x-kubernetes-validations: [{rule: "self > 0"}]}`,
+		obj: `{"spec":{"a":5,"b":"50","c":"x"}}`,
+		want: []string{
+			`spec.b: Invalid value: "50": failed rule: type(self) == int ? self > 0 : self.endsWith('%')`,
+			`spec.c: Invalid value: "": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: self > 0`,
+		},
+	}, {
+		name: "evaluation error",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.a == 'x'"}]
+    properties: {a: {type: string}}`,
+		obj:  `{"spec":{}}`,
+		want: []string{`spec: Invalid value: "object": no such key: a evaluating rule: self.a == 'x'`},
+	}, {
+		name: "null values are not validated",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      a: {type: string, nullable: true, x-kubernetes-validations: [{rule: "self == 'x'"}]}`,
+		obj: `{"spec":{"a":null}}`,
+	}, {
+		name: "escaped property names",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.x__dash__y == 1 && self.__namespace__ == 'n' && self.a__dot__b == 2"}]
+    properties: {x-y: {type: integer}, namespace: {type: string}, a.b: {type: integer}}`,
+		obj: `{"spec":{"x-y":1,"namespace":"n","a.b":2}}`,
+	}, {
+		name: "formats become CEL types",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - rule: "self.timeout < duration('1h') && self.start < timestamp('2030-01-01T00:00:00Z') && self.data == b'hi'"
+    properties:
+      timeout: {type: string, format: duration}
+      start: {type: string, format: date-time}
+      data: {type: string, format: byte}`,
+		obj: `{"spec":{"timeout":"30m","start":"2020-01-01T00:00:00Z","data":"aGk="}}`,
+	}, {
+		name: "embedded resource",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      template:
+        type: object
+        x-kubernetes-embedded-resource: true
+        x-kubernetes-preserve-unknown-fields: true
+        x-kubernetes-validations: [{rule: "self.kind == 'Pod' && self.metadata.name == 'p'"}]`,
+		obj:  `{"spec":{"template":{"apiVersion":"v1","kind":"Service","metadata":{"name":"p"}}}}`,
+		want: []string{`spec.template: Invalid value: failed rule: self.kind == 'Pod' && self.metadata.name == 'p'`},
+	}, {
+		name: "libraries",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - rule: "self.nums.isSorted() && self.nums.sum() == 6 && self.nums.min() == 1 && self.nums.max() == 3"
+    - rule: "self.nums.indexOf(2) == 1 && self.nums.lastIndexOf(9) == -1"
+    - rule: "self.name.find('[0-9]+') == '42' && self.name.findAll('[a-z]') == ['a', 'b'] && self.name.findAll('[a-z]', 1) == ['a']"
+    - rule: "self.name.split('-').size() == 2 && self.name.upperAscii() == 'AB-42' && self.name.indexOf('-') == 2"
+    - rule: "sets.contains(self.nums, [1, 2]) && sets.intersects(self.nums, [3])"
+    - rule: "self.?missing.orValue('d') == 'd' && optional.of(1).hasValue()"
+    - rule: "self.nums.reverse() == [3, 2, 1] && [3, 1, 2].sort() == self.nums && self.nums.all(i, v, v == i + 1)"
+    - rule: "self.nums.exists_one(n, n == 2) && self.nums.map(n, n * 2).filter(n, n > 2).size() == 2"
+    properties:
+      nums: {type: array, maxItems: 10, items: {type: integer}}
+      name: {type: string, maxLength: 10}
+      missing: {type: string}`,
+		obj: `{"spec":{"nums":[1,2,3],"name":"ab-42"}}`,
+	}, {
+		name: "min of an empty list",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations: [{rule: "self.nums.min() > 0"}]
+    properties:
+      nums: {type: array, maxItems: 10, items: {type: integer}}`,
+		obj:  `{"spec":{"nums":[]}}`,
+		want: []string{`spec: Invalid value: "object": min called on empty list evaluating rule: self.nums.min() > 0`},
+	}, {
+		name: "preserve-unknown-fields keeps declared fields typed",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-preserve-unknown-fields: true
+    x-kubernetes-validations: [{rule: "self.known == 'a'"}]
+    properties: {known: {type: string}}`,
+		obj: `{"spec":{"known":"a","other":{"x":1}}}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := compileOK(t, tt.schema)
+			got := errorStrings(v.Validate(context.Background(), nil, object(t, tt.obj), object(t, tt.old)))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrorTypesAndReasons(t *testing.T) {
+	v := compileOK(t, `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - {rule: "false", reason: FieldValueForbidden}
+    - {rule: "false", reason: FieldValueRequired}
+    - {rule: "false", reason: FieldValueDuplicate}
+    - {rule: "false"}
+`)
+	errs := v.Validate(context.Background(), nil, object(t, `{"spec":{}}`), nil)
+	var got []field.ErrorType
+	for _, e := range errs {
+		got = append(got, e.Type)
+	}
+	want := []field.ErrorType{field.ErrorTypeForbidden, field.ErrorTypeRequired, field.ErrorTypeDuplicate, field.ErrorTypeInvalid}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestNoRules(t *testing.T) {
+	v, errs := Compile(structural(t, `{type: object, properties: {spec: {type: object}}}`), nil)
+	if v != nil || errs != nil {
+		t.Fatalf("got %v, %v; want nil, nil", v, errs)
+	}
+	if errs := v.Validate(context.Background(), nil, object(t, `{"spec":{}}`), nil); errs != nil {
+		t.Errorf("nil Validator: %v", errs)
+	}
+}
+
+func TestValidateWithPath(t *testing.T) {
+	s := structural(t, `
+type: object
+properties:
+  status:
+    type: object
+    x-kubernetes-validations: [{rule: "self.ready"}]
+    properties: {ready: {type: boolean}}`)
+	v, errs := Compile(s.Properties["status"], nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got := errorStrings(v.Validate(context.Background(), field.NewPath("status"), map[string]any{"ready": false}, nil))
+	want := []string{`status: Invalid value: failed rule: self.ready`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
