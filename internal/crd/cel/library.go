@@ -83,7 +83,7 @@ func k8sRegex() cel.EnvOption {
 
 type libOpts struct{ opts []cel.EnvOption }
 
-func (l *libOpts) CompileOptions() []cel.EnvOption  { return l.opts }
+func (l *libOpts) CompileOptions() []cel.EnvOption     { return l.opts }
 func (l *libOpts) ProgramOptions() []cel.ProgramOption { return nil }
 
 // programOptions are the options of every rule's program.
