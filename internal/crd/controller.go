@@ -344,7 +344,9 @@ func (c *Controller) serve(ctx context.Context, crd *apiextensionsv1.CustomResou
 	if err != nil {
 		return err
 	}
-	c.unserve(crd.Name)
+	// Registering replaces what a GVR served before in one step, so a CRD
+	// update never makes its resources disappear for a moment; only the
+	// versions no longer served are unregistered after.
 	e := &entry{uid: string(crd.UID), fingerprint: fp, terminating: terminating}
 	for _, r := range s.resources {
 		st, err := c.api.Register(r)
@@ -355,9 +357,15 @@ func (c *Controller) serve(ctx context.Context, crd *apiextensionsv1.CustomResou
 		e.gvrs = append(e.gvrs, r.GVR)
 		e.stores = append(e.stores, st)
 	}
+	if cur != nil {
+		for _, gvr := range cur.gvrs {
+			if !slices.Contains(e.gvrs, gvr) {
+				c.api.Unregister(gvr)
+			}
+		}
+	}
 	for _, st := range e.stores {
 		if err := st.WaitReady(ctx); err != nil {
-			c.unregister(e)
 			return err
 		}
 	}
