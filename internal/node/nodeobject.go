@@ -40,7 +40,7 @@ var (
 // podCIDRForIndex is the k-th /24 pod CIDR.
 func podCIDRForIndex(k int) netip.Prefix {
 	b := podCIDRBase.As4()
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(k)<<8
+	v := (uint32(b[0])<<24 | uint32(b[1])<<16) + uint32(k)<<8
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24)
 }
 
