@@ -2,7 +2,9 @@ package framework_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,5 +99,169 @@ func TestScheduleRespectsFilters(t *testing.T) {
 	res, err = newFramework().Schedule(pod("p", requests("cpu", "1")), snapshot(nodes, full))
 	if err != nil || res.SuggestedHost == "a" || res.FeasibleNodes != 2 || res.EvaluatedNodes != 3 {
 		t.Errorf("Schedule = %+v, %v; want b or c of 2 feasible, 3 evaluated", res, err)
+	}
+}
+
+func TestNumFeasibleNodesToFind(t *testing.T) {
+	tests := []struct {
+		nodes, percentage, feasible int
+	}{
+		{50, 0, 50},     // below 100 nodes: all of them
+		{200, 0, 100},   // 49% of 200 is below the 100-node floor
+		{1000, 0, 420},  // 50 − 1000/125 = 42%
+		{5000, 0, 500},  // 10%
+		{6000, 0, 300},  // 2% is raised to 5%
+		{1000, 30, 300}, // configured
+	}
+	for _, tt := range tests {
+		nodes := make([]*corev1.Node, tt.nodes)
+		for i := range nodes {
+			nodes[i] = node(fmt.Sprintf("n%05d", i))
+		}
+		fw := framework.New(framework.Options{Rand: rand.New(rand.NewPCG(1, 2)), PercentageOfNodesToScore: int32(tt.percentage)})
+		res, err := fw.Schedule(pod("p"), snapshot(nodes))
+		if err != nil || res.FeasibleNodes != tt.feasible || res.EvaluatedNodes != tt.feasible {
+			t.Errorf("%d nodes, %d%%: %+v, %v; want %d feasible and evaluated", tt.nodes, tt.percentage, res, err, tt.feasible)
+		}
+	}
+}
+
+// TestScheduleDeterministic runs the same sequence of cycles with one and
+// with many goroutines: the rotating start index, early stop and random
+// tie-breaking must give identical choices.
+func TestScheduleDeterministic(t *testing.T) {
+	run := func(parallelism int) []framework.ScheduleResult {
+		snap := benchCluster(500, 3)
+		fw := framework.New(framework.Options{Rand: rand.New(rand.NewPCG(7, 8)), Parallelism: parallelism})
+		var out []framework.ScheduleResult
+		for i := range 50 {
+			p := benchPod(fmt.Sprintf("new-%d", i), "")
+			res, err := fw.Schedule(p, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, res)
+			p.Spec.NodeName = res.SuggestedHost
+			// Bind it, as the runtime's assume step would.
+			for _, ni := range snap.NodeInfos() {
+				if ni.Node().Name == res.SuggestedHost {
+					ni.AddPod(p)
+				}
+			}
+		}
+		return out
+	}
+	one, many := run(1), run(8)
+	if !slices.Equal(one, many) {
+		t.Errorf("parallelism changed the choices:\n%v\n%v", one, many)
+	}
+	hosts := map[string]bool{}
+	for _, r := range one {
+		hosts[r.SuggestedHost] = true
+	}
+	if len(hosts) < 40 {
+		t.Errorf("50 identical pods landed on only %d nodes", len(hosts))
+	}
+}
+
+func TestScheduleRotatesStartIndex(t *testing.T) {
+	nodes := make([]*corev1.Node, 1000)
+	for i := range nodes {
+		nodes[i] = node(fmt.Sprintf("n%04d", i))
+	}
+	// Only the last 100 nodes are free: a search starting at node 0 looks
+	// at all 1,000; the next one starts where it stopped, at 0 again.
+	snap := snapshot(nodes)
+	for _, ni := range snap.NodeInfos()[:900] {
+		ni.AddPod(pod("full-"+ni.Node().Name, on(ni.Node().Name), requests("cpu", "4")))
+	}
+	fw := newFramework()
+	res, err := fw.Schedule(pod("p", requests("cpu", "1")), snap)
+	if err != nil || res.EvaluatedNodes != 1000 || res.FeasibleNodes != 100 {
+		t.Fatalf("first: %+v, %v", res, err)
+	}
+	// Now all free: 420 are wanted, starting at 0 after wrapping.
+	for _, ni := range snap.NodeInfos()[:900] {
+		ni.RemovePod(pod("full-" + ni.Node().Name))
+	}
+	res, err = fw.Schedule(pod("p", requests("cpu", "1")), snap)
+	if err != nil || res.EvaluatedNodes != 420 {
+		t.Fatalf("second: %+v, %v", res, err)
+	}
+	// The third search starts at node 420; with the first 500 full it
+	// finds 420 feasible among 420..999 after skipping 80 full ones.
+	for _, ni := range snap.NodeInfos()[:500] {
+		ni.AddPod(pod("full-"+ni.Node().Name, on(ni.Node().Name), requests("cpu", "4")))
+	}
+	res, err = fw.Schedule(pod("p", requests("cpu", "1")), snap)
+	if err != nil || res.EvaluatedNodes != 500 || res.FeasibleNodes != 420 {
+		t.Fatalf("third: %+v, %v", res, err)
+	}
+}
+
+func TestScheduleTieBreakIsSeeded(t *testing.T) {
+	nodes := []*corev1.Node{node("a"), node("b"), node("c"), node("d")}
+	pick := func(seed uint64) []string {
+		fw := framework.New(framework.Options{Rand: rand.New(rand.NewPCG(seed, seed))})
+		var out []string
+		for range 20 {
+			res, err := fw.Schedule(pod("p"), snapshot(nodes))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, res.SuggestedHost)
+		}
+		return out
+	}
+	first := pick(1)
+	if !slices.Equal(first, pick(1)) {
+		t.Error("same seed, different picks")
+	}
+	seen := map[string]bool{}
+	for _, h := range first {
+		seen[h] = true
+	}
+	if len(seen) < 3 {
+		t.Errorf("ties were not broken at random: %v", first)
+	}
+}
+
+func TestSchedulePrefersBestScore(t *testing.T) {
+	nodes := []*corev1.Node{node("a"), node("b"), node("c")}
+	existing := []*corev1.Pod{pod("x", on("a"), requests("cpu", "3")), pod("y", on("c"), requests("cpu", "1"))}
+	res, err := newFramework().Schedule(pod("p", requests("cpu", "1", "memory", "1Gi")), snapshot(nodes, existing...))
+	if err != nil || res.SuggestedHost != "b" {
+		t.Errorf("Schedule = %+v, %v; want the empty node b", res, err)
+	}
+}
+
+func TestScheduleTriesNominatedNodeFirst(t *testing.T) {
+	nodes := []*corev1.Node{node("a"), node("b"), node("c")}
+	existing := []*corev1.Pod{pod("x", on("a"), requests("cpu", "3"))}
+	p := pod("p", requests("cpu", "1"), func(p *corev1.Pod) { p.Status.NominatedNodeName = "a" })
+	res, err := newFramework().Schedule(p, snapshot(nodes, existing...))
+	if err != nil || res.SuggestedHost != "a" || res.EvaluatedNodes != 1 {
+		t.Errorf("Schedule = %+v, %v; want the nominated node a", res, err)
+	}
+	p.Spec.Containers[0].Resources.Requests = rl("cpu", "2")
+	res, err = newFramework().Schedule(p, snapshot(nodes, existing...))
+	if err != nil || res.SuggestedHost == "a" {
+		t.Errorf("Schedule = %+v, %v; want another node once a is full", res, err)
+	}
+}
+
+func TestSchedulePreFilterRejection(t *testing.T) {
+	nodes := []*corev1.Node{node("a"), node("b")}
+	_, err := newFramework().Schedule(pod("p", usesClaims("data")), snapshot(nodes))
+	var fe *framework.FitError
+	if !errors.As(err, &fe) {
+		t.Fatalf("err = %v, want FitError", err)
+	}
+	want := `0/2 nodes are available: persistentvolumeclaim "data" not found.`
+	if fe.Error() != want {
+		t.Errorf("Error() = %q, want %q", fe.Error(), want)
+	}
+	if !fe.Diagnosis.UnschedulablePlugins.Has(framework.VolumeRestrictionsName) || len(fe.Diagnosis.NodeToStatus) != 2 {
+		t.Errorf("Diagnosis = %+v", fe.Diagnosis)
 	}
 }
