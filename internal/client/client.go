@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -39,7 +40,7 @@ var (
 
 func init() {
 	for _, add := range []func(*runtime.Scheme) error{
-		corev1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
+		corev1.AddToScheme, appsv1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
 		schedulingv1.AddToScheme, storagev1.AddToScheme,
 	} {
 		if err := add(Scheme); err != nil {
@@ -174,6 +175,30 @@ func (g *Group) PriorityClasses() *gentype.ClientWithList[*schedulingv1.Priority
 func (g *Group) StorageClasses() *gentype.ClientWithList[*storagev1.StorageClass, *storagev1.StorageClassList] {
 	return gentype.NewClientWithList[*storagev1.StorageClass, *storagev1.StorageClassList]("storageclasses", g.rest, ParameterCodec, "",
 		func() *storagev1.StorageClass { return &storagev1.StorageClass{} }, func() *storagev1.StorageClassList { return &storagev1.StorageClassList{} })
+}
+
+// Deployments is apps/v1 Deployments.
+func (g *Group) Deployments(ns string) *gentype.ClientWithList[*appsv1.Deployment, *appsv1.DeploymentList] {
+	return gentype.NewClientWithList[*appsv1.Deployment, *appsv1.DeploymentList]("deployments", g.rest, ParameterCodec, ns,
+		func() *appsv1.Deployment { return &appsv1.Deployment{} }, func() *appsv1.DeploymentList { return &appsv1.DeploymentList{} })
+}
+
+// ReplicaSets is apps/v1 ReplicaSets.
+func (g *Group) ReplicaSets(ns string) *gentype.ClientWithList[*appsv1.ReplicaSet, *appsv1.ReplicaSetList] {
+	return gentype.NewClientWithList[*appsv1.ReplicaSet, *appsv1.ReplicaSetList]("replicasets", g.rest, ParameterCodec, ns,
+		func() *appsv1.ReplicaSet { return &appsv1.ReplicaSet{} }, func() *appsv1.ReplicaSetList { return &appsv1.ReplicaSetList{} })
+}
+
+// ControllerRevisions is apps/v1 ControllerRevisions.
+func (g *Group) ControllerRevisions(ns string) *gentype.ClientWithList[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList] {
+	return gentype.NewClientWithList[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList]("controllerrevisions", g.rest, ParameterCodec, ns,
+		func() *appsv1.ControllerRevision { return &appsv1.ControllerRevision{} }, func() *appsv1.ControllerRevisionList { return &appsv1.ControllerRevisionList{} })
+}
+
+// ReplicationControllers is core/v1 ReplicationControllers.
+func (c *Core) ReplicationControllers(ns string) *gentype.ClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList] {
+	return gentype.NewClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList]("replicationcontrollers", c.rest, ParameterCodec, ns,
+		func() *corev1.ReplicationController { return &corev1.ReplicationController{} }, func() *corev1.ReplicationControllerList { return &corev1.ReplicationControllerList{} })
 }
 
 // ListerWatcher is what an informer needs of a typed client.
