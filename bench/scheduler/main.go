@@ -1,0 +1,406 @@
+// Command scheduler benchmarks skiff's scheduler and simulated nodes as a
+// user sees them: it builds the skiff binary, starts `skiff up --nodes N`
+// (API server, scheduler and N simulated nodes in one process) on a free
+// loopback port, waits for the N nodes, then creates -pods pods with small
+// requests from -workers concurrent client-go workers and watches them
+// until every one is Running.
+//
+//	go run ./bench/scheduler [-nodes 1000] [-pods 10000] [-workers 64]
+//
+// Figures, all measured from the first create request:
+//
+//   - schedule_pods_per_s: pods / time until the last pod was bound (its
+//     spec.nodeName seen on the watch). Creation overlaps scheduling, so
+//     this is also bounded by how fast the pods are created; the table
+//     shows both;
+//   - all_running_s: time until the last pod reported phase Running;
+//   - rss_mib: the skiff process's resident set after all pods run (the
+//     API server, scheduler and nodes are all in it); its peak is in the
+//     table.
+//
+// Until skiff has a node lifecycle controller, nothing removes the
+// node.kubernetes.io/not-ready:NoSchedule taint that node registration
+// gets (as upstream's TaintNodesByCondition admission adds it); the
+// benchmark removes it from each Ready node before creating pods, as
+// that controller would.
+//
+// The benchmark and the server share the machine: the table gives the
+// CPU seconds used by the server, by the benchmark and by every other
+// process during the pod phase.
+//
+// It prints a table, then one line per figure: `metric <name> <value> <unit>`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	nodes   = flag.Int("nodes", 1000, "simulated nodes")
+	pods    = flag.Int("pods", 10000, "pods to create")
+	workers = flag.Int("workers", 64, "concurrent create workers")
+	cpuReq  = flag.String("cpu", "10m", "cpu request of each pod")
+	memReq  = flag.String("memory", "16Mi", "memory request of each pod")
+	timeout = flag.Duration("timeout", 5*time.Minute, "give up waiting for pods after this long")
+	keep    = flag.Bool("keep", false, "keep the temp dir (binary, data dir, server log) for inspection")
+	profile = flag.String("cpuprofile", "", "write the server's CPU profile of the pod phase (first -profile-seconds) to this file")
+	profSec = flag.Int("profile-seconds", 10, "length of the -cpuprofile profile")
+)
+
+const namespace = "bench"
+
+func main() {
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench/scheduler:", err)
+		os.Exit(1)
+	}
+}
+
+type report struct {
+	nodesReady      time.Duration
+	created         time.Duration
+	firstScheduled  time.Duration
+	lastScheduled   time.Duration
+	lastRunning     time.Duration
+	scheduled       int
+	running         int
+	createErrors    int
+	cpu             cpuTimes
+	rssKiB, hwmKiB  int64
+	loadBefore      string
+	perNodeMin, max int
+	rewatches       int
+}
+
+func run(ctx context.Context) (err error) {
+	tmp, err := os.MkdirTemp("", "skiff-bench-scheduler-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if *keep {
+			fmt.Fprintln(os.Stderr, "bench/scheduler: kept", tmp)
+			return
+		}
+		os.RemoveAll(tmp)
+	}()
+	var r report
+	r.loadBefore = loadAvg()
+	bin, err := buildSkiff(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	srv, err := startSkiff(ctx, bin, tmp, "--nodes", fmt.Sprint(*nodes))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := srv.stop(); err == nil && serr != nil {
+			err = serr
+		}
+	}()
+	cfg, err := clientcmd.BuildConfigFromFlags("", srv.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS = -1
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if err := readyNodes(ctx, cs, *nodes); err != nil {
+		return fmt.Errorf("%w%s", err, srv.logTail())
+	}
+	r.nodesReady = time.Since(t0)
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := measurePods(ctx, cs, srv, &r); err != nil {
+		return fmt.Errorf("%w%s", err, srv.logTail())
+	}
+	printReport(&r, srv)
+	return nil
+}
+
+// readyNodes waits for n Ready nodes and removes the not-ready NoSchedule
+// taint from them (see the package doc).
+func readyNodes(ctx context.Context, cs *kubernetes.Clientset, n int) error {
+	deadline := time.Now().Add(3 * time.Minute)
+	untainted := map[string]bool{}
+	for {
+		list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var todo []corev1.Node
+		for _, node := range list.Items {
+			if untainted[node.Name] || !nodeReady(&node) {
+				continue
+			}
+			todo = append(todo, node)
+		}
+		if err := untaint(ctx, cs, todo); err != nil {
+			return err
+		}
+		for _, node := range todo {
+			untainted[node.Name] = true
+		}
+		if len(untainted) >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d nodes ready after 3m", len(untainted), n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func untaint(ctx context.Context, cs *kubernetes.Clientset, nodes []corev1.Node) error {
+	work := make(chan corev1.Node)
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for range 16 {
+		wg.Go(func() {
+			for n := range work {
+				var keep []corev1.Taint
+				for _, t := range n.Spec.Taints {
+					if t.Key != corev1.TaintNodeNotReady {
+						keep = append(keep, t)
+					}
+				}
+				if len(keep) == len(n.Spec.Taints) {
+					continue
+				}
+				patch, _ := json.Marshal(map[string]any{
+					"metadata": map[string]any{"resourceVersion": n.ResourceVersion},
+					"spec":     map[string]any{"taints": keep},
+				})
+				if _, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, n := range nodes {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	return firstErr
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func benchPod(i int) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%05d", i), Labels: map[string]string{"app": "bench"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "c", Image: "registry.k8s.io/pause:3.10",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse(*cpuReq), corev1.ResourceMemory: resource.MustParse(*memReq),
+			}},
+		}}},
+	}
+}
+
+// measurePods creates the pods while a watch records when each is bound
+// and when it runs.
+func measurePods(ctx context.Context, cs *kubernetes.Clientset, srv *skiffProcess, r *report) error {
+	w, err := cs.CoreV1().Pods(namespace).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	defer func() { w.Stop() }()
+	cpu0 := readCPU(srv.pid())
+	start := time.Now()
+	if *profile != "" {
+		go func() {
+			b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", fmt.Sprint(*profSec)).DoRaw(ctx)
+			if err == nil {
+				err = os.WriteFile(*profile, b, 0o644)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench/scheduler: cpu profile:", err)
+			}
+		}()
+	}
+	var next atomic.Int64
+	var createErrs atomic.Int64
+	var firstErr error
+	var errMu sync.Mutex
+	createDone := make(chan struct{})
+	go func() {
+		defer close(createDone)
+		var wg sync.WaitGroup
+		for range *workers {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= *pods || ctx.Err() != nil {
+						return
+					}
+					if _, err := cs.CoreV1().Pods(namespace).Create(ctx, benchPod(i), metav1.CreateOptions{}); err != nil {
+						createErrs.Add(1)
+						errMu.Lock()
+						firstErr = cmpErr(firstErr, err)
+						errMu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		r.created = time.Since(start)
+	}()
+
+	scheduledAt := map[string]time.Duration{}
+	runningAt := map[string]time.Duration{}
+	perNode := map[string]int{}
+	observe := func(p *corev1.Pod) {
+		now := time.Since(start)
+		if _, seen := scheduledAt[p.Name]; !seen && p.Spec.NodeName != "" {
+			scheduledAt[p.Name] = now
+			perNode[p.Spec.NodeName]++
+		}
+		if _, seen := runningAt[p.Name]; !seen && p.Status.Phase == corev1.PodRunning {
+			runningAt[p.Name] = now
+		}
+	}
+	deadline := time.After(*timeout)
+	rewatches := 0
+	for len(runningAt) < *pods {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("after %v: %d of %d pods scheduled, %d running (create errors %d, first: %v)",
+				*timeout, len(scheduledAt), *pods, len(runningAt), createErrs.Load(), firstErr)
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				// The server closes a watcher that falls behind; list
+				// (recording what was missed, a little late) and watch on.
+				rewatches++
+				list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return err
+				}
+				for i := range list.Items {
+					observe(&list.Items[i])
+				}
+				if w, err = cs.CoreV1().Pods(namespace).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion}); err != nil {
+					return err
+				}
+				continue
+			}
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				continue
+			}
+			if p, ok := ev.Object.(*corev1.Pod); ok {
+				observe(p)
+			}
+		}
+	}
+	r.rewatches = rewatches
+	<-createDone
+	r.cpu = readCPU(srv.pid()).sub(cpu0)
+	r.createErrors = int(createErrs.Load())
+	r.scheduled, r.running = len(scheduledAt), len(runningAt)
+	times := make([]time.Duration, 0, len(scheduledAt))
+	for _, d := range scheduledAt {
+		times = append(times, d)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	r.firstScheduled, r.lastScheduled = times[0], times[len(times)-1]
+	for _, d := range runningAt {
+		r.lastRunning = max(r.lastRunning, d)
+	}
+	r.perNodeMin = *pods
+	for _, n := range perNode {
+		r.perNodeMin = min(r.perNodeMin, n)
+		r.max = max(r.max, n)
+	}
+	if len(perNode) < *nodes {
+		r.perNodeMin = 0
+	}
+	if r.rssKiB, err = procStatusKiB(srv.pid(), "VmRSS"); err != nil {
+		return err
+	}
+	r.hwmKiB, _ = procStatusKiB(srv.pid(), "VmHWM")
+	return nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	var a, b5, c float64
+	fmt.Sscanf(string(b), "%f %f %f", &a, &b5, &c)
+	return fmt.Sprintf("%.2f %.2f %.2f", a, b5, c)
+}
+
+func printReport(r *report, srv *skiffProcess) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "load average before\t%s\n", r.loadBefore)
+	fmt.Fprintf(tw, "nodes\t%d (start to all Ready and untainted: %v)\n", *nodes, r.nodesReady.Round(time.Millisecond))
+	fmt.Fprintf(tw, "pods\t%d (%d create workers, requests cpu %s memory %s)\n", *pods, *workers, *cpuReq, *memReq)
+	fmt.Fprintf(tw, "all created after\t%v (%.0f creates/s, %d errors)\n", r.created.Round(time.Millisecond), float64(*pods)/r.created.Seconds(), r.createErrors)
+	fmt.Fprintf(tw, "first / last bound after\t%v / %v\n", r.firstScheduled.Round(time.Millisecond), r.lastScheduled.Round(time.Millisecond))
+	fmt.Fprintf(tw, "all Running after\t%v (benchmark's watch re-established %d times)\n", r.lastRunning.Round(time.Millisecond), r.rewatches)
+	fmt.Fprintf(tw, "pods per node\tmin %d, max %d\n", r.perNodeMin, r.max)
+	fmt.Fprintf(tw, "CPU s server/bench/other\t%s\n", r.cpu)
+	fmt.Fprintf(tw, "skiff RSS (peak)\t%.0f MiB (%.0f MiB)\n", float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024)
+	ls := srv.logSummary()
+	fmt.Fprintf(tw, "server log\t%d errors, %d warnings\n", ls.errors, ls.warnings)
+	tw.Flush()
+	for _, e := range ls.examples {
+		fmt.Fprintln(os.Stderr, "  server log:", e)
+	}
+	fmt.Printf("metric schedule_pods_per_s %.0f pods/s\n", float64(r.scheduled)/r.lastScheduled.Seconds())
+	fmt.Printf("metric all_running_s %.2f s\n", r.lastRunning.Seconds())
+	fmt.Printf("metric rss_mib %.0f MiB\n", float64(r.rssKiB)/1024)
+}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// buildSkiff compiles ./cmd/skiff of the module the benchmark runs in.
+func buildSkiff(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the skiff module; run from its checkout")
+	}
+	bin := filepath.Join(dir, "skiff")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/skiff")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/skiff: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// startupTimes are measured from just before the process is started.
+type startupTimes struct {
+	ready  time.Duration // first 200 from /readyz
+	export time.Duration // the `export KUBECONFIG=` line on stdout
+	polls  int           // /readyz requests sent until the 200
+}
+
+// skiffProcess is a running `skiff up`.
+type skiffProcess struct {
+	cmd        *exec.Cmd
+	logPath    string
+	kubeconfig string
+	startup    startupTimes
+
+	exited  chan struct{} // closed when the process has exited
+	waitErr error         // valid once exited is closed
+
+	stopOnce sync.Once
+	stopErr  error
+	shutdown time.Duration // SIGTERM to exit
+}
+
+// startSkiff starts `skiff up args...` on a free loopback port with a fresh
+// data dir under dir and returns once it is ready: /readyz answered 200 and the
+// kubeconfig line was printed.
+func startSkiff(ctx context.Context, bin, dir string, args ...string) (*skiffProcess, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	dataDir := filepath.Join(dir, "data")
+	logPath := filepath.Join(dir, "skiff.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+
+	cmd := exec.Command(bin, append([]string{"up", "--data-dir", dataDir, "--listen", addr}, args...)...)
+	cmd.Stderr = logFile
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	setProcAttr(cmd)
+	p := &skiffProcess{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+
+	exportLine := make(chan string, 1)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	var exportAt time.Time
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "export KUBECONFIG=") && exportAt.IsZero() {
+				exportAt = time.Now()
+				exportLine <- strings.TrimPrefix(line, "export KUBECONFIG=")
+			}
+		}
+		io.Copy(io.Discard, stdout)
+		// Wait only after stdout is drained, as os/exec requires.
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+
+	ready, polls, err := pollReady(ctx, "https://"+addr+"/readyz", p.exited)
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("waiting for /readyz: %w%s", err, p.logTail())
+	}
+	p.startup = startupTimes{ready: ready.Sub(start), polls: polls}
+
+	select {
+	case kc := <-exportLine:
+		p.kubeconfig = kc
+		p.startup.export = exportAt.Sub(start)
+	case <-p.exited:
+		return nil, fmt.Errorf("skiff exited before printing its kubeconfig: %v%s", p.waitErr, p.logTail())
+	case <-time.After(30 * time.Second):
+		p.stop()
+		return nil, fmt.Errorf("no `export KUBECONFIG=` line within 30s of /readyz%s", p.logTail())
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+	return p, nil
+}
+
+// pollReady asks url every millisecond until it answers 200 and returns
+// when that answer arrived. Until the server has written its certificates
+// there is no CA to check against, so this one client skips verification.
+func pollReady(ctx context.Context, url string, exited <-chan struct{}) (time.Time, int, error) {
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for polls := 1; ; polls++ {
+		resp, err := client.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Now(), polls, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, polls, fmt.Errorf("not ready after 60s (last: %v)", err)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, polls, ctx.Err()
+		case <-exited:
+			return time.Time{}, polls, errors.New("skiff exited")
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port nothing listens on now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (p *skiffProcess) pid() int { return p.cmd.Process.Pid }
+
+func (p *skiffProcess) exitError() error {
+	return fmt.Errorf("skiff exited unexpectedly: %v%s", p.waitErr, p.logTail())
+}
+
+// stop sends SIGTERM and waits for a clean exit; after 30s it kills.
+func (p *skiffProcess) stop() error {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.exited:
+			p.stopErr = p.exitError()
+			return
+		default:
+		}
+		t0 := time.Now()
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+			p.shutdown = time.Since(t0)
+			if p.waitErr != nil {
+				p.stopErr = fmt.Errorf("skiff did not exit cleanly on SIGTERM: %v%s", p.waitErr, p.logTail())
+			}
+		case <-time.After(30 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.exited
+			p.stopErr = fmt.Errorf("skiff still running 30s after SIGTERM; killed%s", p.logTail())
+		}
+	})
+	return p.stopErr
+}
+
+// logTail is the end of the server's log, to explain a failure.
+func (p *skiffProcess) logTail() string {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return "\nskiff log (last lines):\n  " + strings.Join(lines[max(0, len(lines)-20):], "\n  ")
+}
+
+// logSummary is every ERROR and WARN line the server logged (the first
+// few of each) and how many there were.
+type logSummary struct {
+	errors, warnings int
+	examples         []string
+}
+
+func (p *skiffProcess) logSummary() logSummary {
+	var s logSummary
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		s.examples = append(s.examples, "reading the server log: "+err.Error())
+		return s
+	}
+	for line := range bytes.Lines(b) {
+		l := strings.TrimSpace(string(line))
+		switch {
+		case strings.Contains(l, "level=ERROR"):
+			s.errors++
+		case strings.Contains(l, "level=WARN"):
+			s.warnings++
+		case strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:"):
+			s.errors++
+		default:
+			continue
+		}
+		if len(s.examples) < 10 {
+			s.examples = append(s.examples, l)
+		}
+	}
+	return s
+}
+
+// procStatusKiB reads one "Name: N kB" field of /proc/PID/status.
+func procStatusKiB(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(b) {
+		name, rest, ok := strings.Cut(string(line), ":")
+		if !ok || name != field {
+			continue
+		}
+		return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
+}
+
+// resetPeakRSS sets the process's VmHWM back to its current RSS
+// (proc(5), /proc/PID/clear_refs, value 5).
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+// cpuTimes is CPU time (user + system) used by the server, by this
+// benchmark, and by every other process on the machine, which share its
+// cores: "other" is what makes a run noisy.
+type cpuTimes struct{ server, bench, other time.Duration }
+
+func readCPU(pid int) cpuTimes {
+	c := cpuTimes{server: procCPU(strconv.Itoa(pid)), bench: procCPU("self")}
+	c.other = machineCPU() - c.server - c.bench
+	return c
+}
+
+func (c cpuTimes) sub(o cpuTimes) cpuTimes {
+	return cpuTimes{server: c.server - o.server, bench: c.bench - o.bench, other: max(c.other-o.other, 0)}
+}
+
+// String is "server/bench/other" in seconds.
+func (c cpuTimes) String() string {
+	return fmt.Sprintf("%.1f/%.1f/%.1f", c.server.Seconds(), c.bench.Seconds(), c.other.Seconds())
+}
+
+// machineCPU is the busy time of all CPUs from /proc/stat: user, nice,
+// system, irq, softirq and steal (guest time is inside user).
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		busy += v
+	}
+	return time.Duration(busy) * (time.Second / 100)
+}
+
+// procCPU is utime + stime of /proc/<pid>/stat; 0 if it cannot be read.
+func procCPU(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may contain spaces; fields after it are
+	// numbered from 3. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(utime+stime) * (time.Second / 100)
+}
