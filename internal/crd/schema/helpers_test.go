@@ -9,7 +9,7 @@ import (
 )
 
 // props parses a schema written as YAML, as it appears in a CRD manifest.
-func props(t *testing.T, src string) *apiextensionsv1.JSONSchemaProps {
+func props(t testing.TB, src string) *apiextensionsv1.JSONSchemaProps {
 	t.Helper()
 	var p apiextensionsv1.JSONSchemaProps
 	if err := yaml.UnmarshalStrict([]byte(src), &p); err != nil {

@@ -29,6 +29,23 @@ import (
 // obj is JSON-shaped (map[string]any, []any, string, int64, float64, bool,
 // nil); it is only read.
 func Validate(s *Structural, obj any, fldPath *field.Path) field.ErrorList {
+	return validateValue(s, obj, fldPath, true)
+}
+
+// ValidateUpdate is Validate for an update from old: as kube-apiserver
+// does, duplicates in list-type set and map lists are only reported when
+// old had none, so objects stored before the rule existed stay updatable.
+// (kube-apiserver's validation ratcheting, which also forgives other
+// errors in unchanged parts, is not implemented.)
+func ValidateUpdate(s *Structural, obj, old any, fldPath *field.Path) field.ErrorList {
+	checkLists := true
+	if m, ok := old.(map[string]any); ok {
+		checkLists = len(validateListSetsAndMaps(fldPath, s, m)) == 0
+	}
+	return validateValue(s, obj, fldPath, checkLists)
+}
+
+func validateValue(s *Structural, obj any, fldPath *field.Path, checkLists bool) field.ErrorList {
 	if s == nil {
 		return nil
 	}
@@ -37,7 +54,7 @@ func Validate(s *Structural, obj any, fldPath *field.Path) field.ErrorList {
 		errs = append(errs, openAPIResultToFieldErrors(fldPath, res)...)
 	}
 	errs = append(errs, validateEmbedded(fldPath, obj, s)...)
-	if m, ok := obj.(map[string]any); ok {
+	if m, ok := obj.(map[string]any); ok && checkLists {
 		errs = append(errs, validateListSetsAndMaps(fldPath, s, m)...)
 	}
 	return errs

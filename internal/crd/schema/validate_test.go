@@ -335,3 +335,19 @@ func errorStrings(errs field.ErrorList) []string {
 	slices.Sort(out)
 	return out
 }
+
+func TestValidateUpdateKeepsListDuplicatesOfOld(t *testing.T) {
+	s := structural(t, `{type: object, properties: {spec: {type: object, properties: {s: {type: array, x-kubernetes-list-type: set, items: {type: string}}, a: {type: integer}}}}}`)
+	dup := object(t, `{"spec":{"s":["a","a"],"a":"x"}}`)
+	clean := object(t, `{"spec":{"s":["a"]}}`)
+	want := []string{
+		`spec.a: Invalid value: "string": spec.a in body must be of type integer: "string"`,
+		`spec.s[1]: Duplicate value: "a"`,
+	}
+	if got := errorStrings(ValidateUpdate(s, dup, clean, nil)); !slices.Equal(got, want) {
+		t.Errorf("from a clean object: got %q, want %q", got, want)
+	}
+	if got := errorStrings(ValidateUpdate(s, dup, dup, nil)); !slices.Equal(got, want[:1]) {
+		t.Errorf("from an object with duplicates: got %q, want %q", got, want[:1])
+	}
+}
