@@ -172,10 +172,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		return nil
 	}
 	a.claimExisting()
+	// The ticker starts before any node registers, so the first renewal
+	// comes one interval after registration, whatever the clock.
+	ticker := a.clock.NewTicker(a.opts.LeaseRenewInterval / wheelSlots)
+	defer ticker.Stop()
 	for range a.opts.Workers {
 		wg.Go(func() { wait.UntilWithContext(ctx, a.work, time.Second) })
 	}
-	wg.Go(func() { a.turnWheel(ctx) })
+	wg.Go(func() { a.turnWheel(ctx, ticker) })
 	a.log.Info("simulated nodes running", "count", len(a.order), "first", a.order[0].spec.name)
 	<-ctx.Done()
 	a.queue.ShutDown()
@@ -309,9 +313,7 @@ func (a *Agent) podDeleted(obj any) {
 
 // turnWheel enqueues, every tick, the lease renewals of one slot of nodes
 // and the status reports that are due in it.
-func (a *Agent) turnWheel(ctx context.Context) {
-	t := a.clock.NewTicker(a.opts.LeaseRenewInterval / wheelSlots)
-	defer t.Stop()
+func (a *Agent) turnWheel(ctx context.Context, t clock.Ticker) {
 	slot := 0
 	for {
 		select {
