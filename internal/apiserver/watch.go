@@ -64,6 +64,12 @@ func (h *resourceHandler) watch(w http.ResponseWriter, r *http.Request) error {
 	}
 	embedded := Codecs.EncoderForVersion(t.info.Serializer, h.gv())
 	outer := Codecs.EncoderForVersion(stream.Serializer, h.gv())
+	if !h.s.hasGoType(h.res) {
+		// WatchEvent is registered with every built-in group-version but
+		// not with custom ones; it has no TypeMeta, so the version it is
+		// encoded for does not show on the wire.
+		outer = Codecs.EncoderForVersion(stream.Serializer, metav1.SchemeGroupVersion)
+	}
 	contentType := t.info.MediaType
 	if t.media == mediaProtobuf {
 		contentType = mediaProtobuf + ";stream=watch"
