@@ -37,6 +37,10 @@
 //     keys; with optionalOldSelf they also run on create with oldSelf =
 //     optional.none(). Null values are not validated. The Validator is
 //     immutable and safe for concurrent use; obj and old are only read.
+//     ValidateWithBudget shares one budget across several calls.
+//   - BlockingError(errs) is kube-apiserver's rule for skipping rules when
+//     schema validation already failed on shape (required, type, enum,
+//     too long, too many): it returns the error to report instead.
 //
 // Types: self is typed from the schema: objects with properties are object
 // types with field access and has() (property names escaped as upstream:
@@ -56,9 +60,7 @@
 // isSorted, sum, min, max, indexOf, lastIndexOf, and regex find/findAll.
 //
 // Not supported (rules using them fail to compile): Kubernetes' url(),
-// quantity(), ip()/cidr(), semver(), format.named() libraries; rules inside
-// allOf (upstream forbids them elsewhere in junctors too, see schema.Check);
-// upstream's set and map-list semantics for == and + on x-kubernetes-list-type
+// quantity(), ip()/cidr(), semver(), format.named() libraries; upstream's set and map-list semantics for == and + on x-kubernetes-list-type
 // set/map lists (here they compare and concatenate as ordinary lists);
 // validation ratcheting; the compatibility-version gating of libraries.
 package cel

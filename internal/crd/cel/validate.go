@@ -296,3 +296,18 @@ func ruleErrorString(r *rule) string {
 	}
 	return strings.TrimSpace(r.src.Rule)
 }
+
+// BlockingError returns the error kube-apiserver reports instead of
+// evaluating rules when schema validation (schema.Validate) already found
+// errors that make the object's shape unreliable (unsupported value,
+// required, too long, too many, wrong type), or nil when rules should run.
+// Callers append it to errs and skip Validate.
+func BlockingError(errs field.ErrorList) *field.Error {
+	for _, e := range errs {
+		switch e.Type {
+		case field.ErrorTypeNotSupported, field.ErrorTypeRequired, field.ErrorTypeTooLong, field.ErrorTypeTooMany, field.ErrorTypeTypeInvalid:
+			return field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation")
+		}
+	}
+	return nil
+}

@@ -415,3 +415,28 @@ properties:
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestBlockingError(t *testing.T) {
+	p := field.NewPath("spec")
+	for _, tt := range []struct {
+		errs  field.ErrorList
+		block bool
+	}{
+		{nil, false},
+		{field.ErrorList{field.Invalid(p, "x", "pattern")}, false},
+		{field.ErrorList{field.Invalid(p, "x", "pattern"), field.Required(p, "")}, true},
+		{field.ErrorList{field.TypeInvalid(p, "x", "type")}, true},
+		{field.ErrorList{field.NotSupported(p, "x", []string{"y"})}, true},
+		{field.ErrorList{field.TooLong(p, "x", 1)}, true},
+		{field.ErrorList{field.TooMany(p, 2, 1)}, true},
+		{field.ErrorList{field.Duplicate(p, "x")}, false},
+	} {
+		got := BlockingError(tt.errs)
+		if (got != nil) != tt.block {
+			t.Errorf("%v: got %v, want blocking %v", tt.errs, got, tt.block)
+		}
+		if got != nil && got.Error() != "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation" {
+			t.Errorf("message %q", got.Error())
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package cel
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+)
+
+// FuzzValidate checks that rules never panic on data that does not fit
+// the schema (wrong types, nulls, missing fields) and answer the same twice.
+func FuzzValidate(f *testing.F) {
+	for _, seed := range []string{
+		`{}`,
+		`{"spec":{"replicas":1,"max":2,"name":"a","tags":["a"],"ports":[{"name":"a","port":1}],"limits":{"a":1},"port":"1"}}`,
+		`{"spec":{"replicas":"x","max":null,"name":5,"tags":"a","ports":[1,null],"limits":[],"port":true,"when":"x","ratio":1}}`,
+		`{"spec":[],"metadata":{"name":7}}`,
+	} {
+		f.Add(seed, `{"spec":{"replicas":2,"ports":[{"name":"a","port":2}]}}`)
+	}
+	v := compileOK(f, `
+type: object
+x-kubernetes-validations: [{rule: "self.metadata.name.size() < 10"}]
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - {rule: "self.replicas <= self.max", messageExpression: "'bad ' + self.name"}
+    - {rule: "self.replicas >= oldSelf.replicas", reason: FieldValueForbidden, fieldPath: ".replicas"}
+    - {rule: "self.tags.all(t, t.size() > 0) && self.tags.isSorted()"}
+    - {rule: "!has(self.when) || self.when > timestamp('2000-01-01T00:00:00Z')"}
+    - {rule: "self.ratio * 2.0 > 0.0"}
+    properties:
+      replicas: {type: integer}
+      max: {type: integer}
+      ratio: {type: number}
+      name: {type: string, maxLength: 10}
+      when: {type: string, format: date-time}
+      tags: {type: array, maxItems: 10, items: {type: string, maxLength: 10}}
+      port: {x-kubernetes-int-or-string: true, x-kubernetes-validations: [{rule: "self == 1 || self == '1'"}]}
+      ports:
+        type: array
+        maxItems: 10
+        x-kubernetes-list-type: map
+        x-kubernetes-list-map-keys: [name]
+        items:
+          type: object
+          properties: {name: {type: string}, port: {type: integer}}
+          x-kubernetes-validations: [{rule: "self.port >= oldSelf.port"}]
+      limits:
+        type: object
+        maxProperties: 10
+        additionalProperties: {type: integer, x-kubernetes-validations: [{rule: "self > 0"}]}
+`)
+	f.Fuzz(func(t *testing.T, in, old string) {
+		var obj, oldObj map[string]any
+		if utiljson.Unmarshal([]byte(in), &obj) != nil || obj == nil {
+			return
+		}
+		if utiljson.Unmarshal([]byte(old), &oldObj) != nil {
+			oldObj = nil
+		}
+		ctx := context.Background()
+		first := errorStrings(v.Validate(ctx, nil, obj, oldObj))
+		if again := errorStrings(v.Validate(ctx, nil, obj, oldObj)); !slices.Equal(first, again) {
+			t.Fatalf("answered %q, then %q", first, again)
+		}
+		_ = v.Validate(ctx, nil, obj, nil)
+	})
+}
