@@ -3,6 +3,7 @@ package framework
 import (
 	"maps"
 	"math"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -195,74 +196,98 @@ func (p interPodAffinityScorer) preScore(cs *cycleState, _ []*NodeInfo) bool {
 	if hasPreferred {
 		nodes = snap.nodes
 	}
-	score := map[string]map[string]int64{}
+	score := &interPodScore{m: make(map[topologyPair]int64, len(nodes))}
 	var mu sync.Mutex
 	p.f.parallelize(len(nodes), func(lo, hi int) {
-		local := map[string]map[string]int64{}
-		add := func(key, value string, w int64) {
-			if local[key] == nil {
-				local[key] = map[string]int64{}
-			}
-			local[key][value] += w
-		}
+		local := make(map[topologyPair]int64, hi-lo)
+		add := func(key, value string, w int64) { local[topologyPair{key, value}] += w }
 		for _, ni := range nodes[lo:hi] {
 			node := ni.Node()
 			if len(node.Labels) == 0 {
 				continue
 			}
-			term := func(t *affinityTerm, w int64, pod *corev1.Pod, match func(*affinityTerm, *corev1.Pod) bool) {
-				if v, ok := node.Labels[t.topologyKey]; ok && match(t, pod) {
-					add(t.topologyKey, v, w)
+			// The incoming pod's preferred terms against every pod here:
+			// count the matches first, so the domain is updated once per
+			// node and term.
+			if hasPreferred {
+				for i := range pi.preferredAffinity {
+					t := &pi.preferredAffinity[i]
+					if v, ok := node.Labels[t.topologyKey]; ok {
+						if n := countTermMatches(&t.affinityTerm, ni.pods, snap); n > 0 {
+							add(t.topologyKey, v, t.weight*n)
+						}
+					}
+				}
+				for i := range pi.preferredAnti {
+					t := &pi.preferredAnti[i]
+					if v, ok := node.Labels[t.topologyKey]; ok {
+						if n := countTermMatches(&t.affinityTerm, ni.pods, snap); n > 0 {
+							add(t.topologyKey, v, -t.weight*n)
+						}
+					}
 				}
 			}
-			existingMatch := func(t *affinityTerm, pod *corev1.Pod) bool { return t.matchesIn(pod, snap) }
-			incomingMatch := func(t *affinityTerm, pod *corev1.Pod) bool { return t.matches(pod, cs.nsLabels) }
-			if hasPreferred {
-				for _, existing := range ni.pods {
-					for i := range pi.preferredAffinity {
-						term(&pi.preferredAffinity[i].affinityTerm, pi.preferredAffinity[i].weight, existing, existingMatch)
-					}
-					for i := range pi.preferredAnti {
-						term(&pi.preferredAnti[i].affinityTerm, -pi.preferredAnti[i].weight, existing, existingMatch)
-					}
+			// Existing pods' terms against the incoming pod.
+			incoming := func(t *affinityTerm, w int64) {
+				if v, ok := node.Labels[t.topologyKey]; ok && t.matches(cs.pod, cs.nsLabels) {
+					add(t.topologyKey, v, w)
 				}
 			}
 			for _, existing := range ni.podsWithAffinity {
 				for i := range existing.requiredAffinity {
-					term(&existing.requiredAffinity[i], hardPodAffinityWeight, cs.pod, incomingMatch)
+					incoming(&existing.requiredAffinity[i], hardPodAffinityWeight)
 				}
 				for i := range existing.preferredAffinity {
-					term(&existing.preferredAffinity[i].affinityTerm, existing.preferredAffinity[i].weight, cs.pod, incomingMatch)
+					incoming(&existing.preferredAffinity[i].affinityTerm, existing.preferredAffinity[i].weight)
 				}
 				for i := range existing.preferredAnti {
-					term(&existing.preferredAnti[i].affinityTerm, -existing.preferredAnti[i].weight, cs.pod, incomingMatch)
+					incoming(&existing.preferredAnti[i].affinityTerm, -existing.preferredAnti[i].weight)
 				}
 			}
 		}
 		mu.Lock()
-		for k, m := range local {
-			if score[k] == nil {
-				score[k] = map[string]int64{}
+		for p, w := range local {
+			if !slices.Contains(score.keys, p.key) {
+				score.keys = append(score.keys, p.key)
 			}
-			for v, w := range m {
-				score[k][v] += w
-			}
+			score.m[p] += w
 		}
 		mu.Unlock()
 	})
-	if len(score) == 0 {
+	if len(score.m) == 0 {
 		return true
 	}
+	// Map order made keys' order random; sums do not depend on it, but
+	// keep it stable anyway.
+	slices.Sort(score.keys)
 	cs.interPodScore = score
 	return false
+}
+
+// countTermMatches counts the pods t selects.
+func countTermMatches(t *affinityTerm, pods []*corev1.Pod, snap *Snapshot) int64 {
+	var n int64
+	for _, p := range pods {
+		if t.matchesIn(p, snap) {
+			n++
+		}
+	}
+	return n
+}
+
+// interPodScore is InterPodAffinity's PreScore state: the score of each
+// topology domain, and the distinct topology keys.
+type interPodScore struct {
+	keys []string
+	m    map[topologyPair]int64
 }
 
 func (interPodAffinityScorer) score(cs *cycleState, ni *NodeInfo) int64 {
 	var s int64
 	labels := ni.Node().Labels
-	for key, values := range cs.interPodScore {
+	for _, key := range cs.interPodScore.keys {
 		if v, ok := labels[key]; ok {
-			s += values[v]
+			s += cs.interPodScore.m[topologyPair{key, v}]
 		}
 	}
 	return s

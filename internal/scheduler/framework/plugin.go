@@ -42,7 +42,7 @@ type cycleState struct {
 	preferredNodes *nodeaffinity.PreferredSchedulingTerms
 	preferNoSched  []corev1.Toleration
 	spreadScore    *spreadScoreState
-	interPodScore  map[string]map[string]int64 // topologyKey -> value -> score
+	interPodScore  *interPodScore
 }
 
 func newCycleState(pod *corev1.Pod, snap *Snapshot) *cycleState {
