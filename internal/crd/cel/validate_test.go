@@ -440,3 +440,44 @@ func TestBlockingError(t *testing.T) {
 		}
 	}
 }
+
+// Set and map lists compare as upstream's rules see them: regardless of
+// order, and + merges.
+func TestListTypeSemantics(t *testing.T) {
+	v := compileOK(t, `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      s:
+        type: array
+        maxItems: 10
+        x-kubernetes-list-type: set
+        items: {type: string, maxLength: 10}
+        x-kubernetes-validations:
+        - {rule: "self == oldSelf", message: "set is immutable"}
+        - {rule: "(self + self).size() == self.size() && (self + ['zz']).size() == self.size() + 1", message: "union"}
+      m:
+        type: array
+        maxItems: 10
+        x-kubernetes-list-type: map
+        x-kubernetes-list-map-keys: [name]
+        items: {type: object, required: [name], properties: {name: {type: string, maxLength: 10}, v: {type: integer}}}
+        x-kubernetes-validations:
+        - {rule: "self == oldSelf", message: "map is immutable"}
+        - {rule: "(self + self).size() == self.size()", message: "merge"}
+`)
+	ctx := context.Background()
+	same := `{"spec":{"s":["b","a"],"m":[{"name":"b","v":2},{"name":"a","v":1}]}}`
+	old := `{"spec":{"s":["a","b"],"m":[{"name":"a","v":1},{"name":"b","v":2}]}}`
+	if errs := v.Validate(ctx, nil, object(t, same), object(t, old)); len(errs) > 0 {
+		t.Errorf("reordered lists: %v", errs)
+	}
+	changed := `{"spec":{"s":["a","c"],"m":[{"name":"a","v":1},{"name":"b","v":3}]}}`
+	got := errorStrings(v.Validate(ctx, nil, object(t, changed), object(t, old)))
+	want := []string{`spec.m: Invalid value: map is immutable`, `spec.s: Invalid value: set is immutable`}
+	if !slices.Equal(got, want) {
+		t.Errorf("changed lists: got %q, want %q", got, want)
+	}
+}

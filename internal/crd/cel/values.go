@@ -19,7 +19,7 @@ import (
 // lazy conversion does.
 func toVal(x any, s *schema.Structural, isResourceRoot bool) ref.Val {
 	if x == nil {
-		if s != nil && s.Nullable {
+		if s == nil || s.Nullable {
 			return types.NullValue
 		}
 		return types.NewErr("invalid data, got null for schema with nullable=false")
@@ -84,7 +84,24 @@ func toVal(x any, s *schema.Structural, isResourceRoot bool) ref.Val {
 		for i, v := range l {
 			out[i] = toVal(v, s.Items, s.Items != nil && s.Items.XEmbeddedResource)
 		}
-		return types.NewRefValList(types.DefaultTypeAdapter, out)
+		list := types.NewRefValList(types.DefaultTypeAdapter, out)
+		if s.Props != nil && s.Props.XListType != nil {
+			switch *s.Props.XListType {
+			case "set":
+				return setList{list}
+			case "map":
+				keys := make([]string, len(s.Props.XListMapKeys))
+				for i, k := range s.Props.XListMapKeys {
+					if esc, ok := escape(k); ok {
+						keys[i] = esc
+					} else {
+						keys[i] = k
+					}
+				}
+				return mapList{Lister: list, keys: keys}
+			}
+		}
+		return list
 	case "string":
 		str, ok := x.(string)
 		if !ok {
