@@ -1,5 +1,11 @@
 package framework
 
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+)
+
 // Plugin names beyond the basic filters, as kube-scheduler names them.
 const (
 	InterPodAffinityName   = "InterPodAffinity"
@@ -56,10 +62,40 @@ type nodeAffinityPlugin struct{}
 
 func (nodeAffinityPlugin) Name() string { return NodeAffinityName }
 
+// ReasonNodeAffinityConflict is NodeAffinity's PreFilter rejection when
+// every required term names a node and no node satisfies all of them.
+const ReasonNodeAffinityConflict = "pod affinity terms conflict"
+
+// preFilter narrows the search to the nodes named by metadata.name
+// matchFields when every required term has one (DaemonSet pods), as
+// upstream's PreFilterResult.
 func (nodeAffinityPlugin) preFilter(cs *cycleState) (bool, *Status) {
 	s := &cs.pod.Spec
-	return len(s.NodeSelector) == 0 && (s.Affinity == nil || s.Affinity.NodeAffinity == nil ||
-		s.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil), nil
+	if s.Affinity == nil || s.Affinity.NodeAffinity == nil || s.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return len(s.NodeSelector) == 0, nil
+	}
+	var names sets.Set[string]
+	for _, t := range s.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		var termNames sets.Set[string]
+		for _, r := range t.MatchFields {
+			if r.Key == metav1.ObjectNameField && r.Operator == corev1.NodeSelectorOpIn {
+				if termNames == nil {
+					termNames = sets.New(r.Values...)
+				} else {
+					termNames = termNames.Intersection(sets.New(r.Values...))
+				}
+			}
+		}
+		if termNames == nil {
+			return false, nil // this term may match any node
+		}
+		names = names.Union(termNames)
+	}
+	if names != nil && names.Len() == 0 {
+		return false, NewStatus(UnschedulableAndUnresolvable, ReasonNodeAffinityConflict)
+	}
+	cs.nodeNames = names
+	return false, nil
 }
 
 func (nodeAffinityPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {

@@ -128,12 +128,31 @@ func (f *Framework) Schedule(pod *corev1.Pod, snap *Snapshot) (ScheduleResult, e
 		}
 	}
 
-	feasible, evaluated, err := f.findFeasible(cs, nodes, &diag)
+	all := nodes
+	if cs.nodeNames != nil {
+		nodes = make([]*NodeInfo, 0, cs.nodeNames.Len())
+		for _, name := range sets.List(cs.nodeNames) {
+			if ni := snap.Get(name); ni != nil {
+				nodes = append(nodes, ni)
+			}
+		}
+	}
+	feasible, evaluated, err := f.findFeasible(cs, nodes, &diag, len(nodes) == len(all))
 	if err != nil {
 		return ScheduleResult{}, err
 	}
 	if len(feasible) == 0 {
-		return ScheduleResult{}, &FitError{Pod: pod, NumAllNodes: len(nodes), Diagnosis: diag}
+		if len(nodes) < len(all) {
+			// Nodes the PreFilter result left out, in upstream's words.
+			st := NewStatus(UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) ["+NodeAffinityName+"]")
+			for _, ni := range all {
+				if _, ok := diag.NodeToStatus[ni.Node().Name]; !ok {
+					diag.NodeToStatus[ni.Node().Name] = st
+				}
+			}
+			diag.UnschedulablePlugins.Insert(NodeAffinityName)
+		}
+		return ScheduleResult{}, &FitError{Pod: pod, NumAllNodes: len(all), Diagnosis: diag}
 	}
 	res := ScheduleResult{EvaluatedNodes: evaluated, FeasibleNodes: len(feasible)}
 	if len(feasible) == 1 {
@@ -180,12 +199,21 @@ const filterChunk = 16
 // form a prefix of the rotation; the result is cut from that prefix
 // exactly where a sequential search would stop, which keeps it
 // deterministic.
-func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagnosis) ([]*NodeInfo, int, error) {
+//
+// rotate is false when nodes is a PreFilter's subset: the search then
+// starts at its first node and leaves the rotation alone.
+func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagnosis, rotate bool) ([]*NodeInfo, int, error) {
 	n := len(nodes)
+	if n == 0 {
+		return nil, 0, nil
+	}
 	want := f.numFeasibleNodesToFind(n)
-	f.mu.Lock()
-	start := f.nextStart % n
-	f.mu.Unlock()
+	start := 0
+	if rotate {
+		f.mu.Lock()
+		start = f.nextStart % n
+		f.mu.Unlock()
+	}
 
 	statuses := make([]*Status, n) // by position in the rotation
 	var found atomic.Int64
@@ -235,9 +263,11 @@ func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagno
 			diag.UnschedulablePlugins.Insert(st.Plugin())
 		}
 	}
-	f.mu.Lock()
-	f.nextStart = (start + evaluated) % n
-	f.mu.Unlock()
+	if rotate {
+		f.mu.Lock()
+		f.nextStart = (start + evaluated) % n
+		f.mu.Unlock()
+	}
 	return feasible, evaluated, nil
 }
 

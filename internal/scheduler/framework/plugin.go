@@ -3,6 +3,7 @@ package framework
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 )
 
@@ -23,6 +24,10 @@ type cycleState struct {
 	nonZeroReq   Resource // cpu and memory with the scoring defaults
 	nodeAffinity nodeaffinity.RequiredNodeAffinity
 	hostPorts    []*corev1.ContainerPort
+
+	// nodeNames, when not nil, are the only nodes the pod may go to
+	// (NodeAffinity's PreFilterResult).
+	nodeNames sets.Set[string]
 
 	// skip[i] is set when filter plugin i has nothing to check for the pod.
 	skip []bool

@@ -265,3 +265,29 @@ func TestSchedulePreFilterRejection(t *testing.T) {
 		t.Errorf("Diagnosis = %+v", fe.Diagnosis)
 	}
 }
+
+// daemonPod pins a pod to nodes by metadata.name, as the DaemonSet
+// controller does.
+func daemonPod(nodeNames ...string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: nodeNames}},
+			}}},
+		}}
+	}
+}
+
+func TestScheduleNodeNameAffinityNarrowsTheSearch(t *testing.T) {
+	nodes := []*corev1.Node{node("a"), node("b"), node("c")}
+	full := pod("full", on("b"), requests("cpu", "4"))
+	res, err := newFramework().Schedule(pod("p", daemonPod("b", "gone")), snapshot(nodes))
+	if err != nil || res.SuggestedHost != "b" || res.EvaluatedNodes != 1 {
+		t.Errorf("Schedule = %+v, %v; want b after evaluating only b", res, err)
+	}
+	_, err = newFramework().Schedule(pod("p", daemonPod("b"), requests("cpu", "1")), snapshot(nodes, full))
+	want := "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
