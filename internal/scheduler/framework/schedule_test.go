@@ -281,12 +281,20 @@ func daemonPod(nodeNames ...string) func(*corev1.Pod) {
 func TestScheduleNodeNameAffinityNarrowsTheSearch(t *testing.T) {
 	nodes := []*corev1.Node{node("a"), node("b"), node("c")}
 	full := pod("full", on("b"), requests("cpu", "4"))
-	res, err := newFramework().Schedule(pod("p", daemonPod("b", "gone")), snapshot(nodes))
+	res, err := newFramework().Schedule(pod("p", daemonPod("b")), snapshot(nodes))
 	if err != nil || res.SuggestedHost != "b" || res.EvaluatedNodes != 1 {
 		t.Errorf("Schedule = %+v, %v; want b after evaluating only b", res, err)
 	}
 	_, err = newFramework().Schedule(pod("p", daemonPod("b"), requests("cpu", "1")), snapshot(nodes, full))
 	want := "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
+func TestScheduleNodeNameAffinityToMissingNode(t *testing.T) {
+	_, err := newFramework().Schedule(pod("p", daemonPod("gone")), snapshot([]*corev1.Node{node("a"), node("b")}))
+	want := "0/2 nodes are available: 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
