@@ -1234,3 +1234,13 @@ func TestCRDWildShapes(t *testing.T) {
 		}
 	})
 }
+
+// metav1ControllerRef is the controller reference among refs, or nil.
+func metav1ControllerRef(refs []metav1.OwnerReference) *metav1.OwnerReference {
+	for i := range refs {
+		if refs[i].Controller != nil && *refs[i].Controller {
+			return &refs[i]
+		}
+	}
+	return nil
+}
