@@ -250,11 +250,22 @@ func (volumeRestrictionsPlugin) preFilter(cs *cycleState) (bool, *Status) {
 			needsDiskCheck = true
 		}
 	}
-	if cs.claimsErr != nil {
-		return false, NewStatus(UnschedulableAndUnresolvable, cs.claimsErr.Error())
-	}
+	// Upstream's VolumeRestrictions looks up only persistentVolumeClaim
+	// volumes and fails only when one is missing; VolumeBinding reports
+	// the other claim problems.
 	s := &rwopState{}
-	for _, pvc := range cs.claims {
+	for i := range cs.pod.Spec.Volumes {
+		v := cs.pod.Spec.Volumes[i].PersistentVolumeClaim
+		if v == nil {
+			continue
+		}
+		var pvc *corev1.PersistentVolumeClaim
+		if cs.snap.volumes != nil {
+			pvc = cs.snap.volumes.PersistentVolumeClaim(cs.pod.Namespace, v.ClaimName)
+		}
+		if pvc == nil {
+			return false, NewStatus(UnschedulableAndUnresolvable, fmt.Sprintf("persistentvolumeclaim %q not found", v.ClaimName))
+		}
 		for _, m := range pvc.Spec.AccessModes {
 			if m == corev1.ReadWriteOncePod {
 				s.claims = append(s.claims, pvc.Name)

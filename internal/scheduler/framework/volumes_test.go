@@ -104,6 +104,10 @@ func TestVolumeFilters(t *testing.T) {
 		{"no volumes", nil, pod("p"), verdicts{"a": "", "b": "", "c": ""}},
 		{"missing claim", nil, pod("p", usesClaims("nope")), verdicts{"": `persistentvolumeclaim "nope" not found`}},
 		{"terminating claim", nil, pod("p", usesClaims("terminating")), verdicts{"": `persistentvolumeclaim "terminating" is being deleted`}},
+		{"ephemeral volume's claim not created yet", nil, pod("p", func(p *corev1.Pod) {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "scratch",
+				VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{}}})
+		}), verdicts{"": `waiting for ephemeral volume controller to create the persistentvolumeclaim "p-scratch"`}},
 		{"unbound immediate claim", nil, pod("p", usesClaims("immediate")), verdicts{"": framework.ReasonUnboundImmediatePVCs}},
 		{"unknown storage class", nil, pod("p", usesClaims("nameless")), verdicts{"": `storageclass.storage.k8s.io "nowhere" not found`}},
 		{"unbound WaitForFirstConsumer claim fits anywhere", nil, pod("p", usesClaims("late")), verdicts{"a": "", "b": "", "c": ""}},
