@@ -57,10 +57,15 @@
 // comparisons and literal validation; cel-go's ext.Strings (v2), ext.Sets,
 // ext.Lists (v3: slice, flatten, distinct, range, reverse, sort, sortBy,
 // first, last), two-variable comprehensions; Kubernetes' list functions
-// isSorted, sum, min, max, indexOf, lastIndexOf, and regex find/findAll.
+// isSorted, sum, min, max, indexOf, lastIndexOf, regex find/findAll,
+// quantity (quantity, isQuantity, sign, isGreaterThan, isLessThan,
+// compareTo, add, sub, asInteger, isInteger, asApproximateFloat) and URL
+// (url, isURL, getScheme, getHost, getHostname, getPort, getEscapedPath,
+// getQuery) libraries, costed as upstream costs them.
 //
-// Not supported (rules using them fail to compile): Kubernetes' url(),
-// quantity(), ip()/cidr(), semver(), format.named() libraries; upstream's set and map-list semantics for == and + on x-kubernetes-list-type
-// set/map lists (here they compare and concatenate as ordinary lists);
-// validation ratcheting; the compatibility-version gating of libraries.
+// Not supported (rules using them fail to compile): Kubernetes' ip(),
+// cidr(), semver(), format.named() and the list "includes" functions;
+// validation ratcheting (errors in unchanged parts of an update are
+// reported, not turned into warnings); the compatibility-version gating of
+// libraries (every library above is always available).
 package cel

@@ -40,6 +40,8 @@ func baseEnvOptions() []cel.EnvOption {
 		cel.CostEstimatorOptions(checker.PresenceTestHasCost(false)),
 		k8sLists(),
 		k8sRegex(),
+		k8sQuantity(),
+		k8sURLs(),
 	}
 }
 
@@ -293,10 +295,29 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 		}
 		return checker.SizeEstimate{Min: 0, Max: math.MaxUint64}
 	}
+	if function == "_==_" && len(args) == 2 && args[0].Type().IsExactType(args[1].Type()) {
+		switch {
+		case args[0].Type().IsExactType(quantityType):
+			// Comparing two quantities is O(1), not a traversal.
+			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1}}
+		case args[0].Type().IsExactType(urlType):
+			// Linear in the URLs, as upstream estimates.
+			sz := size(&args[0])
+			if sz.Max == math.MaxUint64 {
+				sz.Max = 1
+			}
+			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sz.Max/10 + 1}}
+		}
+	}
 	switch overloadID {
 	case isSortedOverload, sumOverload, minOverload, maxOverload, indexOfOverload, lastIndexOfOverload:
 		sz := size(target)
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: sz.Min, Max: sz.Max}.Add(checker.CostEstimate{Min: 1, Max: 1})}
+	case quantityOverload, isQuantityOverload, urlOverload, isURLOverload:
+		if len(args) > 0 {
+			sz := size(&args[0])
+			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sz.Max/10 + 1}}
+		}
 	case findOverload, findAllOverload, findAllNOverload:
 		// Compiling and running a regex is linear in the pattern and
 		// the string (RE2).
@@ -329,6 +350,23 @@ func (c *costEstimator) CallCost(function, overloadID string, args []ref.Val, re
 			s, _ := args[0].(types.String)
 			p, _ := args[1].(types.String)
 			cost = saturatingMul(uint64(len(s))/10+1, uint64(len(p))/10+1)
+		}
+	case "equals":
+		if len(args) != 2 {
+			return nil
+		}
+		switch a := args[0].(type) {
+		case quantityVal:
+			cost = 1
+		case urlVal:
+			cost = uint64(len(a.u.String()))/10 + 1
+		default:
+			return nil
+		}
+	case quantityOverload, isQuantityOverload, urlOverload, isURLOverload:
+		if len(args) > 0 {
+			s, _ := args[0].(types.String)
+			cost = uint64(len(s))/10 + 1
 		}
 	default:
 		return nil

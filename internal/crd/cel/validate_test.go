@@ -481,3 +481,68 @@ properties:
 		t.Errorf("changed lists: got %q, want %q", got, want)
 	}
 }
+
+func TestQuantity(t *testing.T) {
+	v := compileOK(t, `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      mem: {type: string, maxLength: 20}
+      cpu: {x-kubernetes-int-or-string: true, maxLength: 20}
+    x-kubernetes-validations:
+    - {rule: "isQuantity(self.mem) && quantity(self.mem).isLessThan(quantity('2Gi'))", message: "mem below 2Gi"}
+    - {rule: "quantity(self.mem).add(quantity('1Gi')).compareTo(quantity('2Gi')) <= 0 && quantity('1k').sub(1).asInteger() == 999", message: "arithmetic"}
+    - {rule: "sign(quantity(self.mem)) == 1 && quantity('1.5').asApproximateFloat() == 1.5 && !quantity('1.5').isInteger() && quantity('1Ki') == quantity('1024')", message: "accessors"}
+    - {rule: "!isQuantity('abc') && quantity(string(self.cpu)).isGreaterThan(quantity('100m'))", message: "cpu above 100m"}
+`)
+	ctx := context.Background()
+	if errs := v.Validate(ctx, nil, object(t, `{"spec":{"mem":"1Gi","cpu":"200m"}}`), nil); len(errs) > 0 {
+		t.Errorf("valid: %v", errs)
+	}
+	got := errorStrings(v.Validate(ctx, nil, object(t, `{"spec":{"mem":"3Gi","cpu":"50m"}}`), nil))
+	want := []string{`spec: Invalid value: arithmetic`, `spec: Invalid value: cpu above 100m`, `spec: Invalid value: mem below 2Gi`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got = errorStrings(v.Validate(ctx, nil, object(t, `{"spec":{"mem":"lots","cpu":1}}`), nil))
+	want = []string{
+		`spec: Invalid value: "object": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' evaluating rule: accessors`,
+		`spec: Invalid value: "object": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' evaluating rule: arithmetic`,
+		`spec: Invalid value: mem below 2Gi`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestURL(t *testing.T) {
+	v := compileOK(t, `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      endpoint: {type: string, maxLength: 100}
+    x-kubernetes-validations:
+    - {rule: "isURL(self.endpoint) && url(self.endpoint).getScheme() == 'https'", message: "https only"}
+    - {rule: "!isURL(self.endpoint) || (url(self.endpoint).getHostname() == 'example.com' && url(self.endpoint).getPort() in ['', '8443'])", message: "example.com"}
+    - {rule: "!isURL(self.endpoint) || !('debug' in url(self.endpoint).getQuery())", message: "no debug"}
+    - {rule: "url('https://a/b%20c?x=1').getEscapedPath() == '/b%20c' && url('https://a:1/').getHost() == 'a:1' && url('https://a/') == url('https://a/')", message: "accessors"}
+`)
+	ctx := context.Background()
+	if errs := v.Validate(ctx, nil, object(t, `{"spec":{"endpoint":"https://example.com:8443/x?y=1"}}`), nil); len(errs) > 0 {
+		t.Errorf("valid: %v", errs)
+	}
+	got := errorStrings(v.Validate(ctx, nil, object(t, `{"spec":{"endpoint":"http://other.io/?debug=1"}}`), nil))
+	want := []string{`spec: Invalid value: example.com`, `spec: Invalid value: https only`, `spec: Invalid value: no debug`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got = errorStrings(v.Validate(ctx, nil, object(t, `{"spec":{"endpoint":"not a url"}}`), nil))
+	want = []string{`spec: Invalid value: https only`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
