@@ -32,6 +32,12 @@ func TestCompileErrors(t *testing.T) {
  | self.a > 1
  | .......^`},
 	}, {
+		name:   "sum of strings",
+		schema: `{type: object, x-kubernetes-validations: [{rule: "['a'].sum() == 'a'"}]}`,
+		want: []string{p + `[0].rule: Invalid value: {"Rule":"['a'].sum() == 'a'","Message":"","MessageExpression":"","Reason":null,"FieldPath":"","OptionalOldSelf":null}: compilation failed: ERROR: <input>:1:10: found no matching overload for 'sum' applied to 'list(string).()'
+ | ['a'].sum() == 'a'
+ | .........^`},
+	}, {
 		name:   "not a bool",
 		schema: `{type: object, properties: {a: {type: string}}, x-kubernetes-validations: [{rule: "self.a"}]}`,
 		want:   []string{p + `[0].rule: Invalid value: {"Rule":"self.a","Message":"","MessageExpression":"","Reason":null,"FieldPath":"","OptionalOldSelf":null}: cel expression must evaluate to a bool`},

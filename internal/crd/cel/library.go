@@ -1,9 +1,11 @@
 package cel
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -45,31 +47,62 @@ func baseEnvOptions() []cel.EnvOption {
 	}
 }
 
-// Overload ids of our library functions, for cost accounting.
+// Overload ids of our regex functions, for cost accounting.
 const (
-	isSortedOverload    = "list_is_sorted"
-	sumOverload         = "list_sum"
-	minOverload         = "list_min"
-	maxOverload         = "list_max"
-	indexOfOverload     = "list_index_of"
-	lastIndexOfOverload = "list_last_index_of"
-	findOverload        = "string_find"
-	findAllOverload     = "string_find_all"
-	findAllNOverload    = "string_find_all_n"
+	findOverload     = "string_find"
+	findAllOverload  = "string_find_all"
+	findAllNOverload = "string_find_all_n"
 )
 
-// k8sLists is Kubernetes' list library: isSorted, sum, min, max, indexOf
-// and lastIndexOf on lists.
+// listFunctions are Kubernetes' list functions, costed by list size.
+var listFunctions = map[string]bool{
+	"isSorted": true, "sum": true, "min": true, "max": true,
+	"indexOf": true, "lastIndexOf": true, "includes": true,
+}
+
+type namedType struct {
+	name string
+	t    *cel.Type
+}
+
+var (
+	summableTypes = []namedType{
+		{"int", cel.IntType}, {"uint", cel.UintType}, {"double", cel.DoubleType}, {"duration", cel.DurationType},
+	}
+	zeroOfSummable = map[string]ref.Val{
+		"int": types.IntZero, "uint": types.Uint(0), "double": types.Double(0), "duration": types.Duration{},
+	}
+	comparableTypes = []namedType{
+		{"int", cel.IntType}, {"uint", cel.UintType}, {"double", cel.DoubleType}, {"bool", cel.BoolType},
+		{"duration", cel.DurationType}, {"timestamp", cel.TimestampType}, {"string", cel.StringType}, {"bytes", cel.BytesType},
+	}
+)
+
+// k8sLists is Kubernetes' list library: isSorted, sum, min and max for the
+// element types upstream allows (so ['a'].sum() does not compile), and
+// indexOf, lastIndexOf and includes for any list. Overload ids are
+// upstream's.
 func k8sLists() cel.EnvOption {
-	T := cel.TypeParamType("T")
-	listT := cel.ListType(T)
+	var isSortedO, sumO, minO, maxO []cel.FunctionOpt
+	for _, c := range comparableTypes {
+		l := cel.ListType(c.t)
+		isSortedO = append(isSortedO, cel.MemberOverload(fmt.Sprintf("list_%s_is_sorted_bool", c.name), []*cel.Type{l}, cel.BoolType, cel.UnaryBinding(isSorted)))
+		maxO = append(maxO, cel.MemberOverload(fmt.Sprintf("list_%s_max_%s", c.name, c.name), []*cel.Type{l}, c.t, cel.UnaryBinding(listMax)))
+		minO = append(minO, cel.MemberOverload(fmt.Sprintf("list_%s_min_%s", c.name, c.name), []*cel.Type{l}, c.t, cel.UnaryBinding(listMin)))
+	}
+	for _, c := range summableTypes {
+		zero := zeroOfSummable[c.name]
+		sumO = append(sumO, cel.MemberOverload(fmt.Sprintf("list_%s_sum_%s", c.name, c.name), []*cel.Type{cel.ListType(c.t)}, c.t, cel.UnaryBinding(func(v ref.Val) ref.Val { return sum(v, zero) })))
+	}
+	A := cel.TypeParamType("A")
 	return cel.Lib(&libOpts{opts: []cel.EnvOption{
-		cel.Function("isSorted", cel.MemberOverload(isSortedOverload, []*cel.Type{listT}, cel.BoolType, cel.UnaryBinding(isSorted))),
-		cel.Function("sum", cel.MemberOverload(sumOverload, []*cel.Type{listT}, T, cel.UnaryBinding(sum))),
-		cel.Function("min", cel.MemberOverload(minOverload, []*cel.Type{listT}, T, cel.UnaryBinding(listMin))),
-		cel.Function("max", cel.MemberOverload(maxOverload, []*cel.Type{listT}, T, cel.UnaryBinding(listMax))),
-		cel.Function("indexOf", cel.MemberOverload(indexOfOverload, []*cel.Type{listT, T}, cel.IntType, cel.BinaryBinding(indexOf))),
-		cel.Function("lastIndexOf", cel.MemberOverload(lastIndexOfOverload, []*cel.Type{listT, T}, cel.IntType, cel.BinaryBinding(lastIndexOf))),
+		cel.Function("isSorted", isSortedO...),
+		cel.Function("sum", sumO...),
+		cel.Function("min", minO...),
+		cel.Function("max", maxO...),
+		cel.Function("indexOf", cel.MemberOverload("list_a_index_of_int", []*cel.Type{cel.ListType(A), A}, cel.IntType, cel.BinaryBinding(indexOf))),
+		cel.Function("lastIndexOf", cel.MemberOverload("list_a_last_index_of_int", []*cel.Type{cel.ListType(A), A}, cel.IntType, cel.BinaryBinding(lastIndexOf))),
+		cel.Function("includes", cel.MemberOverload("list_includes_dyn_dyn", []*cel.Type{cel.DynType, cel.DynType}, cel.BoolType, cel.BinaryBinding(includes))),
 	}})
 }
 
@@ -133,15 +166,13 @@ func isSorted(v ref.Val) ref.Val {
 	return types.True
 }
 
-func sum(v ref.Val) ref.Val {
+func sum(v, zero ref.Val) ref.Val {
 	elems, err := elements(v)
 	if err != nil {
 		return err
 	}
 	if len(elems) == 0 {
-		// The zero of the (unknown) element type; int is what upstream
-		// returns for an empty list of ints, the common case.
-		return types.IntZero
+		return zero
 	}
 	acc := elems[0]
 	for _, e := range elems[1:] {
@@ -198,6 +229,19 @@ func indexOf(list, x ref.Val) ref.Val {
 	return types.IntNegOne
 }
 
+// includes reports whether a list holds x, or a non-list equals it.
+func includes(target, x ref.Val) ref.Val {
+	if l, ok := target.(traits.Lister); ok {
+		for it := l.Iterator(); it.HasNext() == types.True; {
+			if it.Next().Equal(x) == types.True {
+				return types.True
+			}
+		}
+		return types.False
+	}
+	return types.Bool(target.Equal(x) == types.True)
+}
+
 func lastIndexOf(list, x ref.Val) ref.Val {
 	elems, err := elements(list)
 	if err != nil {
@@ -212,8 +256,14 @@ func lastIndexOf(list, x ref.Val) ref.Val {
 }
 
 // regexCache keeps compiled patterns: rules use a handful of constant
-// patterns, evaluated for every object.
-var regexCache sync.Map // string -> *regexp.Regexp
+// patterns, evaluated for every object. Patterns taken from objects could
+// be endless, so the cache stops growing at maxCachedRegexes.
+var (
+	regexCache  sync.Map // string -> *regexp.Regexp
+	regexCached atomic.Int64
+)
+
+const maxCachedRegexes = 1024
 
 func compileRegex(pattern string) (*regexp.Regexp, ref.Val) {
 	if re, ok := regexCache.Load(pattern); ok {
@@ -223,7 +273,9 @@ func compileRegex(pattern string) (*regexp.Regexp, ref.Val) {
 	if err != nil {
 		return nil, types.WrapErr(err)
 	}
-	regexCache.Store(pattern, re)
+	if regexCached.Add(1) <= maxCachedRegexes {
+		regexCache.Store(pattern, re)
+	}
 	return re, nil
 }
 
@@ -309,10 +361,11 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sz.Max/10 + 1}}
 		}
 	}
-	switch overloadID {
-	case isSortedOverload, sumOverload, minOverload, maxOverload, indexOfOverload, lastIndexOfOverload:
+	if listFunctions[function] && target != nil {
 		sz := size(target)
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: sz.Min, Max: sz.Max}.Add(checker.CostEstimate{Min: 1, Max: 1})}
+	}
+	switch overloadID {
 	case quantityOverload, isQuantityOverload, urlOverload, isURLOverload:
 		if len(args) > 0 {
 			sz := size(&args[0])
@@ -338,13 +391,16 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 // leaves CEL's own functions to CEL's accounting.
 func (c *costEstimator) CallCost(function, overloadID string, args []ref.Val, result ref.Val) *uint64 {
 	var cost uint64
-	switch overloadID {
-	case isSortedOverload, sumOverload, minOverload, maxOverload, indexOfOverload, lastIndexOfOverload:
+	if listFunctions[function] {
+		cost = 1
 		if len(args) > 0 {
 			if l, ok := args[0].(traits.Sizer); ok {
-				cost = uint64(l.Size().(types.Int)) + 1
+				cost += uint64(l.Size().(types.Int))
 			}
 		}
+		return &cost
+	}
+	switch overloadID {
 	case findOverload, findAllOverload, findAllNOverload:
 		if len(args) > 1 {
 			s, _ := args[0].(types.String)

@@ -324,11 +324,14 @@ properties:
     - rule: "self.?missing.orValue('d') == 'd' && optional.of(1).hasValue()"
     - rule: "self.nums.reverse() == [3, 2, 1] && [3, 1, 2].sort() == self.nums && self.nums.all(i, v, v == i + 1)"
     - rule: "self.nums.exists_one(n, n == 2) && self.nums.map(n, n * 2).filter(n, n > 2).size() == 2"
+    - rule: "[1.5, 2.5].sum() == 4.0 && [duration('1s'), duration('2s')].sum() == duration('3s') && self.empty.sum() == 0 && ['b', 'a'].min() == 'a'"
+    - rule: "self.nums.includes(2) && !self.nums.includes(7) && 'x'.includes('x')"
     properties:
       nums: {type: array, maxItems: 10, items: {type: integer}}
       name: {type: string, maxLength: 10}
-      missing: {type: string}`,
-		obj: `{"spec":{"nums":[1,2,3],"name":"ab-42"}}`,
+      missing: {type: string}
+      empty: {type: array, maxItems: 10, items: {type: integer}}`,
+		obj: `{"spec":{"nums":[1,2,3],"name":"ab-42","empty":[]}}`,
 	}, {
 		name: "min of an empty list",
 		schema: `
