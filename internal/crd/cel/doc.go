@@ -51,21 +51,25 @@
 // x-kubernetes-int-or-string is dyn. x-kubernetes-preserve-unknown-fields
 // objects expose only their declared properties. The resource root and
 // embedded resources also have apiVersion, kind, metadata.name and
-// metadata.generateName.
+// metadata.generateName. x-kubernetes-list-type set lists compare
+// regardless of order and + is a union; map lists compare item by item
+// matched on their keys, and + replaces items with equal keys. Object
+// literals of schema types cannot be built.
 //
 // Libraries: CEL's standard library with optional types, cross-type numeric
 // comparisons and literal validation; cel-go's ext.Strings (v2), ext.Sets,
 // ext.Lists (v3: slice, flatten, distinct, range, reverse, sort, sortBy,
-// first, last), two-variable comprehensions; Kubernetes' list functions
-// isSorted, sum, min, max, indexOf, lastIndexOf, regex find/findAll,
-// quantity (quantity, isQuantity, sign, isGreaterThan, isLessThan,
-// compareTo, add, sub, asInteger, isInteger, asApproximateFloat) and URL
-// (url, isURL, getScheme, getHost, getHostname, getPort, getEscapedPath,
-// getQuery) libraries, costed as upstream costs them.
+// first, last) and two-variable comprehensions; Kubernetes' list functions
+// (isSorted, sum, min, max, indexOf, lastIndexOf, includes), regex
+// (find, findAll), quantity (quantity, isQuantity, sign, isGreaterThan,
+// isLessThan, compareTo, add, sub, asInteger, isInteger,
+// asApproximateFloat) and URL (url, isURL, getScheme, getHost,
+// getHostname, getPort, getEscapedPath, getQuery) libraries, with
+// upstream's signatures and costs.
 //
-// Not supported (rules using them fail to compile): Kubernetes' ip(),
-// cidr(), semver(), format.named() and the list "includes" functions;
-// validation ratcheting (errors in unchanged parts of an update are
-// reported, not turned into warnings); the compatibility-version gating of
-// libraries (every library above is always available).
+// Not supported: Kubernetes' ip(), cidr(), semver() and format.named()
+// libraries (rules using them fail to compile); validation ratcheting
+// (errors in unchanged parts of an update are reported, not turned into
+// warnings); the compatibility-version gating of libraries (everything
+// above is always available).
 package cel

@@ -10,12 +10,14 @@
 //     spec.versions[i].schema.openAPIV3Schema) and whose messages follow
 //     upstream's ("...properties[spec].type: Required value: must not be
 //     empty for specified object fields"). An empty list means structural.
+//
 //   - New(props) builds a *Structural; it returns ErrNotStructural (wrapping
 //     Check's list) when Check fails, so callers never prune or default with
 //     a schema upstream would reject. The Structural is immutable after New
 //     and safe to share between goroutines; it keeps a pointer to props
 //     (Structural.Props) for later value validation, so props must not be
 //     mutated afterwards.
+//
 //   - Prune(obj, s) removes, in place, every field s does not specify and
 //     returns the removed paths ("spec.foo", "spec.list[0].bar"), sorted,
 //     as upstream's `unknown field "spec.foo"` fieldValidation warnings and
@@ -23,10 +25,12 @@
 //     apiVersion, kind and metadata are kept: metadata is ObjectMeta's
 //     business, not the schema's. x-kubernetes-preserve-unknown-fields keeps
 //     unknown fields but known fields below are still pruned.
+//
 //   - Default(obj, s) sets, in place, each missing property (or a null one
 //     that is not nullable) to a deep copy of its schema default, then
 //     recurses, including into array items and additionalProperties values.
 //     obj never aliases s's defaults.
+//
 //   - Validate(s, obj, fldPath) checks obj's values as kube-apiserver checks
 //     a custom resource, with the same field.ErrorList (types, paths and
 //     messages): the OpenAPI keywords through k8s.io/kube-openapi's
@@ -39,6 +43,11 @@
 //     generateName. x-kubernetes-validations (CEL) rules are not evaluated
 //     here; see internal/crd/cel. Error order within the OpenAPI part
 //     follows kube-openapi and is not stable.
+//
+//   - ValidateUpdate(s, obj, old, fldPath) is Validate for an update: list
+//     set/map duplicates are only reported when old had none. Upstream's
+//     validation ratcheting (forgiving errors in unchanged parts) is not
+//     implemented.
 //
 // Everything is a pure function of its arguments: no goroutines, no I/O.
 // obj is JSON-shaped data as decoded by k8s.io/apimachinery/pkg/util/json
