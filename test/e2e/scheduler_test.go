@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"skiff.dev/skiff/internal/etcdtest"
 )
 
 // schedNode is a Node manifest with the capacity and Ready condition a
@@ -257,5 +259,67 @@ value: 1000
 	failedScheduling(t, s, "late-low")
 	if got := podField(s, "late-low", "{.spec.nodeName}"); got != "" {
 		t.Fatalf("low-priority pod bound to %s", got)
+	}
+}
+
+// TestSchedulerLeaderElection: two `skiff server` processes on one etcd
+// run one scheduler between them, elected through the kube-scheduler
+// Lease; every pod is bound once, and when the leader shuts down the other
+// takes over at once (the Lease is released, not left to expire).
+func TestSchedulerLeaderElection(t *testing.T) {
+	t.Parallel()
+	cluster := etcdtest.StartCluster(t, 1)
+	a := startSkiffEtcd(t, cluster.Endpoints(), "/skiff-sched")
+	b := startSkiffEtcd(t, cluster.Endpoints(), "/skiff-sched")
+	const acquired = `msg="leader election: acquired lease"`
+	var leader, follower *Skiff
+	eventually(t, "one server leads", func() (bool, string) {
+		la, lb := strings.Contains(a.output.String(), acquired), strings.Contains(b.output.String(), acquired)
+		switch {
+		case la && lb:
+			t.Fatal("both servers acquired the scheduler lease")
+		case la:
+			leader, follower = a, b
+		case lb:
+			leader, follower = b, a
+		}
+		return leader != nil, "no lease acquired yet"
+	})
+	holder := a.MustKubectl("get", "lease", "-n", "kube-system", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}")
+	if holder == "" {
+		t.Fatal("the kube-scheduler Lease has no holder")
+	}
+
+	applyManifest(t, a, "node", schedNode("n1", "8", "", ""))
+	a.MustKubectl("taint", "node", "n1", "node.kubernetes.io/not-ready:NoSchedule-")
+	var pods []string
+	for i := range 10 {
+		pods = append(pods, schedPod(fmt.Sprintf("p%d", i), "batch: one", "10m", ""))
+	}
+	applyManifest(t, b, "pods", strings.Join(pods, "---\n"))
+	eventually(t, "ten pods bound", func() (bool, string) {
+		out, _, _ := a.Kubectl("get", "pods", "-l", "batch=one", "--field-selector", "spec.nodeName=n1", "-o", "name")
+		return len(strings.Fields(out)) == 10, out
+	})
+	eventually(t, "ten Scheduled events", func() (bool, string) {
+		out, _, _ := a.Kubectl("get", "events", "--field-selector", "reason=Scheduled", "-o", "name")
+		return len(strings.Fields(out)) == 10, out
+	})
+	// A second scheduler binding the same pods would have failed and
+	// reported it.
+	if out := a.MustKubectl("get", "events", "--field-selector", "reason=FailedScheduling", "-o", "jsonpath={.items[*].message}"); out != "" {
+		t.Fatalf("FailedScheduling events with two servers: %s", out)
+	}
+	if strings.Contains(follower.output.String(), acquired) {
+		t.Fatal("the follower acquired the lease while the leader ran")
+	}
+
+	leader.Stop()
+	eventually(t, "the other server takes over", func() (bool, string) {
+		return strings.Contains(follower.output.String(), acquired), "not yet"
+	})
+	applyManifest(t, follower, "after", schedPod("after", "", "10m", ""))
+	if node := waitScheduled(t, follower, "after"); node != "n1" {
+		t.Fatalf("pod bound to %q after the takeover", node)
 	}
 }
