@@ -213,7 +213,7 @@ func (p interPodAffinityScorer) preScore(cs *cycleState, _ []*NodeInfo) bool {
 				for i := range pi.preferredAffinity {
 					t := &pi.preferredAffinity[i]
 					if v, ok := node.Labels[t.topologyKey]; ok {
-						if n := countTermMatches(&t.affinityTerm, ni.pods, snap); n > 0 {
+						if n := countTermMatches(&t.affinityTerm, ni, snap); n > 0 {
 							add(t.topologyKey, v, t.weight*n)
 						}
 					}
@@ -221,7 +221,7 @@ func (p interPodAffinityScorer) preScore(cs *cycleState, _ []*NodeInfo) bool {
 				for i := range pi.preferredAnti {
 					t := &pi.preferredAnti[i]
 					if v, ok := node.Labels[t.topologyKey]; ok {
-						if n := countTermMatches(&t.affinityTerm, ni.pods, snap); n > 0 {
+						if n := countTermMatches(&t.affinityTerm, ni, snap); n > 0 {
 							add(t.topologyKey, v, -t.weight*n)
 						}
 					}
@@ -264,10 +264,16 @@ func (p interPodAffinityScorer) preScore(cs *cycleState, _ []*NodeInfo) bool {
 	return false
 }
 
-// countTermMatches counts the pods t selects.
-func countTermMatches(t *affinityTerm, pods []*corev1.Pod, snap *Snapshot) int64 {
+// countTermMatches counts the pods on ni that t selects.
+func countTermMatches(t *affinityTerm, ni *NodeInfo, snap *Snapshot) int64 {
 	var n int64
-	for _, p := range pods {
+	if t.selector.eq && !t.nsSelectorSet {
+		for ns := range t.namespaces {
+			n += int64(ni.labels.count(ns, t.selector.eqKey, t.selector.eqValue, false))
+		}
+		return n
+	}
+	for _, p := range ni.pods {
 		if t.matchesIn(p, snap) {
 			n++
 		}

@@ -31,6 +31,8 @@ type NodeInfo struct {
 	// without terms of its own.
 	podsWithAffinity     []*podInfo
 	podsWithRequiredAnti []*podInfo
+	// labels counts the pods per namespace and label.
+	labels labelIndex
 	// pvcRefs counts the pods using each "namespace/claim".
 	pvcRefs map[string]int
 	// images maps each normalized image name on the node to its size.
@@ -95,6 +97,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		c.UsedPorts[ip] = maps.Clone(m)
 	}
 	c.pvcRefs = maps.Clone(n.pvcRefs)
+	c.labels = labelIndex{all: maps.Clone(n.labels.all), terminating: maps.Clone(n.labels.terminating)}
 	return &c
 }
 
@@ -115,6 +118,7 @@ func (n *NodeInfo) AddPod(pod *corev1.Pod) {
 	for name, v := range req.Scalar {
 		n.Requested.addScalar(name, v)
 	}
+	n.labels.update(pod, 1)
 	nz := nonZeroRequests(pod)
 	n.NonZeroRequested.MilliCPU += nz.MilliCPU
 	n.NonZeroRequested.Memory += nz.Memory
@@ -167,6 +171,7 @@ func (n *NodeInfo) RemovePod(pod *corev1.Pod) bool {
 		req := PodRequests(p)
 		req.AllowedPodNumber = 0
 		n.Requested.sub(req)
+		n.labels.update(p, -1)
 		nz := nonZeroRequests(p)
 		n.NonZeroRequested.MilliCPU -= nz.MilliCPU
 		n.NonZeroRequested.Memory -= nz.Memory

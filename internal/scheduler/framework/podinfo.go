@@ -14,7 +14,7 @@ type affinityTerm struct {
 	// namespaces is the term's namespaces, or the owning pod's namespace
 	// when neither namespaces nor namespaceSelector is set.
 	namespaces sets.Set[string]
-	selector   labels.Selector
+	selector   podSelector
 	nsSelector labels.Selector
 	// nsSelectorSet tells whether nsSelector can match at all, so matching
 	// skips the namespace label lookup for the common terms without one.
@@ -112,7 +112,7 @@ func newAffinityTerm(pod *corev1.Pod, term *corev1.PodAffinityTerm) affinityTerm
 		sel = mergeLabelKeys(sel, pod, term.MatchLabelKeys, selection.In)
 		sel = mergeLabelKeys(sel, pod, term.MismatchLabelKeys, selection.NotIn)
 	}
-	t.selector = sel
+	t.selector = newPodSelector(sel)
 	if len(term.Namespaces) == 0 && term.NamespaceSelector == nil {
 		t.namespaces = sets.New(pod.Namespace)
 	} else {

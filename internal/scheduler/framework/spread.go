@@ -24,7 +24,7 @@ const (
 type spreadConstraint struct {
 	maxSkew            int32
 	topologyKey        string
-	selector           labels.Selector
+	selector           podSelector
 	minDomains         int32
 	nodeAffinityPolicy corev1.NodeInclusionPolicy
 	nodeTaintsPolicy   corev1.NodeInclusionPolicy
@@ -46,7 +46,7 @@ func spreadConstraints(pod *corev1.Pod, action corev1.UnsatisfiableConstraintAct
 			sel = mergeLabelKeys(sel, pod, c.MatchLabelKeys, selection.In)
 		}
 		sc := spreadConstraint{
-			maxSkew: c.MaxSkew, topologyKey: c.TopologyKey, selector: sel, minDomains: 1,
+			maxSkew: c.MaxSkew, topologyKey: c.TopologyKey, selector: newPodSelector(sel), minDomains: 1,
 			nodeAffinityPolicy: corev1.NodeInclusionPolicyHonor, nodeTaintsPolicy: corev1.NodeInclusionPolicyIgnore,
 		}
 		if c.MinDomains != nil {
@@ -90,13 +90,16 @@ func hasAllTopologyKeys(node *corev1.Node, cs []spreadConstraint) bool {
 	return true
 }
 
-// countMatching counts the live pods in ns that sel selects.
-func countMatching(pods []*corev1.Pod, sel labels.Selector, ns string) int {
+// countMatching counts the live pods in ns on ni that sel selects.
+func countMatching(ni *NodeInfo, sel podSelector, ns string) int {
 	if sel.Empty() {
 		return 0
 	}
+	if sel.eq {
+		return ni.labels.count(ns, sel.eqKey, sel.eqValue, true)
+	}
 	n := 0
-	for _, p := range pods {
+	for _, p := range ni.pods {
 		if p.DeletionTimestamp == nil && p.Namespace == ns && sel.Matches(labels.Set(p.Labels)) {
 			n++
 		}
@@ -111,13 +114,15 @@ type spreadState struct {
 	constraints []spreadConstraint
 	counts      []map[string]int
 	minimum     []int
+	// self is 1 where the pod matches the constraint's own selector.
+	self []int
 }
 
 func (s *spreadState) clone() *spreadState {
 	if s == nil {
 		return nil
 	}
-	c := &spreadState{constraints: s.constraints, counts: make([]map[string]int, len(s.counts)), minimum: slicesClone(s.minimum)}
+	c := &spreadState{constraints: s.constraints, counts: make([]map[string]int, len(s.counts)), minimum: slicesClone(s.minimum), self: s.self}
 	for i, m := range s.counts {
 		c.counts[i] = maps.Clone(m)
 	}
@@ -165,7 +170,7 @@ func (p topologySpreadPlugin) preFilter(cs *cycleState) (bool, *Status) {
 				if !c.includesNode(cs.pod, node, cs.nodeAffinity) {
 					continue
 				}
-				local[i][node.Labels[c.topologyKey]] += countMatching(ni.pods, c.selector, cs.pod.Namespace)
+				local[i][node.Labels[c.topologyKey]] += countMatching(ni, c.selector, cs.pod.Namespace)
 			}
 		}
 		mu.Lock()
@@ -176,8 +181,12 @@ func (p topologySpreadPlugin) preFilter(cs *cycleState) (bool, *Status) {
 		}
 		mu.Unlock()
 	})
+	s.self = make([]int, len(constraints))
 	for i := range constraints {
 		s.recomputeMinimum(i)
+		if constraints[i].selector.Matches(labels.Set(cs.pod.Labels)) {
+			s.self[i] = 1
+		}
 	}
 	cs.spread = s
 	return false, nil
@@ -188,7 +197,6 @@ func (p topologySpreadPlugin) preFilter(cs *cycleState) (bool, *Status) {
 // the minimum counts as 0 while there are fewer domains than minDomains.
 func (topologySpreadPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
 	s, node := cs.spread, ni.Node()
-	podLabels := labels.Set(cs.pod.Labels)
 	for i := range s.constraints {
 		c := &s.constraints[i]
 		v, ok := node.Labels[c.topologyKey]
@@ -199,11 +207,7 @@ func (topologySpreadPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
 		if len(s.counts[i]) < int(c.minDomains) {
 			minimum = 0
 		}
-		self := 0
-		if c.selector.Matches(podLabels) {
-			self = 1
-		}
-		if s.counts[i][v]+self-minimum > int(c.maxSkew) {
+		if s.counts[i][v]+s.self[i]-minimum > int(c.maxSkew) {
 			return NewStatus(Unschedulable, ReasonTopologySpreadNotMatch)
 		}
 	}
@@ -304,7 +308,7 @@ func (p topologySpreadScorer) preScore(cs *cycleState, feasible []*NodeInfo) boo
 				if local[i] == nil {
 					local[i] = map[string]int64{}
 				}
-				local[i][v] += int64(countMatching(ni.pods, c.selector, cs.pod.Namespace))
+				local[i][v] += int64(countMatching(ni, c.selector, cs.pod.Namespace))
 			}
 		}
 		mu.Lock()
@@ -333,7 +337,7 @@ func (topologySpreadScorer) score(cs *cycleState, ni *NodeInfo) int64 {
 		}
 		var n int64
 		if c.topologyKey == corev1.LabelHostname {
-			n = int64(countMatching(ni.pods, c.selector, cs.pod.Namespace))
+			n = int64(countMatching(ni, c.selector, cs.pod.Namespace))
 		} else {
 			n = s.counts[i][v]
 		}
