@@ -76,9 +76,7 @@ func (p interPodAffinityPlugin) preFilter(cs *cycleState) (bool, *Status) {
 		p.f.parallelize(len(snap.nodes), func(lo, hi int) {
 			local := &interPodState{affinity: topologyCounts{}, anti: topologyCounts{}}
 			for _, ni := range snap.nodes[lo:hi] {
-				for _, existing := range ni.pods {
-					local.updateIncoming(cs, existing, ni.Node(), 1)
-				}
+				local.countIncoming(cs, ni)
 			}
 			mu.Lock()
 			s.affinity.merge(local.affinity)
@@ -97,6 +95,41 @@ func (s *interPodState) updateExisting(existing *podInfo, cs *cycleState, node *
 		t := &existing.requiredAnti[i]
 		if v, ok := node.Labels[t.topologyKey]; ok && t.matches(cs.pod, cs.nsLabels) {
 			s.existingAnti.add(t.topologyKey, v, delta)
+		}
+	}
+}
+
+// countIncoming is updateIncoming for all of ni's pods, with per-node
+// counts (the label index) where the terms allow.
+func (s *interPodState) countIncoming(cs *cycleState, ni *NodeInfo) {
+	pi, node := cs.pi, ni.Node()
+	switch len(pi.requiredAffinity) {
+	case 0:
+	case 1:
+		t := &pi.requiredAffinity[0]
+		if v, ok := node.Labels[t.topologyKey]; ok {
+			if n := countTermMatches(t, ni, cs.snap); n > 0 {
+				s.affinity.add(t.topologyKey, v, n)
+			}
+		}
+	default:
+		for _, p := range ni.pods {
+			if podMatchesAllTerms(pi.requiredAffinity, p, cs.snap) {
+				for i := range pi.requiredAffinity {
+					t := &pi.requiredAffinity[i]
+					if v, ok := node.Labels[t.topologyKey]; ok {
+						s.affinity.add(t.topologyKey, v, 1)
+					}
+				}
+			}
+		}
+	}
+	for i := range pi.requiredAnti {
+		t := &pi.requiredAnti[i]
+		if v, ok := node.Labels[t.topologyKey]; ok {
+			if n := countTermMatches(t, ni, cs.snap); n > 0 {
+				s.anti.add(t.topologyKey, v, n)
+			}
 		}
 	}
 }
