@@ -91,3 +91,20 @@ func BenchmarkSchedule1000NodesSpread(b *testing.B) {
 		}}
 	})
 }
+
+// BenchmarkSchedule1000NodesUnschedulable is a cycle that fits no node:
+// every node is filtered and the Diagnosis built.
+func BenchmarkSchedule1000NodesUnschedulable(b *testing.B) {
+	snap := benchCluster(1000, 10)
+	fw := framework.New(framework.Options{Rand: rand.New(rand.NewPCG(1, 2))})
+	p := benchPod("incoming", "")
+	p.Spec.Containers[0].Resources.Requests = rl("cpu", "64")
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if _, err := fw.Schedule(p, snap); err == nil {
+			b.Fatal("scheduled a pod larger than any node")
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}

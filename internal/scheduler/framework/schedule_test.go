@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -298,4 +299,73 @@ func TestScheduleNodeNameAffinityToMissingNode(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
+}
+
+// TestScheduleSpreadsReplicas places replicas one after another, as the
+// runtime does with assumed pods, and checks the cross-node plugins hold
+// across cycles: a zone spread with maxSkew 1 and one replica per host.
+func TestScheduleSpreadsReplicas(t *testing.T) {
+	var nodes []*corev1.Node
+	for i := range 9 {
+		nodes = append(nodes, node(fmt.Sprintf("n%d", i), zone(fmt.Sprintf("z%d", i%3))))
+	}
+	snap := snapshot(nodes)
+	fw := newFramework()
+	replica := func(i int) *corev1.Pod {
+		return pod(fmt.Sprintf("r%d", i), withLabels("app", "web"), requests("cpu", "100m"),
+			spread(corev1.LabelTopologyZone, 1, corev1.DoNotSchedule),
+			requiredAnti(term(corev1.LabelHostname, "app", "web")))
+	}
+	perZone := map[string]int{}
+	for i := range 9 {
+		p := replica(i)
+		res, err := fw.Schedule(p, snap)
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		p.Spec.NodeName = res.SuggestedHost
+		ni := snap.Get(res.SuggestedHost)
+		ni.AddPod(p)
+		z := ni.Node().Labels[corev1.LabelTopologyZone]
+		perZone[z]++
+		lo, hi := 9, 0
+		for _, zz := range []string{"z0", "z1", "z2"} {
+			lo, hi = min(lo, perZone[zz]), max(hi, perZone[zz])
+		}
+		if hi-lo > 1 {
+			t.Fatalf("after %d replicas zones hold %v", i+1, perZone)
+		}
+	}
+	for _, ni := range snap.NodeInfos() {
+		if len(ni.Pods()) != 1 {
+			t.Errorf("node %s holds %d replicas, want 1", ni.Node().Name, len(ni.Pods()))
+		}
+	}
+	_, err := fw.Schedule(replica(9), snap)
+	want := "0/9 nodes are available: 9 node(s) didn't match pod anti-affinity rules."
+	if err == nil || err.Error() != want {
+		t.Errorf("tenth replica: %v, want %q", err, want)
+	}
+}
+
+// TestScheduleConcurrent shares a Framework and a Snapshot between
+// goroutines; run with -race.
+func TestScheduleConcurrent(t *testing.T) {
+	snap := benchCluster(200, 5)
+	fw := newFramework()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 20 {
+				p := benchPod(fmt.Sprintf("g%d-%d", g, i), "")
+				p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+					PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{Weight: 1, PodAffinityTerm: term(corev1.LabelHostname, "app", "bench")}},
+				}}
+				if _, err := fw.Schedule(p, snap); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
