@@ -36,6 +36,9 @@ func (inf *informers) init(cfg *rest.Config, core *client.Core) error {
 		o.FieldSelector = "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed)
 	}
 	inf.pods = newInformer(client.ListWatch(core.Pods(""), notFinished), &corev1.Pod{})
+	if err := inf.pods.SetTransform(trimPod); err != nil {
+		return err
+	}
 	inf.nodes = newInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{})
 	inf.pvs = newInformer(client.ListWatch(core.PersistentVolumes(), nil), &corev1.PersistentVolume{})
 	inf.pvcs = newInformer(client.ListWatch(core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{})
@@ -43,6 +46,36 @@ func (inf *informers) init(cfg *rest.Config, core *client.Core) error {
 	inf.pdbs = newInformer(client.ListWatch(policy.PodDisruptionBudgets(""), nil), &policyv1.PodDisruptionBudget{})
 	inf.volumes = volumeLister{pvs: inf.pvs.GetStore(), pvcs: inf.pvcs.GetStore(), classes: inf.storageClasses.GetStore()}
 	return nil
+}
+
+// trimPod drops what the scheduler never reads from the pods it holds
+// (10,000 pods are 10,000 copies): managed fields, the last-applied
+// annotation, and, once a pod is bound, the per-container statuses and
+// conditions (phase, the pod IPs and nominatedNodeName stay). Unbound pods
+// keep their conditions: the scheduler compares its PodScheduled
+// condition before writing it.
+func trimPod(o any) (any, error) {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return o, nil
+	}
+	p.ManagedFields = nil
+	if _, ok := p.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+		a := make(map[string]string, len(p.Annotations)-1)
+		for k, v := range p.Annotations {
+			if k != corev1.LastAppliedConfigAnnotation {
+				a[k] = v
+			}
+		}
+		p.Annotations = a
+	}
+	if p.Spec.NodeName != "" {
+		p.Status.Conditions = nil
+		p.Status.ContainerStatuses = nil
+		p.Status.InitContainerStatuses = nil
+		p.Status.EphemeralContainerStatuses = nil
+	}
+	return p, nil
 }
 
 // newInformer drops managed fields on arrival: the scheduler never reads

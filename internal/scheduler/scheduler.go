@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
@@ -73,6 +74,13 @@ func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	// Protobuf, as kube-scheduler speaks: every kind it reads and writes
+	// is built in, and decoding the pod watch is much of its CPU in JSON.
+	if cfg.ContentType == "" {
+		cfg = rest.CopyConfig(cfg)
+		cfg.ContentType = runtime.ContentTypeProtobuf
+		cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	}
 	core, err := client.NewCore(cfg)
 	if err != nil {
