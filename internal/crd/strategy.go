@@ -153,7 +153,11 @@ func (s *strategy) validate(ctx context.Context, u, old *unstructured.Unstructur
 	if s.schema == nil {
 		return errs
 	}
-	errs = append(errs, crdschema.Validate(s.schema, u.Object, nil)...)
+	if old == nil {
+		errs = append(errs, crdschema.Validate(s.schema, u.Object, nil)...)
+	} else {
+		errs = append(errs, crdschema.ValidateUpdate(s.schema, u.Object, old.Object, nil)...)
+	}
 	if s.rules != nil {
 		var oldObj any
 		if old != nil {
