@@ -78,8 +78,13 @@
 //     candidate and victim rules. It does not look at nominated pods; the
 //     runtime accounts for them in the NodeInfos it passes.
 //
-// Not implemented: system default topology spreading (it needs the
-// Services and ReplicaSets selecting a pod), NodeVolumeLimits (CSI
-// attach limits), DynamicResources, finding or provisioning volumes for
+// Optional lookups: a VolumeLister passed to NewSnapshot that also
+// implements NamespaceLister gives namespaceSelector terms real namespace
+// labels; one that implements DefaultSpreadLister turns on upstream's
+// system default spreading (ScheduleAnyway, maxSkew 3 per host and 5 per
+// zone, over the selectors of the Services and controller selecting the
+// pod) for pods without constraints of their own.
+//
+// Not implemented: NodeVolumeLimits (CSI attach limits), DynamicResources, finding or provisioning volumes for
 // unbound claims, scheduler extenders and out-of-tree plugins.
 package framework

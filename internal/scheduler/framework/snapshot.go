@@ -40,8 +40,9 @@ type Snapshot struct {
 	withAffinity     []*NodeInfo
 	withRequiredAnti []*NodeInfo
 
-	volumes    VolumeLister
-	namespaces NamespaceLister
+	volumes        VolumeLister
+	namespaces     NamespaceLister
+	spreadDefaults DefaultSpreadLister
 
 	imagesOnce sync.Once
 	imageNodes map[string]int // normalized image name -> nodes holding it
@@ -52,8 +53,10 @@ type Snapshot struct {
 
 // NewSnapshot returns a Snapshot of nodes. NodeInfos without a Node are
 // left out, as upstream's snapshot does. volumes may be nil: pods with
-// PersistentVolumeClaims then fail the volume filters' lookups. The cost is
-// O(len(nodes)); per-pod indexes live in the NodeInfos.
+// PersistentVolumeClaims then fail the volume filters' lookups. When
+// volumes also implements NamespaceLister or DefaultSpreadLister, those
+// are used too. The cost is O(len(nodes)); per-pod indexes live in the
+// NodeInfos.
 func NewSnapshot(nodes []*NodeInfo, volumes VolumeLister) *Snapshot {
 	s := &Snapshot{
 		nodes:   make([]*NodeInfo, 0, len(nodes)),
@@ -62,6 +65,9 @@ func NewSnapshot(nodes []*NodeInfo, volumes VolumeLister) *Snapshot {
 	}
 	if nl, ok := volumes.(NamespaceLister); ok {
 		s.namespaces = nl
+	}
+	if dl, ok := volumes.(DefaultSpreadLister); ok {
+		s.spreadDefaults = dl
 	}
 	for _, ni := range nodes {
 		if ni == nil || ni.Node() == nil {

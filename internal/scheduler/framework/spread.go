@@ -238,6 +238,39 @@ func updateSpread(cs *cycleState, pod *corev1.Pod, ni *NodeInfo, delta int) {
 	}
 }
 
+// DefaultSpreadLister supplies upstream's system default topology
+// spreading. When the VolumeLister given to NewSnapshot also implements it,
+// pods without topologySpreadConstraints are scored as if they had
+// ScheduleAnyway constraints of maxSkew 3 per hostname and 5 per zone over
+// this selector.
+type DefaultSpreadLister interface {
+	// DefaultSpreadSelector returns the merged selectors of the Services
+	// selecting pod and of the ReplicationController, ReplicaSet or
+	// StatefulSet controlling it (upstream's helper.DefaultSelector); an
+	// empty or nil selector means no default spreading for the pod.
+	DefaultSpreadSelector(pod *corev1.Pod) labels.Selector
+}
+
+// systemDefaultConstraints are upstream's default constraints over the
+// pod's default selector, or none without a DefaultSpreadLister.
+func systemDefaultConstraints(cs *cycleState) []spreadConstraint {
+	l := cs.snap.spreadDefaults
+	if l == nil {
+		return nil
+	}
+	sel := l.DefaultSpreadSelector(cs.pod)
+	if sel == nil || sel.Empty() {
+		return nil
+	}
+	ps := newPodSelector(sel)
+	c := spreadConstraint{selector: ps, minDomains: 1,
+		nodeAffinityPolicy: corev1.NodeInclusionPolicyHonor, nodeTaintsPolicy: corev1.NodeInclusionPolicyIgnore}
+	host, zone := c, c
+	host.topologyKey, host.maxSkew = corev1.LabelHostname, 3
+	zone.topologyKey, zone.maxSkew = corev1.LabelTopologyZone, 5
+	return []spreadConstraint{host, zone}
+}
+
 // spreadScoreState is PodTopologySpread's PreScore state for the
 // ScheduleAnyway constraints.
 type spreadScoreState struct {
@@ -258,7 +291,16 @@ func (topologySpreadScorer) Name() string { return PodTopologySpreadName }
 
 func (p topologySpreadScorer) preScore(cs *cycleState, feasible []*NodeInfo) bool {
 	constraints, err := spreadConstraints(cs.pod, corev1.ScheduleAnyway)
-	if err != nil || len(constraints) == 0 {
+	if err != nil {
+		return true
+	}
+	// Nodes lacking a topology key are left out, except under the system
+	// defaults, where such a node still competes on the keys it has.
+	requireAll := true
+	if len(cs.pod.Spec.TopologySpreadConstraints) == 0 {
+		constraints, requireAll = systemDefaultConstraints(cs), false
+	}
+	if len(constraints) == 0 {
 		return true
 	}
 	s := &spreadScoreState{constraints: constraints, ignored: map[string]bool{},
@@ -268,7 +310,7 @@ func (p topologySpreadScorer) preScore(cs *cycleState, feasible []*NodeInfo) boo
 	}
 	for _, ni := range feasible {
 		node := ni.Node()
-		if !hasAllTopologyKeys(node, constraints) {
+		if requireAll && !hasAllTopologyKeys(node, constraints) {
 			s.ignored[node.Name] = true
 			continue
 		}
@@ -293,7 +335,7 @@ func (p topologySpreadScorer) preScore(cs *cycleState, feasible []*NodeInfo) boo
 		local := make([]map[string]int64, len(constraints))
 		for _, ni := range nodes[lo:hi] {
 			node := ni.Node()
-			if !hasAllTopologyKeys(node, constraints) {
+			if requireAll && !hasAllTopologyKeys(node, constraints) {
 				continue
 			}
 			for i := range constraints {

@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"skiff.dev/skiff/internal/scheduler/framework"
 )
@@ -139,6 +140,44 @@ func TestPodTopologySpreadScore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkScores(t, framework.PluginScores(newFramework(), framework.PodTopologySpreadName, tt.pod, snapshot(tt.nodes, tt.existing...)), tt.want)
+		})
+	}
+}
+
+// defaultSpread is a VolumeLister that also gives every pod labelled
+// app=web the default spreading selector app=web, as a Service would.
+type defaultSpread struct{ volumes }
+
+func (defaultSpread) DefaultSpreadSelector(p *corev1.Pod) labels.Selector {
+	if p.Labels["app"] != "web" {
+		return labels.Everything()
+	}
+	return labels.SelectorFromSet(labels.Set{"app": "web"})
+}
+
+func TestPodTopologySpreadSystemDefaults(t *testing.T) {
+	existing := []*corev1.Pod{web("w1", "a"), web("w2", "a")}
+	withDefaults := func(nodes []*corev1.Node) *framework.Snapshot {
+		return framework.NewSnapshot(snapshot(nodes, existing...).NodeInfos(), defaultSpread{})
+	}
+	tests := []struct {
+		name string
+		snap *framework.Snapshot
+		pod  *corev1.Pod
+		want map[string]int64
+	}{
+		// Raw: count×log(3+2) + 2 per host, plus count×log(2+2) + 4 per
+		// zone: a 12, b 9, c 6; normalized 100 × (12 + 6 − s) / 12.
+		{"hostname and zone defaults", withDefaults(threeNodes()), pod("p", withLabels("app", "web")),
+			map[string]int64{"a": 50, "b": 75, "c": 100}},
+		{"pods nothing selects are not spread", withDefaults(threeNodes()), pod("p", withLabels("app", "db")), nil},
+		{"without a DefaultSpreadLister", snapshot(threeNodes(), existing...), pod("p", withLabels("app", "web")), nil},
+		{"a pod's own constraints replace the defaults", withDefaults(threeNodes()),
+			pod("p", withLabels("app", "web"), spread(corev1.LabelTopologyZone, 1, corev1.DoNotSchedule)), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkScores(t, framework.PluginScores(newFramework(), framework.PodTopologySpreadName, tt.pod, tt.snap), tt.want)
 		})
 	}
 }
