@@ -221,6 +221,11 @@ func escape(ident string) (string, bool) {
 	if celReserved[ident] {
 		return "__" + ident + "__", true
 	}
+	if plainIdent(ident) {
+		// The common case, checked without the regexp: values are
+		// converted key by key on every evaluation.
+		return ident, true
+	}
 	ok := true
 	out := escapeMatcher.ReplaceAllStringFunc(ident, func(s string) string {
 		switch s {
@@ -237,7 +242,28 @@ func escape(ident string) (string, bool) {
 			return ""
 		}
 	})
-	return out, ok
+	if !ok {
+		return "", false
+	}
+	return out, true
+}
+
+// plainIdent reports whether ident needs no escaping: letters, digits and
+// single underscores only.
+func plainIdent(ident string) bool {
+	for i := 0; i < len(ident); i++ {
+		c := ident[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_':
+			if i > 0 && ident[i-1] == '_' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // provider answers the type checker's questions about the object types of

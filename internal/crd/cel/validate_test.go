@@ -160,6 +160,35 @@ properties:
 		old:  `{"spec":{"class":"a"}}`,
 		want: []string{`spec.class: Invalid value: "b": Value is immutable`},
 	}, {
+		name: "immutable object",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      sel:
+        type: object
+        x-kubernetes-validations: [{rule: "self == oldSelf && has(self.x__dash__y) && !has(self.z)", message: "selector is immutable"}]
+        properties: {x-y: {type: string}, z: {type: string}, m: {type: object, additionalProperties: {type: string}}}`,
+		obj:  `{"spec":{"sel":{"x-y":"a","m":{"k":"v"}}}}`,
+		old:  `{"spec":{"sel":{"x-y":"a","m":{"k":"w"}}}}`,
+		want: []string{`spec.sel: Invalid value: selector is immutable`},
+	}, {
+		name: "unchanged object",
+		schema: `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      sel:
+        type: object
+        x-kubernetes-validations: [{rule: "self == oldSelf", message: "selector is immutable"}]
+        properties: {x-y: {type: string}, m: {type: object, additionalProperties: {type: string}}}`,
+		obj: `{"spec":{"sel":{"x-y":"a","m":{"k":"v"}}}}`,
+		old: `{"spec":{"sel":{"m":{"k":"v"},"x-y":"a"}}}`,
+	}, {
 		name: "optionalOldSelf runs on create",
 		schema: `
 type: object
@@ -547,5 +576,18 @@ properties:
 	want = []string{`spec: Invalid value: https only`}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"foo": "foo", "a_b": "a_b", "a__b": "a__underscores__b", "x-y": "x__dash__y", "a.b": "a__dot__b",
+		"a/b": "a__slash__b", "namespace": "__namespace__", "in": "__in__", "_x": "_x",
+		"9a": "", "a b": "", "": "",
+	} {
+		got, ok := escape(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("escape(%q) = %q, %v; want %q", in, got, ok, want)
+		}
 	}
 }

@@ -2,10 +2,13 @@ package cel
 
 import (
 	"encoding/base64"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 
 	"skiff.dev/skiff/internal/crd/schema"
@@ -42,39 +45,7 @@ func toVal(x any, s *schema.Structural, isResourceRoot bool) ref.Val {
 		if !ok {
 			return types.NewErr("invalid data, expected a map for the provided schema with type=object")
 		}
-		if s.AdditionalProperties != nil && s.AdditionalProperties.Props != nil && len(s.Properties) == 0 {
-			out := make(map[ref.Val]ref.Val, len(m))
-			for k, v := range m {
-				out[types.String(k)] = toVal(v, s.AdditionalProperties, s.AdditionalProperties.XEmbeddedResource)
-			}
-			return types.NewRefValMap(types.DefaultTypeAdapter, out)
-		}
-		resource := isResourceRoot || s.XEmbeddedResource
-		out := make(map[ref.Val]ref.Val, len(m))
-		for k, v := range m {
-			prop, known := s.Properties[k]
-			if resource {
-				// As declared by withTypeAndObjectMeta.
-				switch k {
-				case "apiVersion", "kind":
-					prop, known = stringNode, true
-				case "metadata":
-					prop, known = metaNode, true
-				}
-			}
-			esc, ok := escape(k)
-			if !ok {
-				continue
-			}
-			if known {
-				out[types.String(esc)] = toVal(v, prop, prop.XEmbeddedResource)
-			} else {
-				// Preserved unknown fields: not addressable from rules
-				// (the type checker refuses them), but kept for equality.
-				out[types.String(esc)] = toVal(v, nil, false)
-			}
-		}
-		return types.NewRefValMap(types.DefaultTypeAdapter, out)
+		return &objectVal{m: m, s: s, resource: isResourceRoot || s.XEmbeddedResource}
 	case "array":
 		l, ok := x.([]any)
 		if !ok {
@@ -162,3 +133,121 @@ func toVal(x any, s *schema.Structural, isResourceRoot bool) ref.Val {
 	}
 	return types.NewErr("invalid type, expected object, array, number, integer, boolean or string, or no type with x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields is true, got %s", s.Type)
 }
+
+// objectVal is an object or map converted on access: a rule usually reads
+// a few fields, and converting whole subtrees for every rule on every
+// level would cost more than the rules. Operations on the whole map
+// (equality, iteration, size) convert it once.
+type objectVal struct {
+	m        map[string]any
+	s        *schema.Structural
+	resource bool
+	whole    traits.Mapper
+}
+
+var _ traits.Mapper = (*objectVal)(nil)
+
+// isMap: additionalProperties without properties; keys are data, not
+// escaped property names.
+func (o *objectVal) isMap() bool {
+	return o.s.AdditionalProperties != nil && o.s.AdditionalProperties.Props != nil && len(o.s.Properties) == 0
+}
+
+// child is the schema of key k, as withTypeAndObjectMeta declares it for
+// resources; nil with known false for a preserved unknown field.
+func (o *objectVal) child(k string) (s *schema.Structural, known bool) {
+	if o.isMap() {
+		return o.s.AdditionalProperties, true
+	}
+	if o.resource {
+		switch k {
+		case "apiVersion", "kind":
+			return stringNode, true
+		case "metadata":
+			return metaNode, true
+		}
+	}
+	p, ok := o.s.Properties[k]
+	return p, ok
+}
+
+func (o *objectVal) convert(k string, v any) ref.Val {
+	s, known := o.child(k)
+	if !known {
+		// Preserved unknown fields: not addressable from rules (the type
+		// checker refuses them), but kept for equality.
+		return toVal(v, nil, false)
+	}
+	return toVal(v, s, s.XEmbeddedResource)
+}
+
+// Find looks a key up; for objects the key is the escaped property name.
+func (o *objectVal) Find(key ref.Val) (ref.Val, bool) {
+	k, ok := key.(types.String)
+	if !ok {
+		return nil, false
+	}
+	name := string(k)
+	if o.isMap() {
+		v, ok := o.m[name]
+		if !ok {
+			return nil, false
+		}
+		return o.convert(name, v), true
+	}
+	if v, ok := o.m[name]; ok {
+		if esc, ok := escape(name); ok && esc == name {
+			return o.convert(name, v), true
+		}
+	}
+	if strings.Contains(name, "__") {
+		// An escaped name (foo__dash__bar, __namespace__): find the key
+		// that escapes to it.
+		for orig, v := range o.m {
+			if esc, ok := escape(orig); ok && esc == name && orig != name {
+				return o.convert(orig, v), true
+			}
+		}
+	}
+	return nil, false
+}
+
+func (o *objectVal) all() traits.Mapper {
+	if o.whole != nil {
+		return o.whole
+	}
+	out := make(map[ref.Val]ref.Val, len(o.m))
+	for k, v := range o.m {
+		key := k
+		if !o.isMap() {
+			esc, ok := escape(k)
+			if !ok {
+				continue
+			}
+			key = esc
+		}
+		out[types.String(key)] = o.convert(k, v)
+	}
+	o.whole = types.NewRefValMap(types.DefaultTypeAdapter, out)
+	return o.whole
+}
+
+func (o *objectVal) Get(key ref.Val) ref.Val {
+	if v, ok := o.Find(key); ok {
+		return v
+	}
+	return types.NewErr("no such key: %v", key)
+}
+
+func (o *objectVal) Contains(key ref.Val) ref.Val {
+	_, ok := o.Find(key)
+	return types.Bool(ok)
+}
+
+func (o *objectVal) ConvertToNative(t reflect.Type) (any, error) { return o.all().ConvertToNative(t) }
+func (o *objectVal) ConvertToType(t ref.Type) ref.Val             { return o.all().ConvertToType(t) }
+func (o *objectVal) Equal(other ref.Val) ref.Val                  { return o.all().Equal(other) }
+func (o *objectVal) Type() ref.Type                               { return types.MapType }
+func (o *objectVal) Value() any                                   { return o.all().Value() }
+func (o *objectVal) Iterator() traits.Iterator                    { return o.all().Iterator() }
+func (o *objectVal) Size() ref.Val                                { return o.all().Size() }
