@@ -245,9 +245,9 @@ func (o *objectVal) Contains(key ref.Val) ref.Val {
 }
 
 func (o *objectVal) ConvertToNative(t reflect.Type) (any, error) { return o.all().ConvertToNative(t) }
-func (o *objectVal) ConvertToType(t ref.Type) ref.Val             { return o.all().ConvertToType(t) }
-func (o *objectVal) Equal(other ref.Val) ref.Val                  { return o.all().Equal(other) }
-func (o *objectVal) Type() ref.Type                               { return types.MapType }
-func (o *objectVal) Value() any                                   { return o.all().Value() }
-func (o *objectVal) Iterator() traits.Iterator                    { return o.all().Iterator() }
-func (o *objectVal) Size() ref.Val                                { return o.all().Size() }
+func (o *objectVal) ConvertToType(t ref.Type) ref.Val            { return o.all().ConvertToType(t) }
+func (o *objectVal) Equal(other ref.Val) ref.Val                 { return o.all().Equal(other) }
+func (o *objectVal) Type() ref.Type                              { return types.MapType }
+func (o *objectVal) Value() any                                  { return o.all().Value() }
+func (o *objectVal) Iterator() traits.Iterator                   { return o.all().Iterator() }
+func (o *objectVal) Size() ref.Val                               { return o.all().Size() }
