@@ -66,14 +66,15 @@ type Queue struct {
 	active        *keyedHeap[*QueuedPod]
 	backoff       *keyedHeap[*QueuedPod]
 	unschedulable map[string]*QueuedPod
-	inFlight      map[string]struct{}
-	// schedulingCycle counts Pops; moveRequestCycle is the cycle of the
-	// last cluster event. A pod that fails in a cycle not newer than the
-	// last event goes to backoff, not to the unschedulable set: the event
-	// may have arrived while it was being tried and would otherwise be
-	// lost for it.
-	schedulingCycle  int64
-	moveRequestCycle int64
+	// inFlight maps the pods popped and not yet Done to their cycle.
+	inFlight map[string]int64
+	// schedulingCycle counts Pops. inFlightEvents are the cluster events
+	// seen while pods were in flight, with the cycle current then: a pod
+	// that fails after an event relevant to its rejection goes to backoff,
+	// not to the unschedulable set, as that event may have come too late
+	// for the snapshot it was tried on (upstream's in-flight events).
+	schedulingCycle int64
+	inFlightEvents  []cycleEvent
 	closed           bool
 	// backoffChanged wakes Run when the earliest backoff expiry may have
 	// moved earlier.
@@ -88,8 +89,7 @@ func NewQueue(clk clock.WithTicker) *Queue {
 		maxBackoff:       DefaultMaxBackoff,
 		maxUnschedulable: DefaultMaxUnschedulable,
 		unschedulable:    map[string]*QueuedPod{},
-		inFlight:         map[string]struct{}{},
-		moveRequestCycle: -1,
+		inFlight:         map[string]int64{},
 		backoffChanged:   make(chan struct{}, 1),
 	}
 	q.cond = sync.NewCond(&q.mu)
@@ -182,7 +182,7 @@ func (q *Queue) Update(oldPod, newPod *corev1.Pod) {
 		// Being tried now: the attempt's outcome decides where it goes;
 		// make sure a failure retries rather than parks it.
 		if podChangedBeyondStatus(oldPod, newPod) {
-			q.moveRequestCycle = q.schedulingCycle
+			q.inFlightEvents = append(q.inFlightEvents, cycleEvent{q.schedulingCycle, eventPodUpdate})
 		}
 		return
 	}
@@ -243,15 +243,34 @@ func (q *Queue) Pop(ctx context.Context) (*QueuedPod, int64, error) {
 	if qp.InitialAttempt.IsZero() {
 		qp.InitialAttempt = q.clock.Now()
 	}
-	q.inFlight[qp.key()] = struct{}{}
+	q.inFlight[qp.key()] = q.schedulingCycle
 	return qp, q.schedulingCycle, nil
 }
 
 // Done ends pod's in-flight state.
 func (q *Queue) Done(pod *corev1.Pod) {
 	q.mu.Lock()
-	delete(q.inFlight, podKey(pod))
+	q.doneLocked(podKey(pod))
 	q.mu.Unlock()
+}
+
+// doneLocked ends a pod's flight and forgets the in-flight events no pod
+// in flight can still need.
+func (q *Queue) doneLocked(k string) {
+	delete(q.inFlight, k)
+	if len(q.inFlight) == 0 {
+		q.inFlightEvents = q.inFlightEvents[:0]
+		return
+	}
+	oldest := q.schedulingCycle
+	for _, c := range q.inFlight {
+		oldest = min(oldest, c)
+	}
+	i := 0
+	for i < len(q.inFlightEvents) && q.inFlightEvents[i].cycle < oldest {
+		i++
+	}
+	q.inFlightEvents = q.inFlightEvents[i:]
 }
 
 // SchedulingCycle is the cycle of the last Pop.
@@ -269,7 +288,14 @@ func (q *Queue) AddUnschedulable(qp *QueuedPod, cycle int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	k := qp.key()
-	delete(q.inFlight, k)
+	missed := false
+	for _, e := range q.inFlightEvents {
+		if e.cycle >= cycle && e.ev.relevant(qp.UnschedulablePlugins) {
+			missed = true
+			break
+		}
+	}
+	q.doneLocked(k)
 	if _, ok := q.active.Get(k); ok {
 		return
 	}
@@ -280,7 +306,7 @@ func (q *Queue) AddUnschedulable(qp *QueuedPod, cycle int64) {
 		return
 	}
 	qp.Timestamp = q.clock.Now()
-	if len(qp.UnschedulablePlugins) == 0 || q.moveRequestCycle >= cycle {
+	if len(qp.UnschedulablePlugins) == 0 || missed {
 		q.addBackoffLocked(qp)
 		return
 	}
@@ -335,8 +361,22 @@ func (q *Queue) moveLocked(ev ClusterEvent, more []ClusterEvent) {
 			q.requeueLocked(qp)
 		}
 	}
-	q.moveRequestCycle = q.schedulingCycle
+	if len(q.inFlight) > 0 {
+		q.inFlightEvents = append(q.inFlightEvents, cycleEvent{q.schedulingCycle, ev})
+		for _, e := range more {
+			q.inFlightEvents = append(q.inFlightEvents, cycleEvent{q.schedulingCycle, e})
+		}
+	}
 }
+
+type cycleEvent struct {
+	cycle int64
+	ev    ClusterEvent
+}
+
+// eventPodUpdate is an update of the pod being tried: any rejection may
+// no longer hold.
+var eventPodUpdate = ClusterEvent{Label: "PodUpdate"}
 
 // flushBackoffCompleted moves pods whose backoff has expired to activeQ
 // and returns when the next one expires (zero if backoffQ is empty).

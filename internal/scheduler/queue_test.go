@@ -197,6 +197,20 @@ func TestEventDuringAttemptIsNotLost(t *testing.T) {
 	if a, b, u := q.Lens(); a != 0 || b != 1 || u != 0 {
 		t.Fatalf("active %d backoff %d unschedulable %d, want 0 1 0 (retry, not park)", a, b, u)
 	}
+
+	// An event that cannot help its rejection does not save the next
+	// attempt from the unschedulable set.
+	clk.Step(2 * time.Second)
+	q.flushBackoffCompleted()
+	qp, cycle = popNow(t, q)
+	q.MoveAllToActiveOrBackoff(EventNodeTaintChange)
+	q.AddUnschedulable(qp, cycle)
+	if a, b, u := q.Lens(); a != 0 || b != 0 || u != 1 {
+		t.Fatalf("active %d backoff %d unschedulable %d, want 0 0 1 (irrelevant event)", a, b, u)
+	}
+	if len(q.inFlightEvents) != 0 {
+		t.Fatalf("%d in-flight events kept with nothing in flight", len(q.inFlightEvents))
+	}
 }
 
 func TestUpdateOfUnschedulablePod(t *testing.T) {
