@@ -75,7 +75,7 @@ type Queue struct {
 	// for the snapshot it was tried on (upstream's in-flight events).
 	schedulingCycle int64
 	inFlightEvents  []cycleEvent
-	closed           bool
+	closed          bool
 	// backoffChanged wakes Run when the earliest backoff expiry may have
 	// moved earlier.
 	backoffChanged chan struct{}
