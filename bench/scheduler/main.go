@@ -55,15 +55,16 @@ import (
 )
 
 var (
-	nodes   = flag.Int("nodes", 1000, "simulated nodes")
-	pods    = flag.Int("pods", 10000, "pods to create")
-	workers = flag.Int("workers", 64, "concurrent create workers")
-	cpuReq  = flag.String("cpu", "10m", "cpu request of each pod")
-	memReq  = flag.String("memory", "16Mi", "memory request of each pod")
-	timeout = flag.Duration("timeout", 5*time.Minute, "give up waiting for pods after this long")
-	keep    = flag.Bool("keep", false, "keep the temp dir (binary, data dir, server log) for inspection")
-	profile = flag.String("cpuprofile", "", "write the server's CPU profile of the pod phase (first -profile-seconds) to this file")
-	profSec = flag.Int("profile-seconds", 10, "length of the -cpuprofile profile")
+	nodes    = flag.Int("nodes", 1000, "simulated nodes")
+	pods     = flag.Int("pods", 10000, "pods to create")
+	workers  = flag.Int("workers", 64, "concurrent create workers")
+	cpuReq   = flag.String("cpu", "10m", "cpu request of each pod")
+	memReq   = flag.String("memory", "16Mi", "memory request of each pod")
+	timeout  = flag.Duration("timeout", 5*time.Minute, "give up waiting for pods after this long")
+	keep     = flag.Bool("keep", false, "keep the temp dir (binary, data dir, server log) for inspection")
+	profile  = flag.String("cpuprofile", "", "write the server's CPU profile of the pod phase (first -profile-seconds) to this file")
+	heapProf = flag.String("heapprofile", "", "write the server's heap profile after all pods run to this file")
+	profSec  = flag.Int("profile-seconds", 10, "length of the -cpuprofile profile")
 )
 
 const namespace = "bench"
@@ -370,6 +371,15 @@ func measurePods(ctx context.Context, cs *kubernetes.Clientset, srv *skiffProces
 		return err
 	}
 	r.hwmKiB, _ = procStatusKiB(srv.pid(), "VmHWM")
+	if *heapProf != "" {
+		b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/heap").DoRaw(ctx)
+		if err == nil {
+			err = os.WriteFile(*heapProf, b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/scheduler: heap profile:", err)
+		}
+	}
 	return nil
 }
 
