@@ -19,7 +19,7 @@ func props(t testing.TB, src string) *apiextensionsv1.JSONSchemaProps {
 }
 
 // structural builds a Structural that must be valid.
-func structural(t *testing.T, src string) *Structural {
+func structural(t testing.TB, src string) *Structural {
 	t.Helper()
 	s, err := New(props(t, src))
 	if err != nil {
@@ -29,7 +29,7 @@ func structural(t *testing.T, src string) *Structural {
 }
 
 // object decodes JSON the way the API server does (whole numbers as int64).
-func object(t *testing.T, src string) map[string]any {
+func object(t testing.TB, src string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := utiljson.Unmarshal([]byte(src), &m); err != nil {
