@@ -39,7 +39,7 @@ type NamedFilter struct {
 
 // DefaultFilters are the node-local filters among kube-scheduler's
 // defaults, in its order, for checking one pod against one node without a
-// Snapshot (the kubelet's admission does the same checks). Framework runs
+// Snapshot. Framework runs
 // these and the volume and cross-node filters, with per-pod precomputation.
 var DefaultFilters = []NamedFilter{
 	{NodeUnschedulableName, NodeUnschedulable},
