@@ -39,8 +39,8 @@ type NamedFilter struct {
 
 // DefaultFilters are the node-local filters among kube-scheduler's
 // defaults, in its order, for checking one pod against one node without a
-// Snapshot. Framework runs
-// these and the volume and cross-node filters, with per-pod precomputation.
+// Snapshot. Framework runs these and the volume and cross-node filters,
+// with per-pod precomputation.
 var DefaultFilters = []NamedFilter{
 	{NodeUnschedulableName, NodeUnschedulable},
 	{NodeNameName, NodeName},
