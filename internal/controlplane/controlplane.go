@@ -30,7 +30,9 @@ import (
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
+	"skiff.dev/skiff/internal/controller/garbagecollector"
 	"skiff.dev/skiff/internal/controller/namespace"
+	"skiff.dev/skiff/internal/controller/podgc"
 	"skiff.dev/skiff/internal/controller/serviceaccount"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
@@ -393,15 +395,20 @@ func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, sche
 	if err != nil {
 		return nil, err
 	}
-	wl, err := newWorkloads(cfg)
+	gc, err := garbagecollector.New(cfg, 0)
+	if err != nil {
+		return nil, err
+	}
+	pgc, err := podgc.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { wl.Run(ctx) })
 	wg.Go(func() { ns.Run(ctx, 2) })
 	wg.Go(func() { sa.Run(ctx, 2) })
+	wg.Go(func() { gc.Run(ctx, 5) })
+	wg.Go(func() { pgc.Run(ctx) })
 	if scheduling {
 		wg.Go(func() {
 			if err := runScheduler(ctx, cfg); err != nil {

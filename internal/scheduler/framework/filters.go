@@ -37,10 +37,7 @@ type NamedFilter struct {
 	Filter FilterFunc
 }
 
-// DefaultFilters are the node-local filters among kube-scheduler's
-// defaults, in its order, for checking one pod against one node without a
-// Snapshot. Framework runs these and the volume and cross-node filters,
-// with per-pod precomputation.
+// DefaultFilters are the filters in kube-scheduler's default order.
 var DefaultFilters = []NamedFilter{
 	{NodeUnschedulableName, NodeUnschedulable},
 	{NodeNameName, NodeName},
