@@ -37,7 +37,10 @@ type NamedFilter struct {
 	Filter FilterFunc
 }
 
-// DefaultFilters are the filters in kube-scheduler's default order.
+// DefaultFilters are the node-local filters among kube-scheduler's
+// defaults, in its order, for checking one pod against one node without a
+// Snapshot. Framework runs these and the volume and cross-node filters,
+// with per-pod precomputation.
 var DefaultFilters = []NamedFilter{
 	{NodeUnschedulableName, NodeUnschedulable},
 	{NodeNameName, NodeName},

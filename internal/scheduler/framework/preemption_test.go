@@ -2,6 +2,8 @@ package framework_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -200,5 +202,83 @@ func TestPreemptAntiAffinity(t *testing.T) {
 	// The snapshot is unchanged.
 	if n := len(snap.Get("a").Pods()); n != 2 {
 		t.Errorf("node a has %d pods after Preempt, want 2", n)
+	}
+}
+
+// TestPreemptProperties checks Preempt on random resource-bound clusters:
+// victims are lower-priority pods on the chosen node, removing them makes
+// the pod fit there, and sparing any one of them would not; when Preempt
+// gives up, no node fits even without all its lower-priority pods.
+func TestPreemptProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	preempted, refused := 0, 0
+	defer func() {
+		// Guard against a generator that stops exercising either path.
+		if !t.Failed() && (preempted < 20 || refused < 20) {
+			t.Errorf("only %d preemptions and %d refusals in 300 rounds", preempted, refused)
+		}
+	}()
+	for round := range 300 {
+		var nodes []*corev1.Node
+		var pods []*corev1.Pod
+		for i := range 1 + r.IntN(4) {
+			name := fmt.Sprintf("n%d", i)
+			nodes = append(nodes, node(name))
+			used := 0
+			for j := range r.IntN(6) {
+				cpu := 1 + r.IntN(2)
+				if used+cpu > 4 {
+					break
+				}
+				used += cpu
+				pods = append(pods, pod(fmt.Sprintf("%s-p%d", name, j), on(name),
+					requests("cpu", fmt.Sprint(cpu)), priority(int32(r.IntN(4)*10)), started(r.IntN(60))))
+			}
+		}
+		incoming := pod("in", requests("cpu", fmt.Sprint(1+r.IntN(4))), priority(int32(5+r.IntN(3)*10)))
+		fw := newFramework()
+		snap := snapshot(nodes, pods...)
+		_, err := fw.Schedule(incoming, snap)
+		var fe *framework.FitError
+		if !errors.As(err, &fe) {
+			continue // it fits somewhere
+		}
+		res, ok := fw.Preempt(incoming, snap, nil, fe.Diagnosis)
+		fitsWithout := func(nodeName string, removed func(*corev1.Pod) bool) bool {
+			var keep []*corev1.Pod
+			for _, p := range pods {
+				if !removed(p) {
+					keep = append(keep, p)
+				}
+			}
+			return framework.FilterAll(fw, incoming, snapshot(nodes, keep...))[nodeName].IsSuccess()
+		}
+		lower := func(p *corev1.Pod) bool { return *p.Spec.Priority < *incoming.Spec.Priority }
+		if !ok {
+			refused++
+			for _, n := range nodes {
+				if fitsWithout(n.Name, func(p *corev1.Pod) bool { return p.Spec.NodeName == n.Name && lower(p) }) {
+					t.Fatalf("round %d: no preemption, but %s fits without its lower-priority pods", round, n.Name)
+				}
+			}
+			continue
+		}
+		preempted++
+		isVictim := map[string]bool{}
+		for _, v := range res.Victims {
+			if v.Spec.NodeName != res.NodeName || !lower(v) {
+				t.Fatalf("round %d: victim %s (priority %d) on %s, pod priority %d, node %s",
+					round, v.Name, *v.Spec.Priority, v.Spec.NodeName, *incoming.Spec.Priority, res.NodeName)
+			}
+			isVictim[v.Name] = true
+		}
+		if !fitsWithout(res.NodeName, func(p *corev1.Pod) bool { return isVictim[p.Name] }) {
+			t.Fatalf("round %d: pod does not fit on %s without victims %v", round, res.NodeName, names(res.Victims))
+		}
+		for _, spared := range res.Victims {
+			if fitsWithout(res.NodeName, func(p *corev1.Pod) bool { return isVictim[p.Name] && p != spared }) {
+				t.Fatalf("round %d: victim %s on %s was not needed", round, spared.Name, res.NodeName)
+			}
+		}
 	}
 }
