@@ -63,12 +63,15 @@
 // (isSorted, sum, min, max, indexOf, lastIndexOf, includes), regex
 // (find, findAll), quantity (quantity, isQuantity, sign, isGreaterThan,
 // isLessThan, compareTo, add, sub, asInteger, isInteger,
-// asApproximateFloat) and URL (url, isURL, getScheme, getHost,
-// getHostname, getPort, getEscapedPath, getQuery) libraries, with
-// upstream's signatures and costs.
+// asApproximateFloat), URL (url, isURL, getScheme, getHost, getHostname,
+// getPort, getEscapedPath, getQuery), IP (ip, isIP, ip.isCanonical, family,
+// isUnspecified, isLoopback, isLinkLocalMulticast, isLinkLocalUnicast,
+// isGlobalUnicast, string) and CIDR (cidr, isCIDR, containsIP,
+// containsCIDR, ip, prefixLength, masked, string) libraries, with
+// upstream's signatures, type names and costs.
 //
-// Not supported: Kubernetes' ip(), cidr(), semver() and format.named()
-// libraries (rules using them fail to compile); validation ratcheting
+// Not supported: Kubernetes' semver() and format.named() libraries (rules
+// using them fail to compile); validation ratcheting
 // (errors in unchanged parts of an update are reported, not turned into
 // warnings); the compatibility-version gating of libraries (everything
 // above is always available).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
+	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
@@ -44,6 +45,7 @@ func baseEnvOptions() []cel.EnvOption {
 		k8sRegex(),
 		k8sQuantity(),
 		k8sURLs(),
+		k8sNetwork(),
 	}
 }
 
@@ -53,12 +55,6 @@ const (
 	findAllOverload  = "string_find_all"
 	findAllNOverload = "string_find_all_n"
 )
-
-// listFunctions are Kubernetes' list functions, costed by list size.
-var listFunctions = map[string]bool{
-	"isSorted": true, "sum": true, "min": true, "max": true,
-	"indexOf": true, "lastIndexOf": true, "includes": true,
-}
 
 type namedType struct {
 	name string
@@ -313,14 +309,21 @@ func findAllN(args ...ref.Val) ref.Val {
 	return types.DefaultTypeAdapter.NativeToValue(re.FindAllString(string(s), int(n)))
 }
 
-// costEstimator estimates rule costs at compile time: sizes come from the
-// schema (maxLength, maxItems, maxProperties, or what fits in a request),
-// and our library functions cost what they traverse.
+// costEstimator estimates rule costs at compile time and measures them at
+// run time. Sizes come from the schema (maxLength, maxItems,
+// maxProperties, or what fits in a request); the Kubernetes library
+// functions cost what upstream charges for them, since estimated costs
+// decide which CRDs are accepted.
 type costEstimator struct {
 	root *declType
 }
 
 var _ checker.CostEstimator = (*costEstimator)(nil)
+
+const (
+	stringTraversalCostFactor   = 0.1
+	regexStringLengthCostFactor = 0.25
+)
 
 func (c *costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	p := n.Path()
@@ -334,100 +337,221 @@ func (c *costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	return &checker.SizeEstimate{Min: 0, Max: uint64(d.maxElements)}
 }
 
+func (c *costEstimator) sizeEstimate(n checker.AstNode) checker.SizeEstimate {
+	if s := n.ComputedSize(); s != nil {
+		return *s
+	}
+	if s := c.EstimateSize(n); s != nil {
+		return *s
+	}
+	return checker.SizeEstimate{Min: 0, Max: math.MaxUint64}
+}
+
+// itemsNode stands for a list's items, so that their size (maxLength) can
+// be looked up by path.
+type itemsNode struct {
+	path []string
+	t    *types.Type
+}
+
+func (i *itemsNode) Path() []string                       { return i.path }
+func (i *itemsNode) Type() *types.Type                    { return i.t }
+func (i *itemsNode) Expr() ast.Expr                       { return nil }
+func (i *itemsNode) ComputedSize() *checker.SizeEstimate { return nil }
+
 func (c *costEstimator) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
-	size := func(n *checker.AstNode) checker.SizeEstimate {
-		if n == nil {
-			return checker.SizeEstimate{Min: 0, Max: math.MaxUint64}
-		}
-		if s := (*n).ComputedSize(); s != nil {
-			return *s
-		}
-		if s := c.EstimateSize(*n); s != nil {
-			return *s
-		}
-		return checker.SizeEstimate{Min: 0, Max: math.MaxUint64}
+	one := checker.CostEstimate{Min: 1, Max: 1}
+	traverse := func(n checker.AstNode, factor float64) *checker.CallEstimate {
+		return &checker.CallEstimate{CostEstimate: c.sizeEstimate(n).MultiplyByCostFactor(factor)}
 	}
-	if function == "_==_" && len(args) == 2 && args[0].Type().IsExactType(args[1].Type()) {
-		switch {
-		case args[0].Type().IsExactType(quantityType):
-			// Comparing two quantities is O(1), not a traversal.
-			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1}}
-		case args[0].Type().IsExactType(urlType):
-			// Linear in the URLs, as upstream estimates.
-			sz := size(&args[0])
-			if sz.Max == math.MaxUint64 {
-				sz.Max = 1
+	switch function {
+	case "isSorted", "sum", "max", "min", "indexOf", "lastIndexOf", "includes":
+		if target == nil {
+			return nil
+		}
+		// One per element, plus traversing string or bytes elements.
+		elCost := one
+		if params := (*target).Type().Parameters(); len(params) > 0 {
+			var path []string
+			if p := (*target).Path(); p != nil {
+				path = append(append(path, p...), "@items")
 			}
-			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sz.Max/10 + 1}}
+			el := &itemsNode{path: path, t: params[0]}
+			if k := params[0].Kind(); k == types.StringKind || k == types.BytesKind {
+				elCost = elCost.Add(c.sizeEstimate(el).MultiplyByCostFactor(stringTraversalCostFactor))
+			}
+			return &checker.CallEstimate{CostEstimate: c.sizeEstimate(*target).MultiplyByCost(elCost)}
 		}
-	}
-	if listFunctions[function] && target != nil {
-		sz := size(target)
-		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: sz.Min, Max: sz.Max}.Add(checker.CostEstimate{Min: 1, Max: 1})}
-	}
-	switch overloadID {
-	case quantityOverload, isQuantityOverload, urlOverload, isURLOverload:
-		if len(args) > 0 {
-			sz := size(&args[0])
-			return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sz.Max/10 + 1}}
+		if function == "includes" {
+			return &checker.CallEstimate{CostEstimate: c.sizeEstimate(*target).MultiplyByCost(elCost)}
 		}
-	case findOverload, findAllOverload, findAllNOverload:
-		// Compiling and running a regex is linear in the pattern and
-		// the string (RE2).
-		sz := size(target)
-		var pat checker.SizeEstimate
-		if len(args) > 0 {
-			pat = size(&args[0])
+		return traverse(*target, stringTraversalCostFactor)
+	case "find", "findAll":
+		if target != nil && len(args) >= 1 {
+			sz := c.sizeEstimate(*target)
+			strCost := sz.Add(checker.SizeEstimate{Min: 1, Max: 1}).MultiplyByCostFactor(stringTraversalCostFactor)
+			regexCost := c.sizeEstimate(args[0]).MultiplyByCostFactor(regexStringLengthCostFactor)
+			return &checker.CallEstimate{CostEstimate: strCost.Multiply(regexCost), ResultSize: &checker.SizeEstimate{Min: 0, Max: sz.Max}}
 		}
-		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{
-			Min: 1,
-			Max: saturatingMul(sz.Max/10+1, pat.Max/10+1),
-		}}
+	case "url", "quantity", "isQuantity", "isURL", "cidr", "isIP", "isCIDR":
+		if len(args) >= 1 {
+			return traverse(args[0], stringTraversalCostFactor)
+		}
+	case "ip":
+		if overloadID == "cidr_ip" {
+			return &checker.CallEstimate{CostEstimate: one}
+		}
+		if len(args) >= 1 {
+			return traverse(args[0], stringTraversalCostFactor)
+		}
+	case "ip.isCanonical":
+		if len(args) >= 1 {
+			return traverse(args[0], 2*stringTraversalCostFactor)
+		}
+	case "masked", "prefixLength", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
+		"sign", "asInteger", "isInteger", "asApproximateFloat", "isGreaterThan", "isLessThan", "compareTo", "add", "sub",
+		"getScheme", "getHostname", "getHost", "getPort", "getEscapedPath", "getQuery":
+		if function == "add" || function == "sub" {
+			// Only the quantity overloads are ours; list and string
+			// + are CEL's.
+			if target == nil || !(*target).Type().IsExactType(quantityType) {
+				return nil
+			}
+		}
+		return &checker.CallEstimate{CostEstimate: one}
+	case "containsIP", "containsCIDR":
+		if len(args) >= 1 {
+			// Comparing two 4- or 16-byte addresses, plus parsing a
+			// string argument.
+			sz := checker.SizeEstimate{Min: 4, Max: 16}
+			cost := sz.Add(sz).MultiplyByCostFactor(stringTraversalCostFactor)
+			if function == "containsCIDR" {
+				cost = cost.Add(sz.MultiplyByCostFactor(stringTraversalCostFactor)).Add(one)
+			}
+			if overloadID == "cidr_contains_ip_string" || overloadID == "cidr_contains_cidr_string" {
+				cost = cost.Add(c.sizeEstimate(args[0]).MultiplyByCostFactor(stringTraversalCostFactor))
+			}
+			return &checker.CallEstimate{CostEstimate: cost}
+		}
+	case "_==_":
+		if len(args) == 2 && args[0].Type().IsExactType(args[1].Type()) {
+			t := args[0].Type()
+			switch {
+			case t.IsExactType(quantityType), t.IsExactType(ipType), t.IsExactType(cidrType):
+				return &checker.CallEstimate{CostEstimate: one}
+			case t.IsExactType(urlType):
+				// Upstream sizes this from the right-hand side only.
+				size := checker.SizeEstimate{Min: 1, Max: 1}
+				if r := args[1].ComputedSize(); r != nil {
+					size = r.Union(*r)
+				}
+				return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: size.Max}.MultiplyByCostFactor(stringTraversalCostFactor)}
+			}
+		}
 	}
 	return nil
 }
 
-// CallCost is the actual cost of our library functions at run time; nil
-// leaves CEL's own functions to CEL's accounting.
+// actualSize is size() of a value, 1 for values without one.
+func actualSize(v ref.Val) uint64 {
+	if s, ok := v.(traits.Sizer); ok {
+		return uint64(s.Size().(types.Int))
+	}
+	return 1
+}
+
+func ceilCost(f float64) uint64 { return uint64(math.Ceil(f)) }
+
+// traversalCost is what walking a value costs.
+func traversalCost(v ref.Val) uint64 {
+	switch v := v.(type) {
+	case types.String:
+		return uint64(float64(len(v)) * stringTraversalCostFactor)
+	case types.Bytes:
+		return uint64(float64(len(v)) * stringTraversalCostFactor)
+	case traits.Lister:
+		var cost uint64
+		for it := v.Iterator(); it.HasNext() == types.True; {
+			cost += traversalCost(it.Next())
+		}
+		return cost
+	case traits.Mapper:
+		var cost uint64
+		for it := v.Iterator(); it.HasNext() == types.True; {
+			k := it.Next()
+			cost += traversalCost(k) + traversalCost(v.Get(k))
+		}
+		return cost
+	}
+	return 1
+}
+
+// CallCost is the actual cost of the Kubernetes library functions at run
+// time; nil leaves CEL's own functions to CEL's accounting.
 func (c *costEstimator) CallCost(function, overloadID string, args []ref.Val, result ref.Val) *uint64 {
-	var cost uint64
-	if listFunctions[function] {
-		cost = 1
+	cost := func(v uint64) *uint64 { return &v }
+	switch function {
+	case "isSorted", "sum", "max", "min", "indexOf", "lastIndexOf", "includes":
 		if len(args) > 0 {
-			if l, ok := args[0].(traits.Sizer); ok {
-				cost += uint64(l.Size().(types.Int))
+			return cost(traversalCost(args[0]))
+		}
+		return cost(0)
+	case "url", "quantity", "isQuantity", "isURL", "cidr", "isIP", "isCIDR":
+		if len(args) >= 1 {
+			return cost(ceilCost(float64(actualSize(args[0])) * stringTraversalCostFactor))
+		}
+	case "ip":
+		if overloadID == "cidr_ip" {
+			return cost(1)
+		}
+		if len(args) >= 1 {
+			return cost(ceilCost(float64(actualSize(args[0])) * stringTraversalCostFactor))
+		}
+	case "ip.isCanonical":
+		if len(args) >= 1 {
+			return cost(ceilCost(float64(actualSize(args[0])) * 2 * stringTraversalCostFactor))
+		}
+	case "find", "findAll":
+		if len(args) >= 2 {
+			strCost := ceilCost((1.0 + float64(actualSize(args[0]))) * stringTraversalCostFactor)
+			regexCost := ceilCost(float64(actualSize(args[1])) * regexStringLengthCostFactor)
+			return cost(strCost * regexCost)
+		}
+	case "masked", "prefixLength", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
+		"sign", "asInteger", "isInteger", "asApproximateFloat", "isGreaterThan", "isLessThan", "compareTo",
+		"getScheme", "getHostname", "getHost", "getPort", "getEscapedPath", "getQuery":
+		return cost(1)
+	case "add", "sub":
+		if len(args) > 0 {
+			if _, ok := args[0].(quantityVal); ok {
+				return cost(1)
 			}
 		}
-		return &cost
+	case "containsIP", "containsCIDR":
+		if len(args) >= 2 {
+			cidrSize := actualSize(args[0])
+			n := ceilCost(float64(cidrSize+cidrSize) * stringTraversalCostFactor)
+			if function == "containsCIDR" {
+				n += ceilCost(float64(cidrSize)*stringTraversalCostFactor) + 1
+			}
+			if overloadID == "cidr_contains_ip_string" || overloadID == "cidr_contains_cidr_string" {
+				n += ceilCost(float64(actualSize(args[1])) * stringTraversalCostFactor)
+			}
+			return cost(n)
+		}
 	}
 	switch overloadID {
-	case findOverload, findAllOverload, findAllNOverload:
-		if len(args) > 1 {
-			s, _ := args[0].(types.String)
-			p, _ := args[1].(types.String)
-			cost = saturatingMul(uint64(len(s))/10+1, uint64(len(p))/10+1)
-		}
 	case "equals":
-		if len(args) != 2 {
-			return nil
+		if len(args) == 2 {
+			switch a := args[0].(type) {
+			case quantityVal, ipVal, cidrVal:
+				return cost(1)
+			case urlVal:
+				return cost(ceilCost(float64(len(a.u.String())) * stringTraversalCostFactor))
+			}
 		}
-		switch a := args[0].(type) {
-		case quantityVal:
-			cost = 1
-		case urlVal:
-			cost = uint64(len(a.u.String()))/10 + 1
-		default:
-			return nil
-		}
-	case quantityOverload, isQuantityOverload, urlOverload, isURLOverload:
-		if len(args) > 0 {
-			s, _ := args[0].(types.String)
-			cost = uint64(len(s))/10 + 1
-		}
-	default:
-		return nil
 	}
-	return &cost
+	return nil
 }
 
 func saturatingMul(a, b uint64) uint64 {

@@ -353,14 +353,15 @@ properties:
     - rule: "self.?missing.orValue('d') == 'd' && optional.of(1).hasValue()"
     - rule: "self.nums.reverse() == [3, 2, 1] && [3, 1, 2].sort() == self.nums && self.nums.all(i, v, v == i + 1)"
     - rule: "self.nums.exists_one(n, n == 2) && self.nums.map(n, n * 2).filter(n, n > 2).size() == 2"
-    - rule: "[1.5, 2.5].sum() == 4.0 && [duration('1s'), duration('2s')].sum() == duration('3s') && self.empty.sum() == 0 && ['b', 'a'].min() == 'a'"
+    - rule: "[1.5, 2.5].sum() == 4.0 && [duration('1s'), duration('2s')].sum() == duration('3s') && self.empty.sum() == 0 && self.words.min() == 'a'"
     - rule: "self.nums.includes(2) && !self.nums.includes(7) && 'x'.includes('x')"
     properties:
       nums: {type: array, maxItems: 10, items: {type: integer}}
       name: {type: string, maxLength: 10}
       missing: {type: string}
-      empty: {type: array, maxItems: 10, items: {type: integer}}`,
-		obj: `{"spec":{"nums":[1,2,3],"name":"ab-42","empty":[]}}`,
+      empty: {type: array, maxItems: 10, items: {type: integer}}
+      words: {type: array, maxItems: 10, items: {type: string, maxLength: 10}}`,
+		obj: `{"spec":{"nums":[1,2,3],"name":"ab-42","empty":[],"words":["b","a"]}}`,
 	}, {
 		name: "min of an empty list",
 		schema: `
@@ -589,5 +590,42 @@ func TestEscape(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("escape(%q) = %q, %v; want %q", in, got, ok, want)
 		}
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	v := compileOK(t, `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      addr: {type: string, maxLength: 64}
+      net: {type: string, maxLength: 64}
+    x-kubernetes-validations:
+    - {rule: "isIP(self.addr) && ip(self.addr).family() == 4 && ip.isCanonical(self.addr)", message: "canonical IPv4"}
+    - {rule: "isCIDR(self.net) && cidr(self.net).containsIP(self.addr) && cidr(self.net).containsIP(ip(self.addr))", message: "addr in net"}
+    - {rule: "cidr(self.net).prefixLength() >= 8 && cidr(self.net).masked() == cidr(self.net) && string(cidr(self.net).ip()) == self.net.split('/')[0]", message: "masked net"}
+    - {rule: "cidr('10.0.0.0/8').containsCIDR(self.net) && cidr('10.0.0.0/8').containsCIDR(cidr(self.net))", message: "within 10/8"}
+    - {rule: "!ip('127.0.0.1').isGlobalUnicast() && ip('127.0.0.1').isLoopback() && ip('::').isUnspecified() && ip('fe80::1').isLinkLocalUnicast() && ip('ff02::1').isLinkLocalMulticast() && string(ip('::1')) == '::1' && ip('1.2.3.4') == ip('1.2.3.4')", message: "accessors"}
+`)
+	ctx := context.Background()
+	if errs := v.Validate(ctx, nil, object(t, `{"spec":{"addr":"10.1.2.3","net":"10.1.0.0/16"}}`), nil); len(errs) > 0 {
+		t.Errorf("valid: %v", errs)
+	}
+	got := errorStrings(v.Validate(ctx, nil, object(t, `{"spec":{"addr":"192.168.0.1","net":"192.168.0.1/16"}}`), nil))
+	want := []string{`spec: Invalid value: masked net`, `spec: Invalid value: within 10/8`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got = errorStrings(v.Validate(ctx, nil, object(t, `{"spec":{"addr":"::ffff:1.2.3.4","net":"x"}}`), nil))
+	want = []string{
+		`spec: Invalid value: "object": network address parse error during conversion from string: network address parse error during conversion from string: netip.ParsePrefix("x"): no '/' evaluating rule: masked net`,
+		`spec: Invalid value: "object": network address parse error during conversion from string: network address parse error during conversion from string: netip.ParsePrefix("x"): no '/' evaluating rule: within 10/8`,
+		`spec: Invalid value: addr in net`,
+		`spec: Invalid value: canonical IPv4`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
