@@ -354,9 +354,9 @@ type itemsNode struct {
 	t    *types.Type
 }
 
-func (i *itemsNode) Path() []string                       { return i.path }
-func (i *itemsNode) Type() *types.Type                    { return i.t }
-func (i *itemsNode) Expr() ast.Expr                       { return nil }
+func (i *itemsNode) Path() []string                      { return i.path }
+func (i *itemsNode) Type() *types.Type                   { return i.t }
+func (i *itemsNode) Expr() ast.Expr                      { return nil }
 func (i *itemsNode) ComputedSize() *checker.SizeEstimate { return nil }
 
 func (c *costEstimator) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
