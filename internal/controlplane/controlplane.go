@@ -403,8 +403,13 @@ func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, sche
 	if err != nil {
 		return nil, err
 	}
+	wl, err := newWorkloads(cfg)
+	if err != nil {
+		return nil, err
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	wg.Go(func() { wl.Run(ctx) })
 	wg.Go(func() { ns.Run(ctx, 2) })
 	wg.Go(func() { sa.Run(ctx, 2) })
 	wg.Go(func() { gc.Run(ctx, 5) })

@@ -748,8 +748,12 @@ func TestCRDWidget(t *testing.T) {
 			t.Fatalf("gizmos not served within %v: %v", waitTimeout, lastErr)
 		}
 		t.Logf("a new CRD was served %v after its create returned (issue 5 asks for 100ms)", served)
-		if served > time.Second {
-			t.Errorf("a new CRD took %v to be served, want well under a second (issue 5: 100ms)", served)
+		limit := 100 * time.Millisecond // issue 5
+		if raceEnabled {
+			limit = 500 * time.Millisecond
+		}
+		if served > limit {
+			t.Errorf("a new CRD took %v to be served, want at most %v (issue 5: 100ms)", served, limit)
 		}
 
 		file := writeFile(t, t.TempDir(), "g.yaml", "apiVersion: yourco.io/v1\nkind: Gizmo\nmetadata:\n  name: g1\nspec:\n  colour: teal\n")
@@ -896,6 +900,78 @@ func TestCRDSchema(t *testing.T) {
 		}
 		// Other fields still change.
 		mustKubectl(t, s, "patch", "gadget", "cel3", "--type=merge", "-p", `{"spec":{"colour":"green"}}`)
+	})
+
+	t.Run("Extensions", func(t *testing.T) {
+		applyCRD(t, s, "knobs.yaml", "knobs.yourco.io")
+		knob := func(name, spec string) string {
+			return writeFile(t, dir, "knob-"+name+".yaml", "apiVersion: yourco.io/v1\nkind: Knob\nmetadata:\n  name: "+name+"\nspec:\n"+spec)
+		}
+		mustKubectl(t, s, "create", "-f", knob("k1", `  port: 8080
+  code: ab
+  note: null
+  mode: manual-7
+  tags: [a, b]
+  ports: [{name: http, port: 80}, {name: https, port: 443}]
+  selector: {app: web}
+  template:
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: embedded
+      bogus: dropped
+    data: {k: v}
+  extra:
+    anything: {goes: [1, "two", {three: 3}]}
+`))
+		mustKubectl(t, s, "create", "-f", knob("k2", "  port: http\n  mode: auto\n"))
+		k1 := getUnstructured(t, s, "knob", "k1")
+		spec, _, _ := unstructured.NestedMap(k1.Object, "spec")
+		if v, ok := spec["note"]; !ok || v != nil {
+			t.Errorf("nullable spec.note = %v (present %v), want an explicit null", v, ok)
+		}
+		if nestedInt(k1, "spec", "port") != 8080 || nestedString(getUnstructured(t, s, "knob", "k2"), "spec", "port") != "http" {
+			t.Errorf("int-or-string ports = %v and %v", spec["port"], nestedString(getUnstructured(t, s, "knob", "k2"), "spec", "port"))
+		}
+		if nestedString(k1, "spec", "template", "data", "k") != "v" || nestedString(k1, "spec", "template", "metadata", "name") != "embedded" {
+			t.Errorf("embedded resource = %v", spec["template"])
+		}
+		if _, found, _ := unstructured.NestedFieldNoCopy(k1.Object, "spec", "template", "metadata", "bogus"); found {
+			t.Errorf("an unknown field in an embedded resource's metadata was kept")
+		}
+		if extra, _, _ := unstructured.NestedMap(k1.Object, "spec", "extra"); fmt.Sprint(extra) != "map[anything:map[goes:[1 two map[three:3]]]]" {
+			t.Errorf("preserved unknown fields = %v", extra)
+		}
+
+		// A null where the schema is not nullable (and has no default) is
+		// pruned, not refused.
+		mustKubectl(t, s, "create", "-f", knob("k3", "  label: null\n  note: null\n"))
+		k3, _, _ := unstructured.NestedMap(getUnstructured(t, s, "knob", "k3").Object, "spec")
+		if _, ok := k3["label"]; ok || k3["note"] != nil {
+			t.Errorf("k3 spec = %v, want label pruned and note null", k3)
+		}
+
+		stderr := kubectlFails(t, s, "create", "-f", knob("bad", `  port: true
+  code: a
+  mode: sideways
+  tags: [a, b, a]
+  ports: [{name: http, port: 80}, {name: http, port: 8080}]
+  template:
+    metadata:
+      name: Bad_Name
+`))
+		wantContains(t, "knob with invalid extension values", stderr,
+			`spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean"`,
+			`spec.code: Invalid value: "a": spec.code in body should be at least 2 chars long`,
+			`must validate at least one schema (anyOf)`,
+			`spec.mode in body should match '^manual-[0-9]+$'`,
+			`spec.tags[2]: Duplicate value: "a"`,
+			`spec.ports[1]: Duplicate value:`,
+			`spec.template.apiVersion: Required value: must not be empty`,
+			`spec.template.kind: Required value: must not be empty`,
+			`spec.template.metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain`)
+		stderr = kubectlFails(t, s, "create", "-f", knob("long", "  code: abcdef\n"))
+		wantContains(t, "a too long spec.code", stderr, `spec.code: Too long: may not be more than 5 bytes`)
 	})
 
 	t.Run("NonStructuralSchemaRejected", func(t *testing.T) {

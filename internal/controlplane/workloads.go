@@ -1,0 +1,48 @@
+package controlplane
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/client-go/rest"
+
+	"skiff.dev/skiff/internal/controller/deployment"
+	"skiff.dev/skiff/internal/controller/replicaset"
+)
+
+// workloads are the ReplicaSet, ReplicationController and Deployment
+// controllers, which share one pod and one ReplicaSet informer.
+type workloads struct {
+	rs, rc *replicaset.Controller
+	deploy *deployment.Controller
+}
+
+func newWorkloads(cfg *rest.Config) (*workloads, error) {
+	inf, err := replicaset.NewInformers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := replicaset.NewReplicaSets(cfg, inf)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := replicaset.NewReplicationControllers(cfg, inf)
+	if err != nil {
+		return nil, err
+	}
+	d, err := deployment.New(cfg, inf)
+	if err != nil {
+		return nil, err
+	}
+	return &workloads{rs: rs, rc: rc, deploy: d}, nil
+}
+
+// Run runs the three with kube-controller-manager's default worker
+// counts until ctx ends.
+func (w *workloads) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { w.rs.Run(ctx, 5) })
+	wg.Go(func() { w.rc.Run(ctx, 5) })
+	wg.Go(func() { w.deploy.Run(ctx, 5) })
+	wg.Wait()
+}
