@@ -16,17 +16,17 @@ import (
 	"skiff.dev/skiff/internal/crd/schema"
 )
 
-// TestGatewayAPICRDs compiles the rules of Gateway API's CRDs (a copy
-// ships with apiextensions-apiserver's integration tests), which
-// kube-apiserver accepts: every rule must compile within the cost limits,
-// and a minimal HTTPRoute must pass them.
-func TestGatewayAPICRDs(t *testing.T) {
+// realWorldCRDs compiles every CRD in a file that ships with
+// apiextensions-apiserver (so kube-apiserver accepts them): every rule must
+// compile within the cost limits. It returns validators and schemas by
+// kind/version.
+func realWorldCRDs(t *testing.T, file string, minRules int) (map[string]*Validator, map[string]*schema.Structural) {
+	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/apiextensions-apiserver").Output()
 	if err != nil {
 		t.Fatalf("locating apiextensions-apiserver: %v", err)
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "test/integration/ratcheting_test_cases/crds/standard-install.yaml")
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +55,21 @@ func TestGatewayAPICRDs(t *testing.T) {
 			schemas[crd.Spec.Names.Kind+"/"+v.Name] = s
 		}
 	}
-	if rules < 40 {
-		t.Fatalf("found %d rules; the file changed?", rules)
+	if rules < minRules {
+		t.Fatalf("found %d rules in %s, want at least %d; the file changed?", rules, file, minRules)
 	}
+	return validators, schemas
+}
+
+func TestAPIExportCRD(t *testing.T) {
+	realWorldCRDs(t, "pkg/test/example/apiexports_crd.yaml", 2)
+}
+
+// TestGatewayAPICRDs checks Gateway API's CRDs (the copy
+// apiextensions-apiserver's integration tests use), and that a minimal
+// HTTPRoute passes their rules while a relative path does not.
+func TestGatewayAPICRDs(t *testing.T) {
+	validators, schemas := realWorldCRDs(t, "test/integration/ratcheting_test_cases/crds/standard-install.yaml", 40)
 	route := map[string]any{
 		"apiVersion": "gateway.networking.k8s.io/v1",
 		"kind":       "HTTPRoute",
