@@ -69,6 +69,7 @@ pods bound to them through their lifecycle without running containers.`,
 	f.StringVar(&memory, "capacity-memory", "32Gi", "memory capacity of each node")
 	f.IntVar(&opts.MaxPods, "max-pods", node.DefaultMaxPods, "pod capacity of each node")
 	f.DurationVar(&opts.RunDuration, "run-duration", node.DefaultRunDuration, "how long containers of pods that may complete run, unless the pod says (skiff.dev/simulate-duration)")
+	f.DurationVar(&opts.StartDelay, "start-delay", 0, "how long pods stay ContainerCreating before their containers start")
 	f.StringVar(&server, "server", "", "API server URL, e.g. https://10.0.0.1:6443 (with --token or --token-file)")
 	f.StringVar(&token, "token", "", "bearer token for --server")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token for --server")

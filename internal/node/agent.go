@@ -512,6 +512,32 @@ func (a *Agent) fillLease(l *coordinationv1.Lease, node *corev1.Node, now metav1
 	}
 }
 
+// maxCoalesced bounds how many lifecycle steps one write may coalesce; a
+// pod has far fewer steps that can follow each other without time passing.
+const maxCoalesced = 16
+
+// step runs the lifecycle until it rests at this instant and returns the
+// status it ends in as one write: like the kubelet's status manager, the
+// agent posts the latest status, not every state a pod passed through
+// (a pod that starts at once goes from Pending to Running in one write).
+func (a *Agent) step(pod *corev1.Pod, env simulated.Env) simulated.Result {
+	now := a.clock.Now()
+	var out simulated.Result
+	cur := pod
+	for range maxCoalesced {
+		r := simulated.Step(cur, env, now)
+		out.Delete, out.After = r.Delete, r.After
+		if r.Status == nil || r.Delete {
+			break
+		}
+		out.Status = r.Status
+		next := *cur
+		next.Status = *r.Status
+		cur = &next
+	}
+	return out
+}
+
 // syncPod moves one pod a step through its lifecycle: it computes the
 // status the pod should have now, writes it, deletes the pod once it has
 // stopped after a deletion, and asks to be woken when a simulated
@@ -526,7 +552,7 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 	if n == nil {
 		return nil
 	}
-	env := simulated.Env{HostIP: n.spec.ip, RunDuration: a.opts.RunDuration}
+	env := simulated.Env{HostIP: n.spec.ip, RunDuration: a.opts.RunDuration, StartDelay: a.opts.StartDelay}
 	a.mu.Lock()
 	switch {
 	case terminal(pod):
@@ -545,7 +571,7 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 	}
 	a.mu.Unlock()
 
-	res := simulated.Step(pod, env, a.clock.Now())
+	res := a.step(pod, env)
 	if res.Status != nil {
 		upd := *pod
 		upd.Status = *res.Status

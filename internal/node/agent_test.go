@@ -255,3 +255,30 @@ func TestPodsWithFakeTime(t *testing.T) {
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
 }
+
+// TestStartDelay: with a start delay the pod is written Pending with its
+// containers ContainerCreating, and starts when the clock has passed it.
+func TestStartDelay(t *testing.T) {
+	cfg := startControlPlane(t)
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	clk := testingclock.NewFakeClock(t0)
+	startAgent(t, cfg, node.Options{NamePrefix: "d", Clock: clk, StartDelay: 5 * time.Second})
+	if _, err := cs.CoreV1().Pods("default").Create(context.Background(), boundPod("slow", "d-0", corev1.RestartPolicyAlways, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "slow is ContainerCreating", func(ctx context.Context) (bool, string) {
+		p, ph := podPhase(ctx, cs, "slow")
+		if p == nil || len(p.Status.ContainerStatuses) == 0 {
+			return false, "no container status"
+		}
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return ph == corev1.PodPending && w != nil && w.Reason == "ContainerCreating" && p.Status.HostIP != "",
+			fmt.Sprintf("%s %+v", ph, p.Status.ContainerStatuses[0].State)
+	})
+	clk.Step(4 * time.Second)
+	clk.Step(time.Second)
+	until(t, "slow runs after the delay", func(ctx context.Context) (bool, string) {
+		p, ph := podPhase(ctx, cs, "slow")
+		return ph == corev1.PodRunning && p.Status.PodIP != "", string(ph)
+	})
+}

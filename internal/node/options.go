@@ -61,6 +61,10 @@ type Options struct {
 
 	// RunDuration is how long containers that may complete run; default 1 s.
 	RunDuration time.Duration
+	// StartDelay is how long pods stay ContainerCreating before their
+	// containers start; default 0 (they start at once, and the agent
+	// writes one status from Pending to Running).
+	StartDelay time.Duration
 	// LeaseRenewInterval and LeaseDurationSeconds: defaults 10 s and 40.
 	LeaseRenewInterval   time.Duration
 	LeaseDurationSeconds int32

@@ -61,6 +61,9 @@ type Env struct {
 	// pod does not say (AnnotationDuration); init containers always run
 	// this long.
 	RunDuration time.Duration
+	// StartDelay is how long a pod stays Pending with its containers
+	// ContainerCreating (sandbox, network, image pulls) before they start.
+	StartDelay time.Duration
 }
 
 // Result is what the node should do for a pod now.
@@ -140,6 +143,10 @@ func (s *stepper) run() Result {
 		return s.result()
 	}
 	if !conditionTrue(st.Conditions, corev1.PodReadyToStartContainers) {
+		if at := st.StartTime.Add(s.env.StartDelay); s.now.Before(at) {
+			s.wakeAt(at)
+			return s.result()
+		}
 		s.startSandbox()
 	}
 	s.advance()

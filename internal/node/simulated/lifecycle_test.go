@@ -435,6 +435,34 @@ func TestStepDeletion(t *testing.T) {
 	}
 }
 
+func TestStepStartDelay(t *testing.T) {
+	slow := env
+	slow.StartDelay = 3 * time.Second
+	p := newPod()
+	for _, tt := range []struct {
+		offset  time.Duration
+		phase   corev1.PodPhase
+		waiting string
+		after   time.Duration
+	}{
+		{0, corev1.PodPending, ReasonContainerCreating, 0},
+		{time.Second, corev1.PodPending, ReasonContainerCreating, 2 * time.Second},
+		{3 * time.Second, corev1.PodRunning, "", 0},
+	} {
+		r := Step(p, slow, t0.Add(tt.offset))
+		if r.Status != nil {
+			p.Status = *r.Status
+		}
+		var waiting string
+		if w := p.Status.ContainerStatuses[0].State.Waiting; w != nil {
+			waiting = w.Reason
+		}
+		if p.Status.Phase != tt.phase || waiting != tt.waiting || r.After != tt.after {
+			t.Errorf("at +%s: phase %s waiting %q after %s; want %s %q %s", tt.offset, p.Status.Phase, waiting, r.After, tt.phase, tt.waiting, tt.after)
+		}
+	}
+}
+
 func TestStepIgnoresBadAnnotations(t *testing.T) {
 	p := newPod(restartPolicy(corev1.RestartPolicyNever), annotate(AnnotationExitCode, "three"), annotate(AnnotationDuration, "soon"))
 	play(t, p, at{0, nil}, at{0, func(t *testing.T, p *corev1.Pod, r Result) { wantAfter(t, r, env.RunDuration) }},
