@@ -126,5 +126,6 @@ func (resourcesFitPlugin) Name() string                          { return NodeRe
 func (resourcesFitPlugin) preFilter(*cycleState) (bool, *Status) { return false, nil }
 
 func (resourcesFitPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
-	return resourcesFitStatus(Fits(cs.req, ni))
+	var buf [4]InsufficientResource
+	return resourcesFitStatus(appendInsufficient(buf[:0], cs.req, ni))
 }

@@ -195,20 +195,47 @@ func resourcesFitStatus(insufficient []InsufficientResource) *Status {
 		return nil
 	}
 	code := Unschedulable
-	reasons := make([]string, len(insufficient))
-	for i, r := range insufficient {
-		reasons[i] = r.Reason
+	for _, r := range insufficient {
 		if r.Unresolvable {
 			code = UnschedulableAndUnresolvable
 		}
 	}
+	// Most rejections name one resource: share its reasons slice rather
+	// than allocate one per node.
+	if len(insufficient) == 1 {
+		if reasons, ok := singleReasons[insufficient[0].Reason]; ok {
+			return &Status{code: code, reasons: reasons}
+		}
+	}
+	reasons := make([]string, len(insufficient))
+	for i, r := range insufficient {
+		reasons[i] = r.Reason
+	}
 	return NewStatus(code, reasons...)
 }
+
+// Reasons of NodeResourcesFit for the resources every pod has.
+var (
+	reasonInsufficientCPU     = "Insufficient " + string(corev1.ResourceCPU)
+	reasonInsufficientMemory  = "Insufficient " + string(corev1.ResourceMemory)
+	reasonInsufficientStorage = "Insufficient " + string(corev1.ResourceEphemeralStorage)
+	singleReasons             = map[string][]string{
+		ReasonTooManyPods:         {ReasonTooManyPods},
+		reasonInsufficientCPU:     {reasonInsufficientCPU},
+		reasonInsufficientMemory:  {reasonInsufficientMemory},
+		reasonInsufficientStorage: {reasonInsufficientStorage},
+	}
+)
 
 // Fits lists what ni lacks for a pod requesting req, in upstream's order:
 // pods, cpu, memory, ephemeral-storage, then scalars by name.
 func Fits(req Resource, ni *NodeInfo) []InsufficientResource {
-	var out []InsufficientResource
+	return appendInsufficient(nil, req, ni)
+}
+
+// appendInsufficient is Fits appending to out, so a caller can pass a
+// stack buffer.
+func appendInsufficient(out []InsufficientResource, req Resource, ni *NodeInfo) []InsufficientResource {
 	alloc, used := &ni.Allocatable, &ni.Requested
 	if pods := int64(len(ni.pods)); pods+1 > alloc.AllowedPodNumber {
 		out = append(out, InsufficientResource{
@@ -216,22 +243,28 @@ func Fits(req Resource, ni *NodeInfo) []InsufficientResource {
 			Requested: 1, Used: pods, Capacity: alloc.AllowedPodNumber,
 		})
 	}
-	check := func(name corev1.ResourceName, want, have, inUse int64) {
-		if want > 0 && want > have-inUse {
-			out = append(out, InsufficientResource{
-				Name: name, Reason: "Insufficient " + string(name),
-				Requested: want, Used: inUse, Capacity: have,
-				Unresolvable: want > have,
-			})
+	out = appendIfShort(out, corev1.ResourceCPU, reasonInsufficientCPU, req.MilliCPU, alloc.MilliCPU, used.MilliCPU)
+	out = appendIfShort(out, corev1.ResourceMemory, reasonInsufficientMemory, req.Memory, alloc.Memory, used.Memory)
+	out = appendIfShort(out, corev1.ResourceEphemeralStorage, reasonInsufficientStorage, req.EphemeralStorage, alloc.EphemeralStorage, used.EphemeralStorage)
+	if len(req.Scalar) > 0 {
+		for _, name := range sortedNames(req.Scalar) {
+			out = appendIfShort(out, name, "", req.Scalar[name], alloc.Scalar[name], used.Scalar[name])
 		}
 	}
-	check(corev1.ResourceCPU, req.MilliCPU, alloc.MilliCPU, used.MilliCPU)
-	check(corev1.ResourceMemory, req.Memory, alloc.Memory, used.Memory)
-	check(corev1.ResourceEphemeralStorage, req.EphemeralStorage, alloc.EphemeralStorage, used.EphemeralStorage)
-	for _, name := range sortedNames(req.Scalar) {
-		check(name, req.Scalar[name], alloc.Scalar[name], used.Scalar[name])
-	}
 	return out
+}
+
+func appendIfShort(out []InsufficientResource, name corev1.ResourceName, reason string, want, have, inUse int64) []InsufficientResource {
+	if want <= 0 || want <= have-inUse {
+		return out
+	}
+	if reason == "" {
+		reason = "Insufficient " + string(name)
+	}
+	return append(out, InsufficientResource{
+		Name: name, Reason: reason, Requested: want, Used: inUse, Capacity: have,
+		Unresolvable: want > have,
+	})
 }
 
 func sortedNames(m map[corev1.ResourceName]int64) []corev1.ResourceName {
