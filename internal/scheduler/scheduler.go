@@ -172,6 +172,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) error {
 	assumed := *pod // shallow: only spec.nodeName differs, nothing is mutated
 	assumed.Spec.NodeName = host
 	if err := s.cache.AssumePod(&assumed); err != nil {
+		qp.UnschedulablePlugins = nil // an error: retry with backoff
 		s.handleFailure(qp, cycle, err, reasonSchedulerError, nil)
 		return nil
 	}
@@ -208,6 +209,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *QueuedPod, assumed *corev1.Pod
 		}
 		// The assumed pod's resources are free again for the others.
 		s.queue.MoveAllToActiveOrBackoff(EventBindFailure)
+		qp.UnschedulablePlugins = nil // an error: retry with backoff
 		s.handleFailure(qp, cycle, fmt.Errorf("binding rejected: %w", err), reasonSchedulerError, nil)
 		return
 	}
