@@ -91,10 +91,13 @@ func getBaseEnv() (*cel.Env, error) {
 // where no old value can be correlated. The Validator is nil when s has
 // no rules; when errors are returned it must not be used.
 func Compile(s *schema.Structural, fldPath *field.Path) (*Validator, field.ErrorList) {
-	return compile(s, fldPath, PerCallLimit)
+	return compile(s, fldPath, PerCallLimit, true)
 }
 
-func compile(s *schema.Structural, fldPath *field.Path, perCallLimit uint64) (*Validator, field.ErrorList) {
+// compile is Compile with the per-call limit and the static cost checks
+// as parameters; tests lower the one and skip the other (as upstream's
+// runtime validator, which does not re-check estimated costs).
+func compile(s *schema.Structural, fldPath *field.Path, perCallLimit uint64, staticCost bool) (*Validator, field.ErrorList) {
 	if s == nil || !hasRules(s) {
 		return nil, nil
 	}
@@ -102,13 +105,13 @@ func compile(s *schema.Structural, fldPath *field.Path, perCallLimit uint64) (*V
 	if err != nil {
 		return nil, field.ErrorList{field.InternalError(fldPath, fmt.Errorf("CEL environment: %w", err))}
 	}
-	c := &compiler{base: base, perCallLimit: perCallLimit}
+	c := &compiler{base: base, perCallLimit: perCallLimit, staticCost: staticCost}
 	one := uint64(1)
 	reg := map[string]*declType{}
 	d := schemaDeclType(s, true, uniqueTypeName(), reg)
 	root := c.node(s, d, reg, true, fldPath, nil, &one)
 	errs := c.errs
-	if c.total > StaticEstimatedCRDCostLimit {
+	if staticCost && c.total > StaticEstimatedCRDCostLimit {
 		for _, e := range c.mostExpensive {
 			errs = append(errs, field.Forbidden(e.path, "contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema"))
 		}
@@ -146,6 +149,7 @@ type ruleCost struct {
 type compiler struct {
 	base          *cel.Env
 	perCallLimit  uint64
+	staticCost    bool
 	errs          field.ErrorList
 	total         uint64
 	mostExpensive []ruleCost
@@ -421,7 +425,7 @@ func (c *compiler) rule(env *cel.Env, est *costEstimator, src apiextensionsv1.Va
 	}
 	ok := true
 	total := saturatingMul(cost.Max, cardinality)
-	if total > StaticEstimatedCostLimit {
+	if c.staticCost && total > StaticEstimatedCostLimit {
 		c.errs = append(c.errs, field.Forbidden(path.Child("rule"), costErrorMessage("estimated rule cost", total, StaticEstimatedCostLimit)))
 		ok = false
 	}
@@ -451,7 +455,7 @@ func (c *compiler) rule(env *cel.Env, est *costEstimator, src apiextensionsv1.Va
 			}
 			r.message = mprog
 			mtotal := saturatingMul(mcost.Max, cardinality)
-			if mtotal > StaticEstimatedCostLimit {
+			if c.staticCost && mtotal > StaticEstimatedCostLimit {
 				c.errs = append(c.errs, field.Forbidden(path.Child("messageExpression"), costErrorMessage("estimated messageExpression cost", mtotal, StaticEstimatedCostLimit)))
 				ok = false
 			}

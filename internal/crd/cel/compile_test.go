@@ -137,7 +137,7 @@ properties:
 	obj := map[string]any{"spec": map[string]any{"l": list}}
 
 	// A call over the per-call limit fails and stops all further rules.
-	v, errs := compile(s, nil, 10000)
+	v, errs := compile(s, nil, 10000, true)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -1,0 +1,207 @@
+package cel
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+)
+
+// TestConformance evaluates rules whose results upstream's own tests
+// (apiextensions-apiserver's TestValidationExpressions) fix: each valid
+// rule must compile and hold for the object, each error rule must fail to
+// compile or evaluate with a message containing the given text. Static
+// cost limits are not applied, as upstream's runtime validator does not
+// apply them either.
+func TestConformance(t *testing.T) {
+	tests := []struct {
+		name   string
+		props  string // JSON of the root's properties
+		obj    string // JSON
+		valid  []string
+		errors map[string]string
+	}{{
+		name: "escaping",
+		props: `{"true":{"type":"integer"},"false":{"type":"integer"},"null":{"type":"integer"},"in":{"type":"integer"},"as":{"type":"integer"},
+"break":{"type":"integer"},"const":{"type":"integer"},"continue":{"type":"integer"},"else":{"type":"integer"},"for":{"type":"integer"},
+"function":{"type":"integer"},"if":{"type":"integer"},"import":{"type":"integer"},"let":{"type":"integer"},"loop":{"type":"integer"},
+"package":{"type":"integer"},"namespace":{"type":"integer"},"return":{"type":"integer"},"var":{"type":"integer"},"void":{"type":"integer"},
+"while":{"type":"integer"},"int":{"type":"integer"},"uint":{"type":"integer"},"double":{"type":"integer"},"bool":{"type":"integer"},
+"string":{"type":"integer"},"bytes":{"type":"integer"},"list":{"type":"integer"},"map":{"type":"integer"},"null_type":{"type":"integer"},
+"type":{"type":"integer"},"self":{"type":"integer"},"getDate":{"type":"integer"},"all":{"type":"integer"},"size":{"type":"string"},
+"_true":{"type":"integer"},"dot.dot":{"type":"integer"},"dash-dash":{"type":"integer"},"slash/slash":{"type":"integer"},
+"underscore_underscore":{"type":"integer"},"doubleunderscore__doubleunderscore":{"type":"integer"}}`,
+		obj: `{"true":1,"false":2,"null":3,"in":4,"as":5,"break":6,"const":7,"continue":8,"else":9,"for":10,"function":11,"if":12,
+"import":13,"let":14,"loop":15,"package":16,"namespace":17,"return":18,"var":19,"void":20,"while":21,"int":101,"uint":102,"double":103,
+"bool":104,"string":105,"bytes":106,"list":107,"map":108,"null_type":109,"type":110,"self":201,"getDate":202,"all":203,"size":"204",
+"_true":301,"dot.dot":401,"dash-dash":402,"slash/slash":403,"underscore_underscore":404,"doubleunderscore__doubleunderscore":405}`,
+		valid: []string{
+			"self.__true__ == 1", "self.__false__ == 2", "self.__null__ == 3", "self.__in__ == 4", "self.__as__ == 5",
+			"self.__break__ == 6", "self.__const__ == 7", "self.__continue__ == 8", "self.__else__ == 9",
+			"self.__for__ == 10", "self.__function__ == 11", "self.__if__ == 12", "self.__import__ == 13",
+			"self.__let__ == 14", "self.__loop__ == 15", "self.__package__ == 16", "self.__namespace__ == 17",
+			"self.__return__ == 18", "self.__var__ == 19", "self.__void__ == 20", "self.__while__ == 21",
+			"self.int == 101", "self.uint == 102", "self.double == 103", "self.bool == 104",
+			"self.string == 105", "self.bytes == 106", "self.list == 107", "self.map == 108",
+			"self.null_type == 109", "self.type == 110", "self.self == 201", "self.getDate == 202",
+			"self.all == 203", "self.size == '204'", "self._true == 301", "self.__true__ != 301",
+			"self.dot__dot__dot == 401", "self.dash__dash__dash == 402", "self.slash__slash__slash == 403",
+			"self.underscore_underscore == 404", "self.doubleunderscore__underscores__doubleunderscore == 405",
+		},
+		errors: map[string]string{
+			"self.true == 1":          "mismatched input 'true' expecting IDENTIFIER",
+			"self == 201":             "found no matching overload for '_==_'",
+			"self.__illegal__ == 301": "undefined field '__illegal__'",
+		},
+	}, {
+		name:  "map keys are not escaped",
+		props: `{"m":{"type":"object","additionalProperties":{"type":"integer"}}}`,
+		obj:   `{"m":{"@":1,"9":2,"int":3,"./-":4,"👑":5}}`,
+		valid: []string{"self.m['@'] == 1", "self.m['9'] == 2", "self.m['int'] == 3", "self.m['./-'] == 4", "self.m['👑'] == 5"},
+	}, {
+		name:  "listSets",
+		props: `{"val1":{"type":"array","x-kubernetes-list-type":"set","items":{"type":"string"}},"val2":{"type":"array","x-kubernetes-list-type":"set","items":{"type":"string"}}}`,
+		obj:   `{"val1":["a","b","c"],"val2":["a","c","b"]}`,
+		valid: []string{
+			"self.val1 == ['c', 'b', 'a']", "self.val1 == self.val2", "'a' in self.val1", "self.val2[0] in self.val1",
+			"!('x' in self.val1)", "self.val1 + self.val2 == ['a', 'b', 'c']", "self.val1 + ['c', 'd'] == ['a', 'b', 'c', 'd']",
+			"sets.contains(['a', 'b'], [])", "sets.contains(['a', 'b'], ['b'])", "!sets.contains(['a', 'b'], ['c'])",
+			"sets.equivalent([], [])", "sets.equivalent(['c', 'b', 'a'], ['b', 'c', 'a'])", "!sets.equivalent(['a', 'b'], ['b', 'c'])",
+			"sets.intersects(['a', 'b'], ['b', 'c'])", "!sets.intersects([], [])", "!sets.intersects(['a', 'b'], [])",
+			"sets.contains([{'a': 1}, {'b': 2}], [{'b': 2}])", "sets.contains([[1, 2], [3, 4]], [[3, 4]])",
+			"sets.contains([duration('1h'), duration('2h')], [duration('2h')])",
+			"sets.equivalent([timestamp('2012-01-01T00:00:00.000+01:00')], [timestamp('2012-01-01T00:00:00.000+01:00')])",
+		},
+	}, {
+		name:  "listMaps",
+		props: `{"objs":{"type":"array","items":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["k"],"items":{"type":"object","properties":{"k":{"type":"string"},"v":{"type":"string"}}}}}}`,
+		obj:   `{"objs":[[{"k":"a","v":"1"},{"k":"b","v":"2"}],[{"k":"b","v":"2"},{"k":"a","v":"1"}],[{"k":"b","v":"3"},{"k":"a","v":"1"}],[{"k":"c","v":"4"}]]}`,
+		valid: []string{
+			"self.objs[0] == self.objs[1]", "self.objs[0] + self.objs[2] == self.objs[2]", "self.objs[2] + self.objs[0] == self.objs[0]",
+			"self.objs[0] == [self.objs[0][0], self.objs[0][1]]", "self.objs[0] == [self.objs[0][1], self.objs[0][0]]",
+			"self.objs[2] + [self.objs[0][0], self.objs[0][1]] == self.objs[0]", "size(self.objs[0] + [self.objs[3][0]]) == 3",
+		},
+		errors: map[string]string{"self.objs[0] == {'k': 'a', 'v': '1'}": "no matching overload for '_==_'"},
+	}, {
+		name:   "maps",
+		props:  `{"val1":{"type":"object","additionalProperties":{"type":"string"}},"val2":{"type":"object","additionalProperties":{"type":"string"}}}`,
+		obj:    `{"val1":{"k1":"a","k2":"b"},"val2":{"k2":"b","k1":"a"}}`,
+		valid:  []string{"self.val1 == self.val2", "'k1' in self.val1", "!('k3' in self.val1)", "self.val1 == {'k1': 'a', 'k2': 'b'}"},
+		errors: map[string]string{"{'k1': 'a', 'k2': 1, 'k2': false}": "expected type 'string' but found 'int'"},
+	}, {
+		name:   "objects",
+		props:  `{"objs":{"type":"array","items":{"type":"object","properties":{"f1":{"type":"string"},"f2":{"type":"string"}}}}}`,
+		obj:    `{"objs":[{"f1":"a","f2":"b"},{"f1":"a","f2":"b"}]}`,
+		valid:  []string{"self.objs[0] == self.objs[1]"},
+		errors: map[string]string{"self.objs[0] == {'f1': 'a', 'f2': 'b'}": "found no matching overload for '_==_'"},
+	}, {
+		name: "stdlib list functions",
+		props: `{"ints":{"type":"array","items":{"type":"integer"}},"unsortedInts":{"type":"array","items":{"type":"integer"}},"emptyInts":{"type":"array","items":{"type":"integer"}},
+"intBackedDoubles":{"type":"array","items":{"type":"number"}},"emptyDoubles":{"type":"array","items":{"type":"number"}},
+"durations":{"type":"array","items":{"type":"string","format":"duration"}},"unsortedDurations":{"type":"array","items":{"type":"string","format":"duration"}},"emptyDurations":{"type":"array","items":{"type":"string","format":"duration"}},
+"strings":{"type":"array","items":{"type":"string"}},"emptyStrings":{"type":"array","items":{"type":"string"}},
+"dates":{"type":"array","items":{"type":"string","format":"date"}},"unsortedDates":{"type":"array","items":{"type":"string","format":"date"}},
+"objs":{"type":"array","items":{"type":"object","properties":{"f1":{"type":"string"},"f2":{"type":"string"}}}}}`,
+		obj: `{"ints":[1,2,2,3],"unsortedInts":[2,1],"emptyInts":[],"intBackedDoubles":[1,2,2,3],"emptyDoubles":[],
+"durations":["1s","1m","1m","1h"],"unsortedDurations":["1m","1s"],"emptyDurations":[],"strings":["a","b","b","c"],"emptyStrings":[],
+"dates":["2000-01-01","2000-02-01","2000-02-01","2010-01-01"],"unsortedDates":["2000-02-01","2000-01-01"],
+"objs":[{"f1":"a","f2":"a"},{"f1":"a","f2":"b"},{"f1":"a","f2":"b"},{"f1":"a","f2":"c"}]}`,
+		valid: []string{
+			"self.ints.sum() == 8", "self.ints.min() == 1", "self.ints.max() == 3", "self.emptyInts.sum() == 0",
+			"self.ints.isSorted()", "self.emptyInts.isSorted()", "self.unsortedInts.isSorted() == false",
+			"self.ints.indexOf(2) == 1", "self.ints.lastIndexOf(2) == 2", "self.ints.indexOf(10) == -1",
+			"self.intBackedDoubles.sum() == 8.0", "self.intBackedDoubles.min() == 1.0", "self.intBackedDoubles.max() == 3.0",
+			"self.emptyDoubles.sum() == 0.0", "self.intBackedDoubles.indexOf(2.0) == 1",
+			"self.durations.sum() == duration('1h2m1s')", "self.durations.min() == duration('1s')", "self.durations.max() == duration('1h')",
+			"self.emptyDurations.sum() == duration('0')", "self.durations.isSorted()", "self.unsortedDurations.isSorted() == false",
+			"self.durations.lastIndexOf(duration('1m')) == 2",
+			"self.strings.min() == 'a'", "self.strings.max() == 'c'", "self.strings.isSorted()", "self.strings.lastIndexOf('b') == 2",
+			"self.dates.min() == timestamp('2000-01-01T00:00:00.000Z')", "self.dates.max() == timestamp('2010-01-01T00:00:00.000Z')",
+			"self.dates.isSorted()", "self.unsortedDates.isSorted() == false",
+			"self.dates.indexOf(timestamp('2000-02-01T00:00:00.000Z')) == 1",
+			"[[1], [2]].indexOf([1]) == 0", "[{'a': 1}, {'b': 2}].lastIndexOf({'b': 2}) == 1",
+			"self.objs.indexOf(self.objs[1]) == 1", "self.objs.lastIndexOf(self.objs[1]) == 2",
+			"([0] + self.emptyInts).min() == 0", "dyn([]).sum() == 0", "dyn([1, 2]).sum() == 3", "dyn([1.0, 2.0]).sum() == 3.0",
+			"[].sum() == 0",
+		},
+		errors: map[string]string{
+			"self.emptyInts.min() == 1":              "min called on empty list",
+			"self.emptyStrings.max() == 'c'":         "max called on empty list",
+			"['a', 'b'].sum() == 'c'":                "found no matching overload for 'sum' applied to 'list(string).()",
+			"[[1], [2]].min() == [1]":                "found no matching overload for 'min' applied to 'list(list(int)).()",
+			"[{'a': 1}, {'b': 2}].max() == {'b': 2}": "found no matching overload for 'max' applied to 'list(map(string, int)).()",
+		},
+	}, {
+		name:  "stdlib regex functions",
+		props: `{"str":{"type":"string"}}`,
+		obj:   `{"str":"this is a 123 string 456"}`,
+		valid: []string{
+			"self.str.find('[0-9]+') == '123'", "self.str.find('[0-9]+') != '456'", "self.str.find('xyz') == ''",
+			"self.str.findAll('[0-9]+') == ['123', '456']", "self.str.findAll('[0-9]+', 0) == []",
+			"self.str.findAll('[0-9]+', 1) == ['123']", "self.str.findAll('[0-9]+', 3) == ['123', '456']",
+			"self.str.findAll('[0-9]+', -1) == ['123', '456']", "self.str.findAll('xyz') == []", "self.str.findAll('xyz', 1) == []",
+		},
+		errors: map[string]string{
+			"self.str.find(')') == ''":       "error parsing regexp: unexpected ): `)`",
+			"self.str.findAll(')', 1) == []": "error parsing regexp: unexpected ): `)`",
+			"self.str.matches('x++')":        "invalid matches argument",
+		},
+	}, {
+		name:  "URL parsing",
+		props: `{"url":{"type":"string"}}`,
+		obj:   `{"url":"https://user:pass@kubernetes.io:80/docs/home?k1=a&k2=b&k2=c#anchor"}`,
+		valid: []string{
+			"url('/path').getScheme() == ''", "url('https://example.com/').getScheme() == 'https'",
+			"url('https://example.com:80/').getHost() == 'example.com:80'", "url('https://[::1]:80/').getHost() == '[::1]:80'",
+			"url('https://[::1]/').getHostname() == '::1'", "url('https://example.com:80/').getPort() == '80'",
+			"url('https://example.com/with space/').getEscapedPath() == '/with%20space/'",
+			"url('https://example.com/path?k1=a&k2=b&k2=c').getQuery() == { 'k1': ['a'], 'k2': ['b', 'c']}",
+			"url('https://example.com/path?').getQuery() == {}",
+			"url(self.url).getHost() == 'kubernetes.io:80'", "url(self.url).getEscapedPath() == '/docs/home'",
+			"isURL('https://user:pass@example.com:80/path?query=val#fragment')", "isURL('/path') == true",
+			"isURL('https://a:b:c/') == false", "isURL('../relative-path') == false",
+		},
+	}, {
+		name:  "optionals",
+		props: `{"str":{"type":"string"},"m":{"type":"object","additionalProperties":{"type":"string"}},"obj":{"type":"object","properties":{"a":{"type":"string"},"absent":{"type":"string"}}},"absentObj":{"type":"object","properties":{"absentStr":{"type":"string"}}}}`,
+		obj:   `{"str":"x","m":{"k":"v"},"obj":{"a":"b"}}`,
+		valid: []string{
+			"self.?str == optional.of('x')", "self.?absentObj.?absentStr == optional.none()",
+			"self.m[?'k'] == optional.of('v')", "self.m[?'x'].orValue('d') == 'd'", "self.obj.?absent.hasValue() == false",
+			"optional.ofNonZeroValue('').hasValue() == false", "[?self.?str, ?self.?absentObj.?absentStr] == ['x']",
+		},
+		errors: map[string]string{"self.absentObj.?absentStr == optional.none()": "no such key: absentObj"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var obj map[string]any
+			if err := utiljson.Unmarshal([]byte(tt.obj), &obj); err != nil {
+				t.Fatal(err)
+			}
+			check := func(rule string) string {
+				r, _ := json.Marshal(rule)
+				s := structural(t, `{"type":"object","properties":`+tt.props+`,"x-kubernetes-validations":[{"rule":`+string(r)+`}]}`)
+				v, errs := compile(s, nil, PerCallLimit, false)
+				if len(errs) > 0 {
+					return errs.ToAggregate().Error()
+				}
+				if errs := v.Validate(context.Background(), nil, obj, nil); len(errs) > 0 {
+					return errs.ToAggregate().Error()
+				}
+				return ""
+			}
+			for _, rule := range tt.valid {
+				if got := check(rule); got != "" {
+					t.Errorf("%s: %s", rule, got)
+				}
+			}
+			for rule, want := range tt.errors {
+				if got := check(rule); !strings.Contains(got, want) {
+					t.Errorf("%s: got %q, want it to contain %q", rule, got, want)
+				}
+			}
+		})
+	}
+}
