@@ -1,6 +1,7 @@
 package framework_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"syscall"
@@ -104,6 +105,43 @@ func BenchmarkSchedule1000NodesUnschedulable(b *testing.B) {
 	for b.Loop() {
 		if _, err := fw.Schedule(p, snap); err == nil {
 			b.Fatal("scheduled a pod larger than any node")
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkPreempt1000Nodes is a preemption attempt on 1,000 full nodes
+// of low-priority pods: upstream's 100 candidate nodes are dry-run.
+func BenchmarkPreempt1000Nodes(b *testing.B) {
+	infos := make([]*framework.NodeInfo, 1000)
+	for i := range infos {
+		n := node(fmt.Sprintf("node-%04d", i), func(n *corev1.Node) {
+			n.Status.Allocatable = rl("cpu", "4", "memory", "16Gi", "pods", "110")
+		})
+		ni := framework.NewNodeInfo(n)
+		for j := range 10 {
+			p := benchPod(fmt.Sprintf("p-%d-%d", i, j), n.Name)
+			p.Spec.Containers[0].Resources.Requests = rl("cpu", "400m", "memory", "1Gi")
+			ni.AddPod(p)
+		}
+		infos[i] = ni
+	}
+	snap := framework.NewSnapshot(infos, nil)
+	fw := framework.New(framework.Options{Rand: rand.New(rand.NewPCG(1, 2))})
+	p := benchPod("incoming", "")
+	prio := int32(100)
+	p.Spec.Priority = &prio
+	p.Spec.Containers[0].Resources.Requests = rl("cpu", "1")
+	_, err := fw.Schedule(p, snap)
+	var fe *framework.FitError
+	if !errors.As(err, &fe) {
+		b.Fatalf("Schedule: %v", err)
+	}
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if _, ok := fw.Preempt(p, snap, nil, fe.Diagnosis); !ok {
+			b.Fatal("no preemption")
 		}
 	}
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")

@@ -12,6 +12,8 @@ import (
 type NodeInfo struct {
 	node *corev1.Node
 	pods []*corev1.Pod
+	// podRes[i] is what pods[i] holds.
+	podRes []podResources
 
 	// Allocatable is the node's status.allocatable.
 	Allocatable Resource
@@ -89,6 +91,7 @@ func normalizedImageName(name string) string {
 func (n *NodeInfo) Clone() *NodeInfo {
 	c := *n
 	c.pods = slicesClone(n.pods)
+	c.podRes = slicesClone(n.podRes)
 	c.podsWithAffinity = slicesClone(n.podsWithAffinity)
 	c.podsWithRequiredAnti = slicesClone(n.podsWithRequiredAnti)
 	c.Requested.Scalar = maps.Clone(n.Requested.Scalar)
@@ -110,8 +113,25 @@ func slicesClone[T any](s []T) []T {
 
 // AddPod accounts pod's requests and host ports to the node.
 func (n *NodeInfo) AddPod(pod *corev1.Pod) {
+	n.addPod(pod, podResourcesOf(pod))
+}
+
+// podResources are a pod's requests as NodeInfo accounts them, kept beside
+// the pod so that removing it (or moving it during preemption) does not
+// recompute them.
+type podResources struct {
+	req     Resource // PodRequests
+	nonZero Resource // cpu and memory with the scoring defaults
+}
+
+func podResourcesOf(pod *corev1.Pod) podResources {
+	return podResources{PodRequests(pod), nonZeroRequests(pod)}
+}
+
+func (n *NodeInfo) addPod(pod *corev1.Pod, r podResources) {
 	n.pods = append(n.pods, pod)
-	req := PodRequests(pod)
+	n.podRes = append(n.podRes, r)
+	req := r.req
 	n.Requested.MilliCPU += req.MilliCPU
 	n.Requested.Memory += req.Memory
 	n.Requested.EphemeralStorage += req.EphemeralStorage
@@ -119,7 +139,7 @@ func (n *NodeInfo) AddPod(pod *corev1.Pod) {
 		n.Requested.addScalar(name, v)
 	}
 	n.labels.update(pod, 1)
-	nz := nonZeroRequests(pod)
+	nz := r.nonZero
 	n.NonZeroRequested.MilliCPU += nz.MilliCPU
 	n.NonZeroRequested.Memory += nz.Memory
 	forEachHostPort(pod, func(p *corev1.ContainerPort) {
@@ -161,18 +181,26 @@ func removePodInfo(list []*podInfo, pod *corev1.Pod) []*podInfo {
 // RemovePod removes the pod with pod's UID (namespace/name when UIDs are
 // empty) and reports whether it was there.
 func (n *NodeInfo) RemovePod(pod *corev1.Pod) bool {
+	_, ok := n.removePod(pod)
+	return ok
+}
+
+// removePod removes the pod and returns the resources it held.
+func (n *NodeInfo) removePod(pod *corev1.Pod) (podResources, bool) {
 	for i, p := range n.pods {
 		if !samePod(p, pod) {
 			continue
 		}
+		r := n.podRes[i]
 		// Copy instead of shifting in place: a clone or a snapshot may
 		// share the backing array.
 		n.pods = append(n.pods[:i:i], n.pods[i+1:]...)
-		req := PodRequests(p)
+		n.podRes = append(n.podRes[:i:i], n.podRes[i+1:]...)
+		req := r.req
 		req.AllowedPodNumber = 0
 		n.Requested.sub(req)
 		n.labels.update(p, -1)
-		nz := nonZeroRequests(p)
+		nz := r.nonZero
 		n.NonZeroRequested.MilliCPU -= nz.MilliCPU
 		n.NonZeroRequested.Memory -= nz.Memory
 		forEachHostPort(p, func(cp *corev1.ContainerPort) {
@@ -187,9 +215,9 @@ func (n *NodeInfo) RemovePod(pod *corev1.Pod) bool {
 				n.pvcRefs[key]--
 			}
 		})
-		return true
+		return r, true
 	}
-	return false
+	return podResources{}, false
 }
 
 func samePod(a, b *corev1.Pod) bool {

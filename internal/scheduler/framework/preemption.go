@@ -182,10 +182,11 @@ func (f *Framework) dryRunPreemption(cs *cycleState, potential []*NodeInfo, pdbs
 func (f *Framework) selectVictims(cs *cycleState, ni *NodeInfo, pdbs []*policyv1.PodDisruptionBudget) ([]*corev1.Pod, int, *Status) {
 	prio := corev1helpers.PodPriority(cs.pod)
 	var potential []*corev1.Pod
+	held := map[*corev1.Pod]podResources{}
 	for _, p := range slices.Clone(ni.pods) {
 		if corev1helpers.PodPriority(p) < prio {
 			potential = append(potential, p)
-			f.removeFromNode(cs, ni, p)
+			held[p] = f.removeFromNode(cs, ni, p)
 		}
 	}
 	if len(potential) == 0 {
@@ -206,7 +207,7 @@ func (f *Framework) selectVictims(cs *cycleState, ni *NodeInfo, pdbs []*policyv1
 	violatingPods, nonViolatingPods := splitByPDBViolation(potential, pdbs)
 	var victims []*corev1.Pod
 	reprieve := func(p *corev1.Pod) bool {
-		f.addToNode(cs, ni, p)
+		f.addToNode(cs, ni, p, held[p])
 		if f.runFilters(cs, ni).IsSuccess() {
 			return true
 		}
@@ -237,17 +238,20 @@ func (f *Framework) selectVictims(cs *cycleState, ni *NodeInfo, pdbs []*policyv1
 	return victims, violations, nil
 }
 
-func (f *Framework) removeFromNode(cs *cycleState, ni *NodeInfo, p *corev1.Pod) {
-	ni.RemovePod(p)
+// removeFromNode removes p from ni and from the cycle's cross-node
+// state, and returns what p held.
+func (f *Framework) removeFromNode(cs *cycleState, ni *NodeInfo, p *corev1.Pod) podResources {
+	r, _ := ni.removePod(p)
 	for i, fp := range f.filters {
 		if u, ok := fp.(podUpdater); ok && !cs.skip[i] {
 			u.removePod(cs, p, ni)
 		}
 	}
+	return r
 }
 
-func (f *Framework) addToNode(cs *cycleState, ni *NodeInfo, p *corev1.Pod) {
-	ni.AddPod(p)
+func (f *Framework) addToNode(cs *cycleState, ni *NodeInfo, p *corev1.Pod, r podResources) {
+	ni.addPod(p, r)
 	for i, fp := range f.filters {
 		if u, ok := fp.(podUpdater); ok && !cs.skip[i] {
 			u.addPod(cs, p, ni)
