@@ -173,6 +173,91 @@ func TestConformance(t *testing.T) {
 			"optional.ofNonZeroValue('').hasValue() == false", "[?self.?str, ?self.?absentObj.?absentStr] == ['x']",
 		},
 		errors: map[string]string{"self.absentObj.?absentStr == optional.none()": "no such key: absentObj"},
+	}, {
+		name:  "typemeta and objectmeta access",
+		props: `{"spec":{"type":"object","properties":{"field1":{"type":"string"}}}}`,
+		obj:   `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"foo","generateName":"pickItForMe","namespace":"xyz"},"spec":{"field1":"a"}}`,
+		valid: []string{
+			"self.kind == 'Pod'", "self.apiVersion == 'v1'", "self.metadata.name == 'foo'",
+			"self.metadata.generateName == 'pickItForMe'", "self.spec.field1 == 'a'",
+		},
+		errors: map[string]string{"has(self.metadata.namespace)": "undefined field 'namespace'"},
+	}, {
+		name:  "embedded object",
+		props: `{"embedded":{"type":"object","x-kubernetes-embedded-resource":true,"x-kubernetes-preserve-unknown-fields":true}}`,
+		obj:   `{"embedded":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"foo","generateName":"pickItForMe","namespace":"xyz"},"spec":{"field1":"a"}}}`,
+		valid: []string{
+			"self.embedded.kind == 'Pod'", "self.embedded.apiVersion == 'v1'", "self.embedded.metadata.name == 'foo'",
+			"self.embedded.metadata.generateName == 'pickItForMe'", "has(self.embedded)",
+		},
+		errors: map[string]string{
+			"has(self.embedded.metadata.namespace)": "undefined field 'namespace'",
+			"has(self.embedded.spec)":               "undefined field 'spec'",
+		},
+	}, {
+		name:  "embedded object with properties",
+		props: `{"embedded":{"type":"object","x-kubernetes-embedded-resource":true,"properties":{"kind":{"type":"string"},"apiVersion":{"type":"string"},"metadata":{"type":"object","properties":{"name":{"type":"string"},"generateName":{"type":"string"}}},"spec":{"type":"object","properties":{"field1":{"type":"string"},"if":{"type":"string"}}}}}}`,
+		obj:   `{"embedded":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"foo","generateName":"pickItForMe","namespace":"xyz"},"spec":{"field1":"a","if":"kw"}}}`,
+		valid: []string{
+			"self.embedded.kind == 'Pod'", "self.embedded.metadata.name == 'foo'", "self.embedded.spec.field1 == 'a'",
+			"has(self.embedded.spec.__if__)", "self.embedded.spec.__if__ == 'kw'",
+		},
+		errors: map[string]string{"has(self.embedded.metadata.namespace)": "undefined field 'namespace'"},
+	}, {
+		name:  "string in intOrString",
+		props: `{"something":{"x-kubernetes-int-or-string":true}}`,
+		obj:   `{"something":"25%"}`,
+		valid: []string{
+			"self.something == '25%'", "self.something != 1", "self.something == 1 || self.something == '25%'",
+			"self.something == '25%' || self.something == 1", "type(self.something) == string && self.something == '25%'",
+			"type(self.something) == int ? self.something == 1 : self.something == '25%'", "self.something != ['anything']",
+		},
+	}, {
+		name:  "int in intOrString",
+		props: `{"something":{"x-kubernetes-int-or-string":true}}`,
+		obj:   `{"something":1}`,
+		valid: []string{
+			"self.something == 1", "self.something != 'some string'", "self.something == '25%' || self.something == 1",
+			"type(self.something) == int && self.something == 1", "self.something != ['anything']",
+		},
+	}, {
+		name:   "null in intOrString",
+		props:  `{"something":{"x-kubernetes-int-or-string":true,"nullable":true}}`,
+		obj:    `{"something":null}`,
+		valid:  []string{"!has(self.something)"},
+		errors: map[string]string{"type(self.something) == int": "no such key"},
+	}, {
+		name:  "percent comparison using intOrString",
+		props: `{"min":{"x-kubernetes-int-or-string":true},"current":{"type":"integer"},"available":{"type":"integer"}}`,
+		obj:   `{"min":"50%","current":5,"available":10}`,
+		valid: []string{
+			`type(self.min) == string && self.min.matches(r'(\d+(\.\d+)?%)')`,
+			"type(self.min) == int ? self.current <= self.min : double(self.current) / double(self.available) >= double(self.min.replace('%', '')) / 100.0",
+		},
+	}, {
+		name: "field nullability",
+		props: `{"unsetPlainStr":{"type":"string"},"unsetNullableStr":{"type":"string","nullable":true},"setPlainStr":{"type":"string"},
+"setNullableStr":{"type":"string","nullable":true},"setToNullNullableStr":{"type":"string","nullable":true}}`,
+		obj: `{"setPlainStr":"v1","setNullableStr":"v3","setToNullNullableStr":null}`,
+		valid: []string{
+			"!has(self.unsetPlainStr)", "!has(self.unsetNullableStr)", "has(self.setPlainStr) && self.setPlainStr == 'v1'",
+			"has(self.setNullableStr) && self.setNullableStr == 'v3'", "type(self.setNullableStr) != null_type",
+			"!has(self.setToNullNullableStr)",
+		},
+		errors: map[string]string{
+			"self.unsetPlainStr == null":    "no matching overload for '_==_' applied to '(string, null)",
+			"self.unsetNullableStr == null": "no matching overload for '_==_' applied to '(string, null)",
+			"self.setNullableStr != null":   "no matching overload for '_!=_' applied to '(string, null)",
+		},
+	}, {
+		name: "null values in container types",
+		props: `{"m":{"type":"object","additionalProperties":{"type":"string","nullable":true}},"l":{"type":"array","items":{"type":"string","nullable":true}},
+"s":{"type":"array","x-kubernetes-list-type":"set","items":{"type":"string","nullable":true}}}`,
+		obj: `{"m":{"a":null,"b":"not-nil"},"l":[null,"not-nil"],"s":[null,"not-nil"]}`,
+		valid: []string{
+			"self.m.size() == 2", "'a' in self.m", "type(self.m['a']) == null_type",
+			"self.l.size() == 2", "type(self.l[0]) == null_type", "self.s.size() == 2", "type(self.s[0]) == null_type",
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

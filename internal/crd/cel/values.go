@@ -195,7 +195,9 @@ func (o *objectVal) Find(key ref.Val) (ref.Val, bool) {
 		}
 		return o.convert(name, v), true
 	}
-	if v, ok := o.m[name]; ok {
+	// A property set to null is absent to rules, as upstream treats it
+	// (map values and list items keep their nulls).
+	if v, ok := o.m[name]; ok && v != nil {
 		if esc, ok := escape(name); ok && esc == name {
 			return o.convert(name, v), true
 		}
@@ -204,7 +206,7 @@ func (o *objectVal) Find(key ref.Val) (ref.Val, bool) {
 		// An escaped name (foo__dash__bar, __namespace__): find the key
 		// that escapes to it.
 		for orig, v := range o.m {
-			if esc, ok := escape(orig); ok && esc == name && orig != name {
+			if esc, ok := escape(orig); ok && esc == name && orig != name && v != nil {
 				return o.convert(orig, v), true
 			}
 		}
@@ -221,7 +223,7 @@ func (o *objectVal) all() traits.Mapper {
 		key := k
 		if !o.isMap() {
 			esc, ok := escape(k)
-			if !ok {
+			if !ok || v == nil {
 				continue
 			}
 			key = esc
