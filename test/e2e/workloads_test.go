@@ -1,0 +1,419 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// The workload controllers (ReplicaSet, ReplicationController,
+// Deployment) on `skiff up`'s simulated node, driven with kubectl.
+//
+// Pods tolerate the node.kubernetes.io/not-ready NoSchedule taint: the
+// TaintNodesByCondition admission puts it on every new node and only a
+// node lifecycle controller takes it off; these tests are about the
+// workload controllers, not that one.
+const workloadPodSpec = `    spec:
+      terminationGracePeriodSeconds: 0
+      tolerations:
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
+      containers:
+      - name: app
+        image: %s
+`
+
+func deploymentManifest(name string, replicas int, strategy, image string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %s
+spec:
+  replicas: %d
+  strategy:
+%s
+  selector:
+    matchLabels: {app: %s}
+  template:
+    metadata:
+      labels: {app: %s}
+`, name, replicas, strategy, name, name) + fmt.Sprintf(workloadPodSpec, image)
+}
+
+const rollingOneOne = `    type: RollingUpdate
+    rollingUpdate: {maxSurge: 1, maxUnavailable: 1}`
+
+func getJSON(t *testing.T, s *Skiff, into any, args ...string) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s.MustKubectl(append([]string{"get", "-o", "json"}, args...)...)), into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replicaSetsOf(t *testing.T, s *Skiff, app string) map[string]appsv1.ReplicaSet {
+	t.Helper()
+	var l appsv1.ReplicaSetList
+	getJSON(t, s, &l, "rs", "-l", "app="+app)
+	out := map[string]appsv1.ReplicaSet{}
+	for _, rs := range l.Items {
+		out[rs.Name] = rs
+	}
+	return out
+}
+
+// activePods are the pods with label app=app not being deleted.
+func activePods(t *testing.T, s *Skiff, app string) []corev1.Pod {
+	t.Helper()
+	var l corev1.PodList
+	getJSON(t, s, &l, "pods", "-l", "app="+app)
+	var out []corev1.Pod
+	for _, p := range l.Items {
+		if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func readyCount(pods []corev1.Pod) int {
+	n := 0
+	for _, p := range pods {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// rsWatch follows a Deployment's ReplicaSets and keeps the extremes a
+// rolling update must respect.
+type rsWatch struct {
+	mu           sync.Mutex
+	spec, avail  map[string]int32
+	minAvailable int32 // lowest sum of available replicas seen
+	maxSpec      int32 // highest sum of desired replicas seen
+	both         bool  // two ReplicaSets had pods at once
+	events       int
+	stop         func()
+	done         chan struct{}
+}
+
+func watchReplicaSets(t *testing.T, s *Skiff, app string) *rsWatch {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := s.ClientSet().AppsV1().ReplicaSets("default").Watch(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := &rsWatch{spec: map[string]int32{}, avail: map[string]int32{}, minAvailable: 1 << 30, done: make(chan struct{})}
+	rw.stop = func() { cancel(); w.Stop(); <-rw.done }
+	t.Cleanup(rw.stop)
+	go func() {
+		defer close(rw.done)
+		for ev := range w.ResultChan() {
+			rs, ok := ev.Object.(*appsv1.ReplicaSet)
+			if !ok {
+				continue
+			}
+			rw.mu.Lock()
+			if ev.Type == watch.Deleted {
+				delete(rw.spec, rs.Name)
+				delete(rw.avail, rs.Name)
+			} else {
+				rw.spec[rs.Name], rw.avail[rs.Name] = *rs.Spec.Replicas, rs.Status.AvailableReplicas
+			}
+			var spec, avail int32
+			withPods := 0
+			for n := range rw.spec {
+				spec += rw.spec[n]
+				avail += rw.avail[n]
+				if rw.spec[n] > 0 || rw.avail[n] > 0 {
+					withPods++
+				}
+			}
+			rw.minAvailable, rw.maxSpec = min(rw.minAvailable, avail), max(rw.maxSpec, spec)
+			rw.both = rw.both || withPods > 1
+			rw.events++
+			rw.mu.Unlock()
+		}
+	}()
+	return rw
+}
+
+func (rw *rsWatch) result() (minAvailable, maxSpec int32, both bool, events int) {
+	rw.stop()
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	return rw.minAvailable, rw.maxSpec, rw.both, rw.events
+}
+
+// TestDeploymentRollingUpdate: apply, rollout status, scale, a rolling
+// update that keeps replicas-maxUnavailable available and stays within
+// replicas+maxSurge, rollout undo, and a deleted pod replaced.
+func TestDeploymentRollingUpdate(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, deploymentManifest("web", 3, rollingOneOne, "registry.example/web:1"))
+	s.MustKubectl("rollout", "status", "deployment/web", "--timeout=20s")
+
+	rss := replicaSetsOf(t, s, "web")
+	if len(rss) != 1 {
+		t.Fatalf("ReplicaSets %v, want one", rss)
+	}
+	var first appsv1.ReplicaSet
+	for _, rs := range rss {
+		first = rs
+	}
+	hash := first.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	if hash == "" || first.Name != "web-"+hash || first.Spec.Selector.MatchLabels[appsv1.DefaultDeploymentUniqueLabelKey] != hash {
+		t.Errorf("ReplicaSet %s labels %v selector %v: want web-<pod-template-hash>", first.Name, first.Labels, first.Spec.Selector)
+	}
+	if ref := metav1.GetControllerOf(&first); ref == nil || ref.Kind != "Deployment" || ref.Name != "web" || ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion {
+		t.Errorf("ReplicaSet owner %+v", first.OwnerReferences)
+	}
+	if a := first.Annotations; a["deployment.kubernetes.io/revision"] != "1" || a["deployment.kubernetes.io/desired-replicas"] != "3" || a["deployment.kubernetes.io/max-replicas"] != "4" {
+		t.Errorf("ReplicaSet annotations %v", a)
+	}
+	for _, p := range activePods(t, s, "web") {
+		if p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash || !strings.HasPrefix(p.Name, first.Name+"-") {
+			t.Errorf("pod %s labels %v", p.Name, p.Labels)
+		}
+	}
+	var d appsv1.Deployment
+	getJSON(t, s, &d, "deployment", "web")
+	if c := conditionOf(d, appsv1.DeploymentProgressing); c == nil || c.Reason != "NewReplicaSetAvailable" {
+		t.Errorf("Progressing %+v", c)
+	}
+	if c := conditionOf(d, appsv1.DeploymentAvailable); c == nil || c.Status != corev1.ConditionTrue || c.Reason != "MinimumReplicasAvailable" {
+		t.Errorf("Available %+v", c)
+	}
+
+	s.MustKubectl("scale", "deployment/web", "--replicas=5")
+	s.MustKubectl("rollout", "status", "deployment/web", "--timeout=20s")
+	if n := readyCount(activePods(t, s, "web")); n != 5 {
+		t.Fatalf("%d ready pods after scaling to 5", n)
+	}
+
+	// A rolling update to a new image: 5 replicas, maxUnavailable 1,
+	// maxSurge 1.
+	rw := watchReplicaSets(t, s, "web")
+	s.MustKubectl("set", "image", "deployment/web", "app=registry.example/web:2")
+	s.MustKubectl("rollout", "status", "deployment/web", "--timeout=20s")
+	minAvail, maxSpec, _, events := rw.result()
+	// The surge is used (6 desired at the start) and never exceeded; no
+	// more than one replica is ever unavailable.
+	if minAvail < 4 || maxSpec != 6 {
+		t.Errorf("during the update the ReplicaSets had as few as %d available (want >= 4) and at most %d desired (want 6), over %d events", minAvail, maxSpec, events)
+	}
+	t.Logf("rolling update: %d ReplicaSet events, at least %d available, at most %d desired", events, minAvail, maxSpec)
+	rss = replicaSetsOf(t, s, "web")
+	if len(rss) != 2 {
+		t.Fatalf("ReplicaSets %d, want the old and the new", len(rss))
+	}
+	for name, rs := range rss {
+		switch {
+		case name == first.Name && (*rs.Spec.Replicas != 0 || rs.Status.Replicas != 0):
+			t.Errorf("old ReplicaSet still has %d/%d", *rs.Spec.Replicas, rs.Status.Replicas)
+		case name != first.Name && (rs.Status.AvailableReplicas != 5 || rs.Annotations["deployment.kubernetes.io/revision"] != "2"):
+			t.Errorf("new ReplicaSet %s available %d revision %q", name, rs.Status.AvailableReplicas, rs.Annotations["deployment.kubernetes.io/revision"])
+		}
+	}
+
+	// Undo: the first template again, in its ReplicaSet, as revision 3.
+	s.MustKubectl("rollout", "undo", "deployment/web")
+	s.MustKubectl("rollout", "status", "deployment/web", "--timeout=20s")
+	if img := s.MustKubectl("get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); img != "registry.example/web:1" {
+		t.Errorf("image after undo %q", img)
+	}
+	rss = replicaSetsOf(t, s, "web")
+	back := rss[first.Name]
+	if *back.Spec.Replicas != 5 || back.Annotations["deployment.kubernetes.io/revision"] != "3" || back.Annotations["deployment.kubernetes.io/revision-history"] != "1" {
+		t.Errorf("the first ReplicaSet after undo: replicas %d annotations %v", *back.Spec.Replicas, back.Annotations)
+	}
+	if hist := s.MustKubectl("rollout", "history", "deployment/web"); !strings.Contains(hist, "\n2 ") || !strings.Contains(hist, "\n3 ") {
+		t.Errorf("rollout history:\n%s", hist)
+	}
+
+	// A deleted pod is replaced.
+	victim := activePods(t, s, "web")[0].Name
+	s.MustKubectl("delete", "pod", victim, "--wait=false")
+	eventually(t, "the deleted pod replaced", func() (bool, string) {
+		pods := activePods(t, s, "web")
+		for _, p := range pods {
+			if p.Name == victim {
+				return false, victim + " still active"
+			}
+		}
+		return len(pods) == 5 && readyCount(pods) == 5, fmt.Sprintf("%d active, %d ready", len(pods), readyCount(pods))
+	})
+}
+
+func conditionOf(d appsv1.Deployment, t appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
+	for i := range d.Status.Conditions {
+		if d.Status.Conditions[i].Type == t {
+			return &d.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// TestDeploymentRecreatePauseAndDeadline: Recreate never runs old and new
+// pods together; a paused Deployment does not roll out until resumed; a
+// rollout that cannot progress reports ProgressDeadlineExceeded and
+// rollout status fails.
+func TestDeploymentRecreatePauseAndDeadline(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, deploymentManifest("rec", 2, "    type: Recreate", "registry.example/rec:1"))
+	s.MustKubectl("rollout", "status", "deployment/rec", "--timeout=20s")
+	rw := watchReplicaSets(t, s, "rec")
+	s.MustKubectl("set", "image", "deployment/rec", "app=registry.example/rec:2")
+	s.MustKubectl("rollout", "status", "deployment/rec", "--timeout=20s")
+	if _, _, both, events := rw.result(); both {
+		t.Errorf("Recreate had two ReplicaSets with pods at once (%d events)", events)
+	}
+
+	// Paused: a template change makes no new ReplicaSet until resumed.
+	s.MustKubectl("rollout", "pause", "deployment/rec")
+	s.MustKubectl("set", "image", "deployment/rec", "app=registry.example/rec:3")
+	eventually(t, "the paused Deployment observed", func() (bool, string) {
+		var d appsv1.Deployment
+		getJSON(t, s, &d, "deployment", "rec")
+		c := conditionOf(d, appsv1.DeploymentProgressing)
+		return d.Status.ObservedGeneration == d.Generation && c != nil && c.Reason == "DeploymentPaused", fmt.Sprintf("%+v", d.Status)
+	})
+	if n := len(replicaSetsOf(t, s, "rec")); n != 2 {
+		t.Errorf("%d ReplicaSets while paused, want 2", n)
+	}
+	s.MustKubectl("rollout", "resume", "deployment/rec")
+	s.MustKubectl("rollout", "status", "deployment/rec", "--timeout=20s")
+	if n := len(replicaSetsOf(t, s, "rec")); n != 3 {
+		t.Errorf("%d ReplicaSets after resuming, want 3", n)
+	}
+
+	// A template whose pods cannot be scheduled, with a 1 s deadline.
+	s.MustKubectl("patch", "deployment/rec", "--type=merge", "-p",
+		`{"spec":{"progressDeadlineSeconds":1,"template":{"spec":{"nodeSelector":{"no-such-node":"x"}}}}}`)
+	_, stderr, err := s.Kubectl("rollout", "status", "deployment/rec", "--timeout=20s")
+	if err == nil || !strings.Contains(stderr, "exceeded its progress deadline") {
+		t.Errorf("rollout status of a stuck rollout: err %v, stderr %q", err, stderr)
+	}
+	var d appsv1.Deployment
+	getJSON(t, s, &d, "deployment", "rec")
+	if c := conditionOf(d, appsv1.DeploymentProgressing); c == nil || c.Status != corev1.ConditionFalse || c.Reason != "ProgressDeadlineExceeded" {
+		t.Errorf("Progressing %+v", c)
+	}
+}
+
+// TestReplicaSetAdoptsReleasesReplaces: a ReplicaSet adopts a matching
+// orphan instead of creating a pod for it, releases a pod whose labels
+// stop matching and replaces it, and replaces a deleted pod.
+func TestReplicaSetAdoptsReleasesReplaces(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, `apiVersion: v1
+kind: Pod
+metadata:
+  name: orphan
+  labels: {app: adopt}
+`+strings.ReplaceAll(fmt.Sprintf(workloadPodSpec, "registry.example/a:1"), "\n    ", "\n")[4:])
+	applyStdin(t, s, `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: adopter
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: adopt}
+  template:
+    metadata:
+      labels: {app: adopt}
+`+fmt.Sprintf(workloadPodSpec, "registry.example/a:1"))
+	var rs appsv1.ReplicaSet
+	eventually(t, "the orphan adopted and one pod created", func() (bool, string) {
+		getJSON(t, s, &rs, "rs", "adopter")
+		pods := activePods(t, s, "adopt")
+		var orphan corev1.Pod
+		getJSON(t, s, &orphan, "pod", "orphan")
+		ref := metav1.GetControllerOf(&orphan)
+		adopted := ref != nil && ref.Kind == "ReplicaSet" && ref.Name == "adopter" && ref.UID == rs.UID &&
+			ref.BlockOwnerDeletion != nil && *ref.BlockOwnerDeletion && ref.APIVersion == "apps/v1"
+		return adopted && len(pods) == 2 && rs.Status.ReadyReplicas == 2 && rs.Status.ObservedGeneration == rs.Generation,
+			fmt.Sprintf("orphan refs %+v, %d pods, status %+v", orphan.OwnerReferences, len(pods), rs.Status)
+	})
+	if rs.Status.FullyLabeledReplicas != 2 || rs.Status.AvailableReplicas != 2 {
+		t.Errorf("status %+v", rs.Status)
+	}
+
+	// Relabelled: released, and replaced.
+	s.MustKubectl("label", "pod", "orphan", "app=gone", "--overwrite")
+	eventually(t, "the relabelled pod released and replaced", func() (bool, string) {
+		var orphan corev1.Pod
+		getJSON(t, s, &orphan, "pod", "orphan")
+		pods := activePods(t, s, "adopt")
+		return len(orphan.OwnerReferences) == 0 && len(pods) == 2 && readyCount(pods) == 2,
+			fmt.Sprintf("orphan refs %+v, %d pods", orphan.OwnerReferences, len(pods))
+	})
+
+	// Deleted: replaced.
+	victim := activePods(t, s, "adopt")[0].Name
+	s.MustKubectl("delete", "pod", victim, "--wait=false")
+	eventually(t, "the deleted pod replaced", func() (bool, string) {
+		pods := activePods(t, s, "adopt")
+		for _, p := range pods {
+			if p.Name == victim {
+				return false, victim + " still active"
+			}
+		}
+		return len(pods) == 2 && readyCount(pods) == 2, fmt.Sprintf("%d pods", len(pods))
+	})
+
+	// Scaled down: pods are deleted, status follows.
+	s.MustKubectl("scale", "rs/adopter", "--replicas=0")
+	eventually(t, "scaled to zero", func() (bool, string) {
+		getJSON(t, s, &rs, "rs", "adopter")
+		return len(activePods(t, s, "adopt")) == 0 && rs.Status.Replicas == 0, fmt.Sprintf("%+v", rs.Status)
+	})
+}
+
+// TestReplicationController: the same controller for the core/v1 kind.
+func TestReplicationController(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: legacy
+spec:
+  replicas: 3
+  selector: {app: legacy}
+  template:
+    metadata:
+      labels: {app: legacy}
+`+fmt.Sprintf(workloadPodSpec, "registry.example/l:1"))
+	var rc corev1.ReplicationController
+	eventually(t, "three ready replicas", func() (bool, string) {
+		getJSON(t, s, &rc, "rc", "legacy")
+		return rc.Status.ReadyReplicas == 3 && rc.Status.AvailableReplicas == 3 && rc.Status.ObservedGeneration == rc.Generation, fmt.Sprintf("%+v", rc.Status)
+	})
+	for _, p := range activePods(t, s, "legacy") {
+		ref := metav1.GetControllerOf(&p)
+		if ref == nil || ref.Kind != "ReplicationController" || ref.APIVersion != "v1" || ref.UID != rc.UID || !strings.HasPrefix(p.Name, "legacy-") {
+			t.Errorf("pod %s owner %+v", p.Name, p.OwnerReferences)
+		}
+	}
+	s.MustKubectl("scale", "rc/legacy", "--replicas=1")
+	eventually(t, "scaled to one", func() (bool, string) {
+		getJSON(t, s, &rc, "rc", "legacy")
+		return len(activePods(t, s, "legacy")) == 1 && rc.Status.Replicas == 1, fmt.Sprintf("%+v", rc.Status)
+	})
+}
