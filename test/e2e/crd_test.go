@@ -470,6 +470,21 @@ func TestCRDWidget(t *testing.T) {
 		if err := json.Unmarshal([]byte(mustKubectl(t, s, "get", "widgets", "-o", "json")), &klist); err != nil || klist.Kind != "List" || len(klist.Items) != 2 {
 			t.Errorf("kubectl get widgets -o json: %v kind %q, %d items", err, klist.Kind, len(klist.Items))
 		}
+		// Pages.
+		page, err := dyn.List(ctx, metav1.ListOptions{Limit: 1})
+		if err != nil || len(page.Items) != 1 || page.GetContinue() == "" {
+			t.Fatalf("list limit=1: %v, %d items, continue %q", err, len(page.Items), page.GetContinue())
+		}
+		rest, err := dyn.List(ctx, metav1.ListOptions{Limit: 1, Continue: page.GetContinue()})
+		if err != nil || len(rest.Items) != 1 || rest.GetContinue() != "" || rest.Items[0].GetName() == page.Items[0].GetName() {
+			t.Errorf("second page: %v, %d items, continue %q", err, len(rest.Items), rest.GetContinue())
+		}
+		// Server-side dry run persists nothing.
+		dry := writeFile(t, t.TempDir(), "dry.yaml", "apiVersion: yourco.io/v1\nkind: Widget\nmetadata:\n  name: dry\nspec:\n  name: dry\n  size: small\n")
+		if out := strings.TrimSpace(mustKubectl(t, s, "apply", "--dry-run=server", "-f", dry)); out != "widget.yourco.io/dry created (server dry run)" {
+			t.Errorf("apply --dry-run=server printed %q", out)
+		}
+		expectAbsent(t, s, "/apis/yourco.io/v1/namespaces/default/widgets/dry")
 		// Across namespaces.
 		mustKubectl(t, s, "create", "namespace", "other")
 		mustKubectl(t, s, "apply", "-n", "other", "-f", crdFile("widget-a.yaml"))
@@ -720,6 +735,18 @@ func TestCRDWidget(t *testing.T) {
 		}
 		if len(tbl.ColumnDefinitions) > 1 && tbl.ColumnDefinitions[1].Description != "The size of the widget." {
 			t.Errorf("Size column description = %q", tbl.ColumnDefinitions[1].Description)
+		}
+	})
+
+	t.Run("Describe", func(t *testing.T) {
+		out := mustKubectl(t, s, "describe", "widget", "a")
+		for _, re := range []string{
+			`(?m)^Name:\s+a$`, `(?m)^Namespace:\s+default$`, `(?m)^Labels:\s+app=widgets$`, `(?m)^API Version:\s+yourco.io/v1$`,
+			`(?m)^Kind:\s+Widget$`, `(?m)^Spec:$`, `(?m)^\s+Size:\s+medium$`, `(?m)^Status:$`, `(?m)^\s+State:\s+Ready$`, `(?m)^Events:\s+<none>$`,
+		} {
+			if !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("kubectl describe widget a lacks %s:\n%s", re, out)
+			}
 		}
 	})
 
