@@ -219,9 +219,20 @@ func (c *Controller) deletePod(obj any) {
 	}
 }
 
-// sync does one pass for a Deployment, upstream's order: deleted, paused,
-// scaling event, then the strategy's rollout.
+// sync does one pass for a Deployment. A conflict means the informer's
+// copy was stale (often this controller's own last write not yet seen):
+// the pass is retried without a warning.
 func (c *Controller) sync(ctx context.Context, k string) error {
+	err := c.syncDeployment(ctx, k)
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("%w: %v", controller.ErrRequeue, err)
+	}
+	return err
+}
+
+// syncDeployment does one pass, in upstream's order: deleted, paused,
+// scaling event, then the strategy's rollout.
+func (c *Controller) syncDeployment(ctx context.Context, k string) error {
 	obj, exists, err := c.deployments.GetIndexer().GetByKey(k)
 	if err != nil || !exists {
 		return err

@@ -248,8 +248,17 @@ func (c *Controller) deletePod(obj any) {
 	}
 }
 
-// sync reconciles one object.
+// sync reconciles one object; a conflict (a stale informer copy) is
+// retried without a warning.
 func (c *Controller) sync(ctx context.Context, k string) error {
+	err := c.syncReplicaSet(ctx, k)
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("%w: %v", controller.ErrRequeue, err)
+	}
+	return err
+}
+
+func (c *Controller) syncReplicaSet(ctx context.Context, k string) error {
 	now := c.clock.Now()
 	obj, exists, err := c.src.informer().GetIndexer().GetByKey(k)
 	if err != nil {
