@@ -583,14 +583,15 @@ func TestCRDWidget(t *testing.T) {
 	})
 
 	t.Run("StrategicMergePatchRefused", func(t *testing.T) {
+		size := nestedString(getUnstructured(t, s, "widget", "a"), "spec", "size")
 		// kubectl (1.32) wraps the server's 415 in its own words.
 		stderr := kubectlFails(t, s, "patch", "widget", "a", "-p", `{"spec":{"size":"small"}}`)
 		wantContains(t, "kubectl patch --type=strategic", stderr,
 			"error: application/strategic-merge-patch+json is not supported by yourco.io/v1, Kind=Widget: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
 		r := doReq(t, s, "PATCH", "/apis/yourco.io/v1/namespaces/default/widgets/a", "application/strategic-merge-patch+json", []byte(`{"spec":{"size":"small"}}`))
 		expectStatus(t, r, 415, metav1.StatusReasonUnsupportedMediaType)
-		if got := nestedString(getUnstructured(t, s, "widget", "a"), "spec", "size"); got != "large" {
-			t.Errorf("spec.size = %q after a refused patch, want large", got)
+		if got := nestedString(getUnstructured(t, s, "widget", "a"), "spec", "size"); got != size {
+			t.Errorf("spec.size = %q after a refused patch, want %s as before", got, size)
 		}
 	})
 
@@ -627,6 +628,7 @@ func TestCRDWidget(t *testing.T) {
 	})
 
 	t.Run("StatusSubresource", func(t *testing.T) {
+		mustKubectl(t, s, "patch", "widget", "a", "--type=merge", "-p", `{"spec":{"size":"large"}}`)
 		before := getUnstructured(t, s, "widget", "a")
 		gen := before.GetGeneration()
 
