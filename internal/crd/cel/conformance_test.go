@@ -258,6 +258,40 @@ func TestConformance(t *testing.T) {
 			"self.m.size() == 2", "'a' in self.m", "type(self.m['a']) == null_type",
 			"self.l.size() == 2", "type(self.l[0]) == null_type", "self.s.size() == 2", "type(self.s[0]) == null_type",
 		},
+	}, {
+		name: "preserve unknown fields",
+		props: `{"withUnknown":{"type":"object","x-kubernetes-preserve-unknown-fields":true},
+"withUnknownList":{"type":"array","items":{"type":"object","x-kubernetes-preserve-unknown-fields":true}},
+"withUnknownFieldList":{"type":"array","items":{"type":"object","properties":{"fieldOfUnknownType":{"x-kubernetes-preserve-unknown-fields":true}}}},
+"anyvalList":{"type":"array","items":{"x-kubernetes-preserve-unknown-fields":true}},
+"anyvalMap":{"type":"object","additionalProperties":{"x-kubernetes-preserve-unknown-fields":true}},
+"anyvalField1":{"x-kubernetes-preserve-unknown-fields":true},"anyvalField2":{"x-kubernetes-preserve-unknown-fields":true}}`,
+		obj: `{"withUnknown":{"field1":"a","field2":"b"},"withUnknownList":[{"field1":"a","field2":"b"},{"field1":"x","field2":"y"},{"field1":"x","field2":"y"},{},{}],
+"withUnknownFieldList":[{"fieldOfUnknownType":"a"},{"fieldOfUnknownType":1},{"fieldOfUnknownType":1}],
+"anyvalList":["a",2],"anyvalMap":{"k":"1"},"anyvalField1":1,"anyvalField2":"a"}`,
+		valid: []string{
+			"has(self.withUnknown)", "self.withUnknownList.size() == 5",
+			"self.withUnknownList[0] != self.withUnknownList[1]", "self.withUnknownList[1] == self.withUnknownList[2]",
+			"self.withUnknownList[3] == self.withUnknownList[4]",
+			"self.withUnknownFieldList[0] != self.withUnknownFieldList[1]", "self.withUnknownFieldList[1] == self.withUnknownFieldList[2]",
+		},
+		errors: map[string]string{
+			"has(self.withUnknown.field1)": "undefined field 'field1'",
+			"has(self.anyvalList)":         "undefined field 'anyvalList'",
+			"has(self.anyvalMap)":          "undefined field 'anyvalMap'",
+			"has(self.anyvalField1)":       "undefined field 'anyvalField1'",
+		},
+	}, {
+		name:  "known and unknown fields",
+		props: `{"withUnknown":{"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{"known":{"type":"integer"}}},"withUnknownList":{"type":"array","items":{"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{"known":{"type":"integer"}}}}}`,
+		obj:   `{"withUnknown":{"known":1,"unknown":"a"},"withUnknownList":[{"known":1,"unknown":"a"},{"known":1,"unknown":"b"},{"known":1,"unknown":"b"},{"known":1},{"known":1},{"known":2}]}`,
+		valid: []string{
+			"self.withUnknown.known == 1", "self.withUnknownList[0] != self.withUnknownList[1]",
+			"self.withUnknownList[1] == self.withUnknownList[2]", "self.withUnknownList[0] != self.withUnknownList[3]",
+			"self.withUnknownList[0] != self.withUnknownList[5]", "self.withUnknownList[3] == self.withUnknownList[4]",
+			"self.withUnknownList[4] != self.withUnknownList[5]",
+		},
+		errors: map[string]string{"has(self.withUnknown.unknown)": "undefined field 'unknown'"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,8 +20,8 @@ const (
 // Check reports why p is not a structural schema, with paths under path.
 // The rules are upstream's ("Specifying a structural schema"):
 //   - every node of the structural part has a type, except under
-//     x-kubernetes-int-or-string or x-kubernetes-embedded-resource (and the
-//     root must be an object without additionalProperties);
+//     x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields
+//     (and the root must be an object without additionalProperties);
 //   - arrays specify items, as a single schema;
 //   - allOf/anyOf/oneOf/not only restrict values: type, default, nullable,
 //     title, description, additionalProperties and the x-kubernetes
@@ -84,7 +84,7 @@ func checkStructural(p *apiextensionsv1.JSONSchemaProps, lvl level, path *field.
 		errs = append(errs, field.Required(path.Child("type"), "must be object if x-kubernetes-embedded-resource is true"))
 	case p.XEmbeddedResource && p.Type != "object":
 		errs = append(errs, field.Invalid(path.Child("type"), p.Type, "must be object if x-kubernetes-embedded-resource is true"))
-	case p.Type == "" && !p.XIntOrString && !p.XEmbeddedResource:
+	case p.Type == "" && !p.XIntOrString && !preserve:
 		switch lvl {
 		case rootLevel:
 			errs = append(errs, field.Required(path.Child("type"), "must not be empty at the root"))

@@ -205,6 +205,10 @@ func TestValidate(t *testing.T) {
 		spec:   `{"o":{"a":"x","other":[1]}}`,
 		want:   []string{`spec.o.a: Invalid value: "string": spec.o.a in body must be of type integer: "string"`},
 	}, {
+		name:   "preserve-unknown-fields without type takes any JSON",
+		schema: `{j: {x-kubernetes-preserve-unknown-fields: true}, k: {x-kubernetes-preserve-unknown-fields: true}, l: {x-kubernetes-preserve-unknown-fields: true}}`,
+		spec:   `{"j":1,"k":"x","l":[{"a":null}]}`,
+	}, {
 		name:   "embedded resource",
 		schema: `{t: {type: object, x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}}`,
 		spec:   `{"t":{"metadata":{"name":"a/b","labels":{"-":"x"}}}}`,
