@@ -160,6 +160,7 @@ func (f *Framework) Schedule(pod *corev1.Pod, snap *Snapshot) (ScheduleResult, e
 		return res, nil
 	}
 	scores := f.scoreNodes(cs, feasible)
+	cs.interPodScore.release()
 	res.SuggestedHost = f.selectHost(feasible, scores)
 	return res, nil
 }
