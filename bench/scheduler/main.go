@@ -129,6 +129,10 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	cfg.QPS = -1
+	// Pods are created as controllers create them (a ReplicaSet's, a
+	// Job's): client-go speaking protobuf.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
