@@ -292,6 +292,81 @@ func TestConformance(t *testing.T) {
 			"self.withUnknownList[4] != self.withUnknownList[5]",
 		},
 		errors: map[string]string{"has(self.withUnknown.unknown)": "undefined field 'unknown'"},
+	}, {
+		name:  "unicode strings",
+		props: `{"val1":{"type":"string"},"val2":{"type":"string"}}`,
+		obj:   `{"val1":"Rook takes 👑","val2":"Rook takes 👑"}`,
+		valid: []string{
+			"self.val1 == self.val2", "self.val1 == 'Rook takes 👑'", "self.val1.startsWith('Rook')", "self.val1.contains('takes')",
+			"self.val1.endsWith('👑')", "self.val1.matches('^[^0-9]*$')", "size(self.val1) == 12", "self.val1.charAt(3) == 'k'",
+			"self.val1.indexOf('o', 2) == 2", "self.val1.replace(' ', 'x', 1) == 'Rookxtakes 👑'",
+			"self.val1.split(' ', 2) == ['Rook', 'takes 👑']", "self.val1.substring(4, 10).trim() == 'takes'",
+			"self.val1.upperAscii() == 'ROOK TAKES 👑'",
+			"'%d %s %f %s %s'.format([1, 'abc', 1.0, duration('1m'), timestamp('2000-01-01T00:00:00.000Z')]) == '1 abc 1.000000 60s 2000-01-01T00:00:00Z'",
+			"'%o %o %o'.format([7, 8, 9]) == '7 10 11'", "'%b %b %b'.format([7, 8, 9]) == '111 1000 1001'",
+		},
+		errors: map[string]string{"self.val1.matches(')')": "compilation failed: ERROR: <input>:1:19: invalid matches argument"},
+	}, {
+		name:  "escaped strings and bytes",
+		props: `{"val1":{"type":"string"},"b":{"type":"string","format":"byte"}}`,
+		obj:   `{"val1":"l1\nl2","b":"QUI="}`,
+		valid: []string{
+			`self.val1 == 'l1\nl2'`, "self.b == b'AB'", "self.b == bytes('AB')",
+			`self.b == b'\x41\x42'`, "type(self.b) == bytes", "size(self.b) == 2",
+		},
+	}, {
+		name:  "duration, date and date-time formats",
+		props: `{"d":{"type":"string","format":"duration"},"day":{"type":"string","format":"date"},"t":{"type":"string","format":"date-time"}}`,
+		obj:   `{"d":"1h2m3s4ms","day":"1997-07-16","t":"2011-08-18T19:03:37.010000000+01:00"}`,
+		valid: []string{
+			"self.d == duration('1h2m3s4ms')", "self.d == duration('1h2m') + duration('3s4ms')", "self.d.getMinutes() == 62",
+			"self.d.getMilliseconds() == 3723004", "type(self.d) == google.protobuf.Duration",
+			"self.day == timestamp('1997-07-16T00:00:00.000Z')", "self.day.getMonth() == 06", "self.day.getFullYear() == 1997",
+			"self.t == timestamp('2011-08-18T19:03:37.010+01:00')",
+			"self.t == timestamp('2011-08-18T00:00:00.000+01:00') + duration('19h3m37s10ms')",
+			"self.t.getHours('01:00') == 19", "self.t.getHours('UTC') == 18", "type(self.t) == google.protobuf.Timestamp",
+		},
+		errors: map[string]string{
+			"duration('1d')":                     "compilation failed: ERROR: <input>:1:10: invalid duration argument",
+			"timestamp('1000-00-00T00:00:00Z')":  "compilation failed: ERROR: <input>:1:11: invalid timestamp",
+			"timestamp('1000-01-01T00:00:00ZZ')": "compilation failed: ERROR: <input>:1:11: invalid timestamp",
+		},
+	}, {
+		name: "conversions",
+		props: `{"val1":{"type":"integer"},"val2":{"type":"number"},"val3":{"type":"number"},"val4":{"type":"number"},"val5":{"type":"boolean"},
+"val6":{"type":"string"},"val7":{"type":"string","format":"byte"},"val8":{"type":"string"},"val9":{"type":"string","format":"duration"},
+"val10":{"type":"string"},"val11":{"type":"string","format":"date-time"},"val12":{"type":"string"},"val13":{"type":"string","format":"date"}}`,
+		obj: `{"val1":10,"val2":10.0,"val3":10.49,"val4":10.5,"val5":true,"val6":"10","val7":"MTA=","val8":"3723.004s","val9":"1h2m3s4ms",
+"val10":"2011-08-18T19:03:37.01+01:00","val11":"2011-08-18T19:03:37.01+01:00","val12":"2011-08-18T00:00:00Z","val13":"2011-08-18"}`,
+		valid: []string{
+			"int(self.val2) == self.val1", "int(self.val3) == self.val1", "int(self.val4) == self.val1", "int(self.val6) == self.val1",
+			"double(self.val1) == self.val2", "double(self.val6) == self.val2", "bytes(self.val6) == self.val7",
+			"string(self.val1) == self.val6", "string(self.val2) == '10'", "string(self.val3) == '10.49'", "string(self.val4) == '10.5'",
+			"string(self.val5) == 'true'", "string(self.val7) == self.val6", "duration(self.val8) == self.val9",
+			"string(self.val9) == self.val8", "timestamp(self.val10) == self.val11", "string(self.val11) == self.val10",
+			"timestamp(self.val12) == self.val13", "string(self.val13) == self.val12",
+		},
+	}, {
+		name:  "lists and ext lists",
+		props: `{"val1":{"type":"array","items":{"type":"integer"}},"val2":{"type":"array","items":{"type":"integer"}},"s":{"type":"array","items":{"type":"string"}}}`,
+		obj:   `{"val1":[1,2,3],"val2":[1,2,3],"s":["a","b","c"]}`,
+		valid: []string{
+			"self.val1 == self.val2", "self.val1 == [1, 2, 3]", "1 in self.val1", "!(0 in self.val1)",
+			"self.val1 + self.val2 == [1, 2, 3, 1, 2, 3]", "self.val1 + [4, 5] == [1, 2, 3, 4, 5]",
+			"self.s.join('-') == 'a-b-c'", "self.s.join() == 'abc'",
+			`lists.range(4) == [0,1,2,3]`, `[5,1,2,3].reverse() == [3,2,1,5]`, `[1,2,3,4].slice(1, 3) == [2, 3]`,
+			`dyn([1,2,3,4]).flatten() == [1,2,3,4]`, `[4, 3, 2, 1].sort() == [1, 2, 3, 4]`,
+			`[-3, 1, -5, -2, 4].sortBy(e, -(e * e)) == [-5, 4, -3, -2, 1]`,
+			`[{'name': 'foo'}, {'name': 'bar'}, {'name': 'baz'}].sortBy(e, e.name) == [{'name': 'bar'}, {'name': 'baz'}, {'name': 'foo'}]`,
+			`[-2, 5, -2, 1, 1, 5, -2, 1].distinct() == [-2, 5, 1]`, `[[1],[2],[3,4]].flatten() == [1,2,3,4]`,
+		},
+		errors: map[string]string{
+			"[1, 'a', false].filter(x, string(x) == 'a')":     "compilation failed: ERROR: <input>:1:5: expected type 'int' but found 'string'",
+			`[1,2,3,4].slice(3, 0) != [1,2]`:                  "cannot slice(3, 0), start index must be less than or equal to end index",
+			`[1,2,3,4].slice(0, 10) != [1,2]`:                 "cannot slice(0, 10), list is length 4",
+			`[[1],[2],[3,4]].flatten(-1) == [1,2,3,4]`:        "level must be non-negative evaluating rule: [[1],[2],[3,4]].flatten(-1) == [1,2,3,4]",
+			`["d", 3, 2, "c"].sort() == ["a", "b", "c", "d"]`: "expected type 'string' but found 'int'",
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
