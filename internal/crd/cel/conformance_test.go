@@ -367,6 +367,56 @@ func TestConformance(t *testing.T) {
 			`[[1],[2],[3,4]].flatten(-1) == [1,2,3,4]`:        "level must be non-negative evaluating rule: [[1],[2],[3,4]].flatten(-1) == [1,2,3,4]",
 			`["d", 3, 2, "c"].sort() == ["a", "b", "c", "d"]`: "expected type 'string' but found 'int'",
 		},
+	}, {
+		name:  "object access",
+		props: `{"a":{"type":"object","properties":{"b":{"type":"integer"},"c":{"type":"integer"},"d":{"type":"integer","nullable":true}}},"a1":{"type":"object","properties":{"b1":{"type":"object","properties":{"c1":{"type":"integer"}}},"d2":{"type":"object","properties":{"e2":{"type":"integer"}}}}}}`,
+		obj:   `{"a":{"b":1,"d":null},"a1":{"b1":{"c1":4}},"a3":{}}`,
+		valid: []string{
+			"has(self.a.b)", "!has(self.a.c)", "!has(self.a.d)", "has(self.a1.b1.c1)",
+			"!(has(self.a1.d2) && has(self.a1.d2.e2))", "!has(self.a1.d2)",
+		},
+		errors: map[string]string{
+			"has(self.a.z)":      "undefined field 'z'",
+			"self.a['b'] == 1":   "no matching overload for '_[_]'",
+			"has(self.a1.d2.e2)": "no such key: d2",
+		},
+	}, {
+		name:  "map access",
+		props: `{"val":{"type":"object","additionalProperties":{"type":"integer"}}}`,
+		obj:   `{"val":{"b":1,"d":2}}`,
+		valid: []string{
+			"!('a' in self.val)", "'b' in self.val", "!has(self.val.a)", "has(self.val.b)",
+			"self.val.all(k, self.val[k] > 0)", "self.val.exists_one(k, self.val[k] == 2)", "!self.val.exists_one(k, self.val[k] > 0)",
+			"size(self.val) == 2", "self.val.map(k, self.val[k]).exists(v, v == 1)", "size(self.val.filter(k, self.val[k] > 1)) == 1",
+			"self.val.all(k, v, v > 0)", "self.val.existsOne(k, v, v == 2)", "self.val.transformMap(k, v, v > 1, v + 1).size() == 1",
+			"self.val.transformMapEntry(k, v, {k + '2': v + 1}).size() == 2",
+		},
+		errors: map[string]string{"self.val['c'] == 1": "no such key: c"},
+	}, {
+		name:  "listMap access",
+		props: `{"listMap":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["k"],"items":{"type":"object","properties":{"k":{"type":"string"},"v":{"type":"string"},"v2":{"type":"string"}}}}}`,
+		obj:   `{"listMap":[{"k":"a1","v":"b1"},{"k":"a2","v":"b2"},{"k":"a3","v":"b3","v2":"z"}]}`,
+		valid: []string{
+			"has(self.listMap[0].v)", "self.listMap.all(m, m.k.startsWith('a'))", "self.listMap.all(m, !has(m.v2) || m.v2 == 'z')",
+			"self.listMap.exists_one(m, m.k == 'a3')", "!self.listMap.exists_one(m, m.k.startsWith('a'))",
+			"self.listMap.map(m, has(m.v2) && m.v2 == 'z', m.v2).size() == 1",
+			"self.listMap.exists(m, m.v2 == 'z')", "!self.listMap.all(m, m.v2 != 'z')",
+			"self.listMap.existsOne(i, m, has(m.v2) && m.v2 == 'z')", "self.listMap.transformList(i, m, m.v).size() == 3",
+		},
+		errors: map[string]string{
+			"self.listMap.all(m, m.v2 == 'z')":      "no such key: v2",
+			"self.listMap.map(m, m.v2).size() == 1": "no such key: v2",
+		},
+	}, {
+		name:  "list access",
+		props: `{"array":{"type":"array","items":{"type":"integer"}}}`,
+		obj:   `{"array":[1,1,2,2,3,3,4,5]}`,
+		valid: []string{
+			"2 in self.array", "self.array.exists_one(e, e > 4)", "!self.array.exists_one(e, e == 2)",
+			"size(self.array.filter(e, e%2 == 0)) == 3", "self.array.map(e, e * 20).filter(e, e > 50).exists(e, e == 60)",
+			"self.array.all(i, e, e > 0)", "self.array.transformList(i, e, e > 2, e * 2).size() > 0",
+		},
+		errors: map[string]string{"self.array[100] == 0": "index out of bounds: 100"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
