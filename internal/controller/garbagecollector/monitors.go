@@ -49,9 +49,15 @@ func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
 		return identity{Resource: info.GVR, APIVersion: info.GVR.GroupVersion().String(), Kind: info.Kind,
 			Namespace: m.GetNamespace(), Name: m.GetName(), UID: m.GetUID()}
 	}
+	// A CRD's change (created, Established, deleted) changes what is
+	// served: rediscover now rather than at the end of the period.
+	crds := info.GVR.GroupResource() == schema.GroupResource{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions"}
 	upsert := func(obj any) {
 		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
 			c.observe(nodeFor(id(m), m))
+		}
+		if crds {
+			c.askRediscovery()
 		}
 	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -63,6 +69,9 @@ func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
 			}
 			if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
 				c.forget(m.GetUID())
+			}
+			if crds {
+				c.askRediscovery()
 			}
 		},
 	}); err != nil {
