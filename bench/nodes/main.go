@@ -9,7 +9,10 @@
 //   - the agent's RSS and CPU while idle over -idle (at least one lease
 //     period, so every lease is renewed in the window), and its peak RSS;
 //
-//   - that every lease was renewed during the idle window.
+//   - that every lease was renewed during the idle window;
+//
+//   - with -pods P: P pods created (64 clients) bound round-robin to the
+//     nodes, the time until all are Running, and the agent's RSS then.
 //
 //     go run ./bench/nodes [-count 1000] [-idle 30s] [-kubeconfig FILE]
 //
@@ -44,6 +47,7 @@ var (
 	idle       = flag.Duration("idle", 30*time.Second, "idle window to measure CPU and RSS over (at least the 10 s lease period)")
 	kubeconfig = flag.String("kubeconfig", "", "use the running server of this kubeconfig instead of starting `skiff up`")
 	skiffBin   = flag.String("skiff", "", "skiff binary (default: build ./cmd/skiff)")
+	pods       = flag.Int("pods", 0, "then create this many pods bound round-robin to the nodes and time until all are Running")
 )
 
 func main() {
@@ -188,6 +192,16 @@ func run() error {
 	fmt.Printf("metric agent_peak_rss_mib %.1f MiB\n", float64(hwm)/1024)
 	fmt.Printf("metric agent_idle_cpu_pct %.2f %%\n", cpuPct)
 	fmt.Printf("metric leases_renewed %d count\n", renewed)
+
+	if *pods > 0 {
+		serverPID := 0
+		if server != nil {
+			serverPID = server.Process.Pid
+		}
+		if err := runPods(ctx, core, prefix, pid, serverPID); err != nil {
+			return err
+		}
+	}
 
 	// Remove what the run created from a server we did not start.
 	if server == nil {

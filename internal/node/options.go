@@ -31,7 +31,7 @@ const (
 	// (restartPolicy Never or OnFailure, or an init container) runs.
 	DefaultRunDuration = time.Second
 	// DefaultWorkers is how many pod and node writes are in flight at once.
-	DefaultWorkers = 16
+	DefaultWorkers = 64
 )
 
 // Options say which simulated nodes to run and how they look. The zero
@@ -70,7 +70,8 @@ type Options struct {
 	LeaseDurationSeconds int32
 	// StatusReportFrequency: default 5 min.
 	StatusReportFrequency time.Duration
-	// Workers is how many API writes are in flight at once; default 16.
+	// Workers is how many API writes are in flight at once; default 64
+	// (writes wait on the server far more than they use CPU here).
 	Workers int
 
 	// Clock drives leases, heartbeats and simulated durations; default
