@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 		obj    string // JSON
 		valid  []string
 		errors map[string]string
+		cost   int64 // runtime cost of the (single) valid rule, if set
 	}{{
 		name: "escaping",
 		props: `{"true":{"type":"integer"},"false":{"type":"integer"},"null":{"type":"integer"},"in":{"type":"integer"},"as":{"type":"integer"},
@@ -417,6 +418,51 @@ func TestConformance(t *testing.T) {
 			"self.array.all(i, e, e > 0)", "self.array.transformList(i, e, e > 2, e * 2).size() > 0",
 		},
 		errors: map[string]string{"self.array[100] == 0": "index out of bounds: 100"},
+	}, {
+		name:  "quantity",
+		props: `{"val1":{"type":"string"},"val2":{"type":"string"}}`,
+		obj:   `{"val1":"20","val2":"200M"}`,
+		valid: []string{
+			"isQuantity(self.val1)", `isQuantity("20Mi")`,
+			`quantity(self.val2) == quantity("0.2G") && quantity("0.2G") == quantity("200M")`,
+			`quantity("2M") == quantity("0.002G") && quantity("2000k") == quantity("2M") && quantity("0.002G") == quantity("2000k")`,
+			`quantity(self.val1).isLessThan(quantity("100M"))`, `quantity(self.val2).isGreaterThan(quantity("50M"))`,
+			`quantity(self.val2).compareTo(quantity("0.2G")) == 0`, `quantity("50k").add(quantity(self.val1)) == quantity("50.02k")`,
+			`quantity("50k").sub(quantity(self.val1)) == quantity("49980")`, `quantity(self.val1).isInteger()`,
+		},
+	}, {
+		name:  "IP and CIDR",
+		props: `{"val1":{"type":"string"}}`,
+		obj:   `{"val1":"20"}`,
+		valid: []string{
+			`isIP("192.168.0.1")`, `ip.isCanonical("127.0.0.1")`, `ip("192.168.0.1").family() > 0`, `ip("0.0.0.0").isUnspecified()`,
+			`ip("127.0.0.1").isLoopback()`, `ip("224.0.0.1").isLinkLocalMulticast()`, `ip("192.168.0.1").isGlobalUnicast()`,
+			`type(ip("192.168.0.1")) == net.IP`, `cidr("192.168.0.0/24").containsIP(ip("192.168.0.1"))`,
+			`cidr("192.168.0.0/24").containsCIDR("192.168.0.0/25")`, `cidr("2001:db8::/32").containsCIDR(cidr("2001:db8::/33"))`,
+			`type(cidr("2001:db8::/32").ip()) == net.IP`, `cidr('192.168.0.0/24') == cidr('192.168.0.0/24').masked()`,
+			`cidr('192.168.0.0/16').prefixLength() == 16`, `cidr('::1/128').ip().family() == 6`,
+		},
+	}, {
+		name:   "authorizer is not supported for CRD validation rules",
+		props:  `{}`,
+		obj:    `{}`,
+		errors: map[string]string{"authorizer.path('/healthz').check('get').allowed()": "undeclared reference to 'authorizer'"},
+	}, {
+		name:  "cost: isSorted",
+		props: `{}`, obj: `{}`,
+		valid: []string{"[1,2,3,4].isSorted()"}, cost: 4,
+	}, {
+		name:  "cost: url",
+		props: `{}`, obj: `{}`,
+		valid: []string{"url('https:://kubernetes.io/').getHostname() != 'test'"}, cost: 4,
+	}, {
+		name:  "cost: split",
+		props: `{}`, obj: `{}`,
+		valid: []string{"size('abc 123 def 123'.split(' ')) > 0"}, cost: 5,
+	}, {
+		name:  "cost: join",
+		props: `{}`, obj: `{}`,
+		valid: []string{"size(['aa', 'bb', 'cc', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].join(' ')) > 0"}, cost: 7,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -439,6 +485,15 @@ func TestConformance(t *testing.T) {
 			for _, rule := range tt.valid {
 				if got := check(rule); got != "" {
 					t.Errorf("%s: %s", rule, got)
+				}
+				if tt.cost == 0 {
+					continue
+				}
+				r, _ := json.Marshal(rule)
+				v, _ := compile(structural(t, `{"type":"object","x-kubernetes-validations":[{"rule":`+string(r)+`}]}`), nil, PerCallLimit, false)
+				_, remaining := v.ValidateWithBudget(context.Background(), nil, obj, nil, RuntimeCostBudget)
+				if cost := RuntimeCostBudget - remaining; cost != tt.cost {
+					t.Errorf("%s: cost %d, want %d", rule, cost, tt.cost)
 				}
 			}
 			for rule, want := range tt.errors {

@@ -386,6 +386,52 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 			return &checker.CallEstimate{CostEstimate: c.sizeEstimate(*target).MultiplyByCost(elCost)}
 		}
 		return traverse(*target, stringTraversalCostFactor)
+	case "lowerAscii", "upperAscii", "substring", "trim":
+		if target != nil {
+			sz := c.sizeEstimate(*target)
+			return &checker.CallEstimate{CostEstimate: sz.MultiplyByCostFactor(stringTraversalCostFactor), ResultSize: &sz}
+		}
+	case "replace":
+		if target != nil && len(args) >= 2 {
+			return c.replaceEstimate(*target, args[0], args[1])
+		}
+	case "split":
+		if target != nil {
+			sz := c.sizeEstimate(*target)
+			// At worst ("" as separator) every character is an item.
+			most := sz.Max
+			if len(args) > 1 {
+				if v := args[1].Expr().AsLiteral(); v != nil {
+					if i, ok := v.Value().(int64); ok {
+						most = uint64(i)
+					}
+				}
+			}
+			return &checker.CallEstimate{CostEstimate: sz.MultiplyByCostFactor(2 * stringTraversalCostFactor), ResultSize: &checker.SizeEstimate{Min: 0, Max: most}}
+		}
+	case "join":
+		if target != nil {
+			var sz checker.SizeEstimate
+			listSize := c.sizeEstimate(*target)
+			if params := (*target).Type().Parameters(); len(params) > 0 {
+				var path []string
+				if p := (*target).Path(); p != nil {
+					path = append(append(path, p...), "@items")
+				}
+				sz = listSize.Multiply(c.sizeEstimate(&itemsNode{path: path, t: params[0]}))
+			}
+			if len(args) > 0 {
+				var fewest, most uint64
+				if listSize.Min > 0 {
+					fewest = listSize.Min - 1
+				}
+				if listSize.Max > 0 {
+					most = listSize.Max - 1
+				}
+				sz = sz.Add(c.sizeEstimate(args[0]).Multiply(checker.SizeEstimate{Min: fewest, Max: most}))
+			}
+			return &checker.CallEstimate{CostEstimate: sz.MultiplyByCostFactor(stringTraversalCostFactor), ResultSize: &sz}
+		}
 	case "find", "findAll":
 		if target != nil && len(args) >= 1 {
 			sz := c.sizeEstimate(*target)
@@ -452,6 +498,43 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 	return nil
 }
 
+// replaceEstimate bounds s.replace(old, new): the traversal plus the
+// result, whose size depends on how often old fits into s and how much
+// longer new is.
+func (c *costEstimator) replaceEstimate(target, old, repl checker.AstNode) *checker.CallEstimate {
+	sz := c.sizeEstimate(target)
+	oldSz := c.sizeEstimate(old)
+	newSz := c.sizeEstimate(repl)
+	var count, kept checker.SizeEstimate
+	switch {
+	case oldSz.Min == 0:
+		// Replacing "" surrounds every character.
+		count.Max = sz.Max
+		if sz.Max < math.MaxUint64 {
+			count.Max++
+		}
+		kept.Max = sz.Max
+	case newSz.Max <= oldSz.Min:
+		kept.Max = sz.Max
+	default:
+		count.Max = uint64(math.Ceil(float64(sz.Max) / float64(oldSz.Min)))
+	}
+	switch {
+	case oldSz.Max == 0:
+		count.Min = sz.Min
+		if sz.Min < math.MaxUint64 {
+			count.Min++
+		}
+		kept.Min = sz.Min
+	case oldSz.Max <= newSz.Min:
+		kept.Min = sz.Min
+	default:
+		count.Min = uint64(math.Ceil(float64(sz.Min) / float64(oldSz.Max)))
+	}
+	size := count.Multiply(newSz).Add(kept)
+	return &checker.CallEstimate{CostEstimate: sz.MultiplyByCostFactor(2 * stringTraversalCostFactor), ResultSize: &size}
+}
+
 // actualSize is size() of a value, 1 for values without one.
 func actualSize(v ref.Val) uint64 {
 	if s, ok := v.(traits.Sizer); ok {
@@ -496,10 +579,18 @@ func (c *costEstimator) CallCost(function, overloadID string, args []ref.Val, re
 			return cost(traversalCost(args[0]))
 		}
 		return cost(0)
-	case "url", "quantity", "isQuantity", "isURL", "cidr", "isIP", "isCIDR":
+	case "url", "quantity", "isQuantity", "isURL", "cidr", "isIP", "isCIDR",
+		"lowerAscii", "upperAscii", "substring", "trim":
 		if len(args) >= 1 {
 			return cost(ceilCost(float64(actualSize(args[0])) * stringTraversalCostFactor))
 		}
+	case "replace", "split":
+		if len(args) >= 1 {
+			// The traversal plus building the result.
+			return cost(ceilCost(float64(actualSize(args[0])) * 2 * stringTraversalCostFactor))
+		}
+	case "join":
+		return cost(ceilCost(float64(actualSize(result)) * 2 * stringTraversalCostFactor))
 	case "ip":
 		if overloadID == "cidr_ip" {
 			return cost(1)
