@@ -70,7 +70,7 @@ func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
 		opts.Instance = opts.SchedulerName + "-" + host
 	}
 	if opts.BindWorkers <= 0 {
-		opts.BindWorkers = 64
+		opts.BindWorkers = 256
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
