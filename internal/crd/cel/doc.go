@@ -67,11 +67,12 @@
 // getPort, getEscapedPath, getQuery), IP (ip, isIP, ip.isCanonical, family,
 // isUnspecified, isLoopback, isLinkLocalMulticast, isLinkLocalUnicast,
 // isGlobalUnicast, string) and CIDR (cidr, isCIDR, containsIP,
-// containsCIDR, ip, prefixLength, masked, string) libraries, with
-// upstream's signatures, type names and costs.
+// containsCIDR, ip, prefixLength, masked, string) and named-format
+// (format.dns1123Label() ... format.datetime(), format.named, validate)
+// libraries, with upstream's signatures, type names and costs.
 //
-// Not supported: Kubernetes' semver() and format.named() libraries (rules
-// using them fail to compile); validation ratcheting
+// Not supported: Kubernetes' semver library and the authorizer, which CRD
+// rules cannot use upstream either (rules using them fail to compile); validation ratcheting
 // (errors in unchanged parts of an update are reported, not turned into
 // warnings); the compatibility-version gating of libraries (everything
 // above is always available).

@@ -46,6 +46,7 @@ func baseEnvOptions() []cel.EnvOption {
 		k8sQuantity(),
 		k8sURLs(),
 		k8sNetwork(),
+		k8sFormat(),
 	}
 }
 
@@ -321,6 +322,7 @@ type costEstimator struct {
 var _ checker.CostEstimator = (*costEstimator)(nil)
 
 const (
+	maxFormatSize               = 64
 	stringTraversalCostFactor   = 0.1
 	regexStringLengthCostFactor = 0.25
 )
@@ -454,6 +456,13 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 		if len(args) >= 1 {
 			return traverse(args[0], 2*stringTraversalCostFactor)
 		}
+	case "validate":
+		if len(args) >= 1 {
+			// A regexp of up to maxNameFormatRegexSize over the string.
+			return &checker.CallEstimate{CostEstimate: c.sizeEstimate(args[0]).MultiplyByCostFactor(stringTraversalCostFactor).MultiplyByCostFactor(maxNameFormatRegexSize * regexStringLengthCostFactor)}
+		}
+	case "format.named":
+		return &checker.CallEstimate{CostEstimate: one}
 	case "masked", "prefixLength", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
 		"sign", "asInteger", "isInteger", "asApproximateFloat", "isGreaterThan", "isLessThan", "compareTo", "add", "sub",
 		"getScheme", "getHostname", "getHost", "getPort", "getEscapedPath", "getQuery":
@@ -485,6 +494,8 @@ func (c *costEstimator) EstimateCallCost(function, overloadID string, target *ch
 			switch {
 			case t.IsExactType(quantityType), t.IsExactType(ipType), t.IsExactType(cidrType):
 				return &checker.CallEstimate{CostEstimate: one}
+			case t.IsExactType(formatType):
+				return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: maxFormatSize}.MultiplyByCostFactor(stringTraversalCostFactor)}
 			case t.IsExactType(urlType):
 				// Upstream sizes this from the right-hand side only.
 				size := checker.SizeEstimate{Min: 1, Max: 1}
@@ -610,8 +621,16 @@ func (c *costEstimator) CallCost(function, overloadID string, args []ref.Val, re
 		}
 	case "masked", "prefixLength", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
 		"sign", "asInteger", "isInteger", "asApproximateFloat", "isGreaterThan", "isLessThan", "compareTo",
-		"getScheme", "getHostname", "getHost", "getPort", "getEscapedPath", "getQuery":
+		"getScheme", "getHostname", "getHost", "getPort", "getEscapedPath", "getQuery", "format.named":
 		return cost(1)
+	case "validate":
+		if len(args) >= 2 {
+			if f, ok := args[0].(formatVal); ok {
+				strCost := ceilCost((1.0 + float64(actualSize(args[1]))) * stringTraversalCostFactor)
+				regexCost := ceilCost(float64(f.f.maxRegexSize) * regexStringLengthCostFactor)
+				return cost(strCost * regexCost)
+			}
+		}
 	case "add", "sub":
 		if len(args) > 0 {
 			if _, ok := args[0].(quantityVal); ok {
@@ -635,7 +654,7 @@ func (c *costEstimator) CallCost(function, overloadID string, args []ref.Val, re
 	case "equals":
 		if len(args) == 2 {
 			switch a := args[0].(type) {
-			case quantityVal, ipVal, cidrVal:
+			case quantityVal, ipVal, cidrVal, formatVal:
 				return cost(1)
 			case urlVal:
 				return cost(ceilCost(float64(len(a.u.String())) * stringTraversalCostFactor))
