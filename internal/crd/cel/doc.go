@@ -71,8 +71,9 @@
 // (format.dns1123Label() ... format.datetime(), format.named, validate)
 // libraries, with upstream's signatures, type names and costs.
 //
-// Not supported: Kubernetes' semver library and the authorizer, which CRD
-// rules cannot use upstream either (rules using them fail to compile); validation ratcheting
+// Not supported: Kubernetes' semver library (rules using it fail to
+// compile). As upstream, the authorizer is not available to CRD rules.
+// Also not implemented: validation ratcheting
 // (errors in unchanged parts of an update are reported, not turned into
 // warnings); the compatibility-version gating of libraries (everything
 // above is always available).
