@@ -112,8 +112,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	uid := types.UID(key)
 	c.mu.Lock()
 	n, ok := c.graph.get(uid)
+	solid := c.graph.ownedBySolid(uid)
 	c.mu.Unlock()
-	if !ok {
+	if !ok || solid {
+		// Gone, or owned by objects the graph has seen alive (as most are
+		// when a restart lists dependents before their owners): nothing
+		// to ask the server.
 		return nil
 	}
 	if n.deleting && !n.deletingDependents && !n.orphaning {

@@ -99,6 +99,24 @@ func (g *graph) dependentsOf(owner types.UID) []dependent {
 	return out
 }
 
+// ownedBySolid: every owner the object names is observed, matches its
+// reference and is not waiting for its dependents in foreground. Such an
+// object needs no live check: were an owner gone, its deletion event
+// would queue the object again.
+func (g *graph) ownedBySolid(uid types.UID) bool {
+	n, ok := g.nodes[uid]
+	if !ok || n.deleting || len(n.owners) == 0 {
+		return false
+	}
+	for _, r := range n.owners {
+		o, ok := g.nodes[r.UID]
+		if !ok || !o.matches(r, n.Namespace) || o.deletingDependents {
+			return false
+		}
+	}
+	return true
+}
+
 // ofResource returns the UIDs of the observed objects of resource.
 func (g *graph) ofResource(r schema.GroupVersionResource) []types.UID {
 	var out []types.UID

@@ -157,7 +157,18 @@ func TestGraphDependents(t *testing.T) {
 	if _, ok := g.dependents["owner"]; ok {
 		t.Fatal("an owner with no dependents left keeps an edge set")
 	}
-	if got := g.ofResource(configmaps); !reflect.DeepEqual(got, []types.UID{"a"}) {
+	if g.ownedBySolid("a") {
+		t.Error("a, owned by an unobserved object, needs no live check")
+	}
+	g.observe(cm("ns", "other"))
+	if !g.ownedBySolid("a") {
+		t.Error("a, owned by observed other, needs a live check")
+	}
+	g.observe(deletingWith(cm("ns", "other"), metav1.FinalizerDeleteDependents))
+	if g.ownedBySolid("a") {
+		t.Error("a needs no look though its owner waits for it in foreground")
+	}
+	if got := g.ofResource(configmaps); !reflect.DeepEqual(got, []types.UID{"a", "other"}) {
 		t.Fatalf("ofResource = %v", got)
 	}
 }
