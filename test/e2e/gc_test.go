@@ -290,6 +290,24 @@ metadata:
 	if out := s.MustKubectl("get", "rack", "r1", "-o", "name"); strings.TrimSpace(out) != "rack.gc.example.com/r1" {
 		t.Fatalf("rack r1: %q", out)
 	}
+
+	// Deleting the CRD deletes its custom resources, and so their
+	// dependents; the collector stops watching the resource.
+	gcApply(t, s, `apiVersion: gc.example.com/v1
+kind: Sprocket
+metadata: {name: s3, namespace: default}
+`)
+	gcApply(t, s, ownedConfigMap("default", "s3-config", "gc.example.com/v1", "Sprocket", "s3", uidOf(t, s, "sprocket", "s3"), false))
+	s.MustKubectl("delete", "crd", "sprockets.gc.example.com")
+	configMapGone(t, cs, "default", "s3-config")
+	eventually(t, "the collector stops watching sprockets", func() (bool, string) {
+		for _, line := range strings.Split(s.output.String(), "\n") {
+			if strings.Contains(line, "garbagecollector: stopped watching") && strings.Contains(line, "Resource=sprockets") {
+				return true, ""
+			}
+		}
+		return false, "no \"stopped watching\" log line for sprockets"
+	})
 }
 
 // PodGC: a pod bound to a node that does not exist is marked Failed with
