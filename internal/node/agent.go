@@ -116,14 +116,7 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 	}
 	lw := client.ListWatch(core.Pods(""), func(o *metav1.ListOptions) { o.FieldSelector = selector })
 	a.pods = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
-	// Managed fields are most of a pod's bytes and the agent never reads
-	// them.
-	if err := a.pods.SetTransform(func(obj any) (any, error) {
-		if m, ok := obj.(metav1.Object); ok {
-			m.SetManagedFields(nil)
-		}
-		return obj, nil
-	}); err != nil {
+	if err := a.pods.SetTransform(slimPod); err != nil {
 		return nil, err
 	}
 	if _, err := a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -134,6 +127,59 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// slimPod keeps of a pod only what the lifecycle reads: its identity,
+// deletion, the simulate annotations, the containers' names, images,
+// restart policies and probe delays, and the status. The cache then holds
+// a fraction of each pod. Writing status back from the slim copy is safe:
+// a status write takes the spec and the metadata from the stored pod.
+func slimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
+			Generation: pod.Generation, DeletionTimestamp: pod.DeletionTimestamp,
+			DeletionGracePeriodSeconds: pod.DeletionGracePeriodSeconds,
+		},
+		Spec: corev1.PodSpec{
+			NodeName: pod.Spec.NodeName, RestartPolicy: pod.Spec.RestartPolicy,
+			InitContainers: slimContainers(pod.Spec.InitContainers), Containers: slimContainers(pod.Spec.Containers),
+			ReadinessGates: pod.Spec.ReadinessGates, ActiveDeadlineSeconds: pod.Spec.ActiveDeadlineSeconds,
+		},
+		Status: pod.Status,
+	}
+	for _, k := range []string{simulated.AnnotationDuration, simulated.AnnotationExitCode} {
+		if v, ok := pod.Annotations[k]; ok {
+			if slim.Annotations == nil {
+				slim.Annotations = map[string]string{}
+			}
+			slim.Annotations[k] = v
+		}
+	}
+	return slim, nil
+}
+
+func slimContainers(cs []corev1.Container) []corev1.Container {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i, c := range cs {
+		out[i] = corev1.Container{Name: c.Name, Image: c.Image, RestartPolicy: c.RestartPolicy,
+			ReadinessProbe: slimProbe(c.ReadinessProbe), StartupProbe: slimProbe(c.StartupProbe)}
+	}
+	return out
+}
+
+func slimProbe(p *corev1.Probe) *corev1.Probe {
+	if p == nil {
+		return nil
+	}
+	return &corev1.Probe{InitialDelaySeconds: p.InitialDelaySeconds}
 }
 
 // RunSimulated runs the simulated nodes opts describes until ctx ends.
