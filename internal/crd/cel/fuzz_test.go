@@ -5,7 +5,10 @@ import (
 	"slices"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"skiff.dev/skiff/internal/crd/schema"
 )
 
 // FuzzValidate checks that rules never panic on data that does not fit
@@ -67,5 +70,35 @@ properties:
 			t.Fatalf("answered %q, then %q", first, again)
 		}
 		_ = v.Validate(ctx, nil, obj, nil)
+	})
+}
+
+// FuzzCompile checks that no rule text makes Compile or Validate panic,
+// and that a compiled rule evaluates against a sample object.
+func FuzzCompile(f *testing.F) {
+	for _, seed := range []string{
+		"self.a == 'x'", "self.l.all(x, x > 0)", "self.m.exists(k, v, v == k)", "oldSelf.a != self.a",
+		"quantity(self.a).isLessThan(quantity('1'))", "self.?b.orValue(0) > 1", "url(self.a).getHost() == ''",
+		"cidr(self.a).containsIP('1.2.3.4')", "format.named(self.a).hasValue()", "self.l.sum() + self.l.max() > 0",
+		"(", "self.", "'''", "self.a.matches('(')", "1/0 == 0", "[1,2,3].sortBy(x, -x)[0] == 3",
+	} {
+		f.Add(seed)
+	}
+	base := structural(f, `{type: object, properties: {a: {type: string, maxLength: 20}, b: {type: integer}, l: {type: array, maxItems: 5, items: {type: integer}}, m: {type: object, maxProperties: 5, additionalProperties: {type: string, maxLength: 5}}}}`)
+	obj := object(f, `{"a":"1.2.3.0/24","b":3,"l":[1,2,3],"m":{"x":"x"}}`)
+	old := object(f, `{"a":"y","b":2,"l":[1],"m":{}}`)
+	f.Fuzz(func(t *testing.T, rule string) {
+		s := *base.Props
+		s.XValidations = append(s.XValidations[:0:0], apiextensionsv1.ValidationRule{Rule: rule})
+		st, err := schema.New(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, errs := Compile(st, nil)
+		if len(errs) > 0 {
+			return
+		}
+		_ = v.Validate(context.Background(), nil, obj, old)
+		_ = v.Validate(context.Background(), nil, obj, nil)
 	})
 }
