@@ -3,6 +3,7 @@ package cel
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -628,4 +629,28 @@ properties:
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
+}
+
+// One Validator serves every request of a CRD version at once.
+func TestValidateConcurrent(t *testing.T) {
+	v := compileOK(t, benchSchema)
+	obj, old := benchObject(3), benchObject(5)
+	want := errorStrings(v.Validate(context.Background(), nil, obj, old))
+	if len(want) == 0 {
+		t.Fatal("want a failing update")
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if got := errorStrings(v.Validate(context.Background(), nil, obj, old)); !slices.Equal(got, want) {
+					t.Errorf("got %q, want %q", got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

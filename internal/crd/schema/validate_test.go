@@ -2,6 +2,7 @@ package schema
 
 import (
 	"slices"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -354,4 +355,25 @@ func TestValidateUpdateKeepsListDuplicatesOfOld(t *testing.T) {
 	if got := errorStrings(ValidateUpdate(s, dup, dup, nil)); !slices.Equal(got, want[:1]) {
 		t.Errorf("from an object with duplicates: got %q, want %q", got, want[:1])
 	}
+}
+
+// One Structural serves every request of a CRD version at once.
+func TestValidateConcurrent(t *testing.T) {
+	s := structural(t, fuzzValidateSchema)
+	bad := object(t, `{"spec":{"size":"huge","tags":["a","a"],"tpl":{}}}`)
+	want := errorStrings(Validate(s, bad, nil))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if got := errorStrings(Validate(s, bad, nil)); !slices.Equal(got, want) {
+					t.Errorf("got %q, want %q", got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
