@@ -94,6 +94,14 @@ func Compile(s *schema.Structural, fldPath *field.Path) (*Validator, field.Error
 	return compile(s, fldPath, PerCallLimit, true)
 }
 
+// CompileStored compiles the rules of a schema that was already accepted
+// (a stored CRD being served): like kube-apiserver's serving path it does
+// not re-check estimated costs, so a CRD accepted once stays servable even
+// if cost estimation changes between versions. Other errors are Compile's.
+func CompileStored(s *schema.Structural) (*Validator, field.ErrorList) {
+	return compile(s, nil, PerCallLimit, false)
+}
+
 // compile is Compile with the per-call limit and the static cost checks
 // as parameters; tests lower the one and skip the other (as upstream's
 // runtime validator, which does not re-check estimated costs).

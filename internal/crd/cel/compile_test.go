@@ -202,3 +202,20 @@ properties:
 		}
 	}
 }
+
+func TestCompileStoredSkipsCostLimits(t *testing.T) {
+	s := structural(t, `{type: object, properties: {l: {type: array, items: {type: string}}}, x-kubernetes-validations: [{rule: "self.l.all(a, self.l.all(b, a == b))"}]}`)
+	if _, errs := Compile(s, nil); len(errs) == 0 {
+		t.Fatal("Compile accepted a rule over the cost limit")
+	}
+	v, errs := CompileStored(s)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if errs := v.Validate(context.Background(), nil, map[string]any{"l": []any{"x", "y"}}, nil); len(errs) != 1 {
+		t.Errorf("got %v, want the rule to fail once", errs)
+	}
+	if _, errs := CompileStored(structural(t, `{type: object, x-kubernetes-validations: [{rule: "self.nope"}]}`)); len(errs) == 0 {
+		t.Error("CompileStored accepted a rule that does not compile")
+	}
+}

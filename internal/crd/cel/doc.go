@@ -22,6 +22,9 @@
 //     a nil *Validator and no errors when s has no rules. Rules may only
 //     sit in the structural part of a schema: schema.Check rejects them
 //     inside allOf/anyOf/oneOf/not.
+//   - CompileStored(s) compiles an already accepted schema for serving:
+//     the same, without the estimated-cost checks (as kube-apiserver's
+//     serving path), so a stored CRD stays servable.
 //   - (*Validator).Validate(ctx, fldPath, obj, old) evaluates the rules on
 //     a create (old nil) or an update, within RuntimeCostBudget per call
 //     and PerCallLimit per rule evaluation, and returns kube-apiserver's
