@@ -107,9 +107,18 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	controller.Loop{Name: "garbagecollector", Queue: c.queue, Sync: c.sync}.Run(ctx, workers)
 }
 
-// sync makes one pass over the object with UID key.
+// sync makes one pass over the object with UID key. A write that lost a
+// race (a conflict on the resourceVersion it read) is retried quietly:
+// the object changed and is judged again.
 func (c *Controller) sync(ctx context.Context, key string) error {
-	uid := types.UID(key)
+	err := c.syncOnce(ctx, types.UID(key))
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("%w: %w", controller.ErrRequeue, err)
+	}
+	return err
+}
+
+func (c *Controller) syncOnce(ctx context.Context, uid types.UID) error {
 	c.mu.Lock()
 	n, ok := c.graph.get(uid)
 	solid := c.graph.ownedBySolid(uid)

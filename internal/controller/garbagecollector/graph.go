@@ -172,7 +172,7 @@ func (g *graph) observe(n node) []types.UID {
 	}
 	if n.deletingDependents && (!existed || !prev.deletingDependents) {
 		out.add(n.UID)
-		for uid := range g.dependents[n.UID] {
+		for _, uid := range g.dependentUIDs(n.UID) {
 			out.add(uid)
 		}
 	}
@@ -204,9 +204,20 @@ func (g *graph) remove(uid types.UID) []types.UID {
 			out.add(r.UID)
 		}
 	}
-	for d := range g.dependents[uid] {
+	for _, d := range g.dependentUIDs(uid) {
 		out.add(d)
 	}
+	return out
+}
+
+// dependentUIDs are the UIDs of the objects naming owner, sorted so the
+// queue order (and the tests) do not depend on map order.
+func (g *graph) dependentUIDs(owner types.UID) []types.UID {
+	out := make([]types.UID, 0, len(g.dependents[owner]))
+	for uid := range g.dependents[owner] {
+		out = append(out, uid)
+	}
+	slices.SortFunc(out, compareUID)
 	return out
 }
 

@@ -244,14 +244,3 @@ func (c *Controller) resourceFor(apiVersion, kind string) (resourceInfo, error) 
 	}
 	return c.catalog.lookup(apiVersion, kind)
 }
-
-// watched reports the GVRs being monitored (for tests and logs).
-func (c *Controller) watched() map[schema.GroupVersionResource]bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[schema.GroupVersionResource]bool, len(c.monitors))
-	for gvr := range c.monitors {
-		out[gvr] = true
-	}
-	return out
-}
