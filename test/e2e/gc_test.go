@@ -156,6 +156,20 @@ metadata:
 	}
 	configMapGone(t, cs, "default", "blocker")
 	configMapGone(t, cs, "default", "owner")
+
+	// A cycle of blocking references: each waits for the other until the
+	// collector unblocks the dependent's reference, as upstream does.
+	s.MustKubectl("create", "configmap", "ping")
+	ping := uidOf(t, s, "configmap", "ping")
+	gcApply(t, s, ownedConfigMap("default", "pong", "v1", "ConfigMap", "ping", ping, true))
+	pong := uidOf(t, s, "configmap", "pong")
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"pong","uid":%q,"blockOwnerDeletion":true}]}}`, pong)
+	if _, err := cs.CoreV1().ConfigMaps("default").Patch(ctx, "ping", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.MustKubectl("delete", "configmap", "ping", "--cascade=foreground", "--wait=false")
+	configMapGone(t, cs, "default", "pong")
+	configMapGone(t, cs, "default", "ping")
 }
 
 // Orphan: kubectl delete --cascade=orphan deletes the owner and leaves its
