@@ -43,6 +43,9 @@ type Agent struct {
 	queue workqueue.TypedRateLimitingInterface[key]
 	pods  cache.SharedIndexInformer
 
+	// capacity is what each node can admit.
+	capacity usage
+
 	// nodes and slots are filled by plan before any worker runs and are
 	// read-only afterwards; the fields of a simNode marked so are guarded
 	// by mu.
@@ -55,8 +58,9 @@ type Agent struct {
 
 // simNode is one simulated node.
 type simNode struct {
-	spec nodeSpec
-	ips  *podIPs // guarded by Agent.mu
+	spec     nodeSpec
+	ips      *podIPs   // guarded by Agent.mu
+	admitted admission // guarded by Agent.mu
 
 	node       *corev1.Node          // guarded by Agent.mu: as last written; nil until registered
 	lease      *coordinationv1.Lease // guarded by Agent.mu: as last written
@@ -102,6 +106,8 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 		core:  core,
 		coord: coord,
 		nodes: make(map[string]*simNode, opts.Count),
+		capacity: usage{pods: int64(opts.MaxPods), milliCPU: opts.CPU.MilliValue(),
+			memory: opts.Memory.Value(), storage: opts.EphemeralStorage.Value()},
 	}
 	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[key](50*time.Millisecond, 30*time.Second),
@@ -129,9 +135,9 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 	return a, nil
 }
 
-// slimPod keeps of a pod only what the lifecycle reads: its identity,
-// deletion, the simulate annotations, the containers' names, images,
-// restart policies and probe delays, and the status. The cache then holds
+// slimPod keeps of a pod only what the lifecycle and admission read: its
+// identity, deletion, the simulate annotations, the containers' names,
+// images, restart policies, requests and probe delays, and the status. The cache then holds
 // a fraction of each pod. Writing status back from the slim copy is safe:
 // a status write takes the spec and the metadata from the stored pod.
 func slimPod(obj any) (any, error) {
@@ -149,6 +155,7 @@ func slimPod(obj any) (any, error) {
 			NodeName: pod.Spec.NodeName, RestartPolicy: pod.Spec.RestartPolicy,
 			InitContainers: slimContainers(pod.Spec.InitContainers), Containers: slimContainers(pod.Spec.Containers),
 			ReadinessGates: pod.Spec.ReadinessGates, ActiveDeadlineSeconds: pod.Spec.ActiveDeadlineSeconds,
+			Overhead: pod.Spec.Overhead, Resources: pod.Spec.Resources,
 		},
 		Status: pod.Status,
 	}
@@ -170,6 +177,7 @@ func slimContainers(cs []corev1.Container) []corev1.Container {
 	out := make([]corev1.Container, len(cs))
 	for i, c := range cs {
 		out[i] = corev1.Container{Name: c.Name, Image: c.Image, RestartPolicy: c.RestartPolicy,
+			Resources:      corev1.ResourceRequirements{Requests: c.Resources.Requests},
 			ReadinessProbe: slimProbe(c.ReadinessProbe), StartupProbe: slimProbe(c.StartupProbe)}
 	}
 	return out
@@ -319,8 +327,11 @@ func (a *Agent) claimExisting() {
 	for _, obj := range a.pods.GetStore().List() {
 		pod := obj.(*corev1.Pod)
 		n := a.nodes[pod.Spec.NodeName]
-		if n == nil || pod.Status.PodIP == "" || terminal(pod) {
+		if n == nil || terminal(pod) {
 			continue
+		}
+		if pod.Status.StartTime != nil {
+			n.admitted.record(pod.UID, podUsage(pod))
 		}
 		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
 			n.ips.claim(pod.UID, ip)
@@ -353,6 +364,7 @@ func (a *Agent) podDeleted(obj any) {
 	if n := a.nodes[pod.Spec.NodeName]; n != nil {
 		a.mu.Lock()
 		n.ips.release(pod.UID)
+		n.admitted.release(pod.UID)
 		a.mu.Unlock()
 	}
 }
@@ -603,6 +615,14 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 	switch {
 	case terminal(pod):
 		n.ips.release(pod.UID)
+		n.admitted.release(pod.UID)
+	case pod.Status.StartTime != nil:
+		n.admitted.record(pod.UID, podUsage(pod))
+	case pod.DeletionTimestamp == nil:
+		env.Reject = n.admitted.admit(pod, a.capacity)
+	}
+	switch {
+	case terminal(pod) || env.Reject != nil:
 	case pod.Status.PodIP != "":
 		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
 			n.ips.claim(pod.UID, ip)

@@ -327,3 +327,28 @@ func TestNodeAgentJoins(t *testing.T) {
 	applyStdin(t, s, nodePod("remote", "joined-2", nil, "Always"))
 	s.MustKubectl("wait", "--for=condition=Ready", "pod/remote", "--timeout=20s")
 }
+
+// TestNodeRejectsPodThatDoesNotFit: a pod that names a node without room
+// for it fails there, as the kubelet's admission refuses it.
+func TestNodeRejectsPodThatDoesNotFit(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, `apiVersion: v1
+kind: Pod
+metadata: {name: huge}
+spec:
+  nodeName: skiff-node-0
+  containers:
+  - name: app
+    image: registry.example/app:1
+    resources: {requests: {cpu: "9"}}
+`)
+	s.MustKubectl("wait", "--for=jsonpath={.status.phase}=Failed", "pod/huge", "--timeout=20s")
+	pod := getPod(t, s, "default", "huge")
+	if pod.Status.Reason != "OutOfcpu" || pod.Status.Message != "Pod was rejected: Node didn't have enough resource: cpu, requested: 9000, used: 0, capacity: 8000" {
+		t.Errorf("reason %q message %q", pod.Status.Reason, pod.Status.Message)
+	}
+	if out := s.MustKubectl("get", "pod", "huge"); !strings.Contains(out, "OutOfcpu") {
+		t.Errorf("kubectl get pod huge:\n%s", out)
+	}
+}

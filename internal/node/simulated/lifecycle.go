@@ -61,10 +61,29 @@ type Env struct {
 	// pod does not say (AnnotationDuration); init containers always run
 	// this long.
 	RunDuration time.Duration
+	// Reject, when set for a pod not yet admitted (no startTime), makes
+	// the node refuse it, as the kubelet's admission does when the node
+	// lacks room: the pod fails with the rejection's reason and message.
+	Reject *Rejection
 	// StartDelay is how long a pod stays Pending with its containers
 	// ContainerCreating (sandbox, network, image pulls) before they start.
 	StartDelay time.Duration
 }
+
+// Rejection is why a node refuses a pod, e.g. Reason "OutOfcpu" and
+// Message "Node didn't have enough resource: cpu, requested: 9000, used:
+// 0, capacity: 8000".
+type Rejection struct {
+	Reason  string
+	Message string
+}
+
+// DeadlineExceeded is the reason of a pod that outlived its
+// activeDeadlineSeconds.
+const (
+	ReasonDeadlineExceeded  = "DeadlineExceeded"
+	messageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
+)
 
 // Result is what the node should do for a pod now.
 type Result struct {
@@ -139,8 +158,22 @@ func (s *stepper) run() Result {
 	}
 	st.ObservedGeneration = pod.Generation
 	if st.StartTime == nil {
+		if r := s.env.Reject; r != nil {
+			st.Phase, st.Reason, st.Message = corev1.PodFailed, r.Reason, "Pod was rejected: "+r.Message
+			return s.result()
+		}
 		s.admit()
 		return s.result()
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+		deadline := st.StartTime.Add(time.Duration(*d) * time.Second)
+		if !s.now.Before(deadline) {
+			s.stopAll()
+			st.Phase, st.Reason, st.Message = corev1.PodFailed, ReasonDeadlineExceeded, messageDeadlineExceeded
+			s.conditions()
+			return s.result()
+		}
+		s.wakeAt(deadline)
 	}
 	if !conditionTrue(st.Conditions, corev1.PodReadyToStartContainers) {
 		if at := st.StartTime.Add(s.env.StartDelay); s.now.Before(at) {

@@ -463,6 +463,42 @@ func TestStepStartDelay(t *testing.T) {
 	}
 }
 
+func TestStepActiveDeadline(t *testing.T) {
+	p := newPod(func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) })
+	play(t, p,
+		at{0, nil},
+		at{0, func(t *testing.T, p *corev1.Pod, r Result) {
+			wantPhase(t, p, corev1.PodRunning)
+			wantAfter(t, r, time.Minute)
+		}},
+		at{time.Minute, func(t *testing.T, p *corev1.Pod, r Result) {
+			wantPhase(t, p, corev1.PodFailed)
+			if p.Status.Reason != ReasonDeadlineExceeded || p.Status.Message != messageDeadlineExceeded {
+				t.Errorf("reason %q message %q", p.Status.Reason, p.Status.Message)
+			}
+			if container(p, "app").State.Terminated == nil {
+				t.Errorf("app still %+v", container(p, "app").State)
+			}
+			wantCond(t, p, corev1.PodReady, corev1.ConditionFalse, ReasonContainersNotReady)
+		}})
+}
+
+func TestStepRejected(t *testing.T) {
+	full := env
+	full.Reject = &Rejection{Reason: "OutOfpods", Message: "Node didn't have enough resource: pods, requested: 1, used: 110, capacity: 110"}
+	r := Step(newPod(), full, t0)
+	if r.Status == nil || r.Status.Phase != corev1.PodFailed || r.Status.Reason != "OutOfpods" ||
+		r.Status.Message != "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: 110, capacity: 110" || r.Status.StartTime != nil {
+		t.Errorf("rejected pod status = %+v", r.Status)
+	}
+	// A pod already admitted is not rejected afterwards.
+	p := newPod()
+	p.Status = *Step(p, env, t0).Status
+	if r := Step(p, full, t0); r.Status == nil || r.Status.Phase != corev1.PodRunning {
+		t.Errorf("admitted pod was rejected: %+v", r.Status)
+	}
+}
+
 func TestStepIgnoresBadAnnotations(t *testing.T) {
 	p := newPod(restartPolicy(corev1.RestartPolicyNever), annotate(AnnotationExitCode, "three"), annotate(AnnotationDuration, "soon"))
 	play(t, p, at{0, nil}, at{0, func(t *testing.T, p *corev1.Pod, r Result) { wantAfter(t, r, env.RunDuration) }},
