@@ -8,6 +8,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/kube-openapi/pkg/validation/validate"
 )
 
@@ -52,8 +53,9 @@ type Structural struct {
 
 	// openapi is Props converted for kube-openapi's validator, built on
 	// first use by Validate. A Structural must therefore not be copied.
-	openapiOnce sync.Once
-	openapi     *validate.SchemaValidator
+	openapiOnce   sync.Once
+	openapiSchema *spec.Schema
+	openapi       *validate.SchemaValidator
 }
 
 // New checks props (Check with path openAPIV3Schema) and builds its

@@ -12,6 +12,7 @@ import (
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 	"k8s.io/kube-openapi/pkg/validation/validate"
 )
@@ -29,28 +30,37 @@ import (
 // obj is JSON-shaped (map[string]any, []any, string, int64, float64, bool,
 // nil); it is only read.
 func Validate(s *Structural, obj any, fldPath *field.Path) field.ErrorList {
-	return validateValue(s, obj, fldPath, true)
+	return validateValue(s, obj, nil, fldPath, true, false)
 }
 
-// ValidateUpdate is Validate for an update from old: as kube-apiserver
-// does, duplicates in list-type set and map lists are only reported when
-// old had none, so objects stored before the rule existed stay updatable.
-// (kube-apiserver's validation ratcheting, which also forgives other
-// errors in unchanged parts, is not implemented.)
+// ValidateUpdate is Validate for an update from old, with kube-apiserver's
+// validation ratcheting: an OpenAPI error in a part of the object that did
+// not change (the same property or map key, the list-map item with the
+// same keys, compared as upstream compares them) is forgiven, and list-type
+// set/map duplicates are only reported when old had none. Objects stored
+// under an older, laxer schema thus stay updatable (finalizers can be
+// removed) as long as their invalid parts are left alone.
 func ValidateUpdate(s *Structural, obj, old any, fldPath *field.Path) field.ErrorList {
 	checkLists := true
 	if m, ok := old.(map[string]any); ok {
 		checkLists = len(validateListSetsAndMaps(fldPath, s, m)) == 0
 	}
-	return validateValue(s, obj, fldPath, checkLists)
+	return validateValue(s, obj, old, fldPath, checkLists, old != nil)
 }
 
-func validateValue(s *Structural, obj any, fldPath *field.Path, checkLists bool) field.ErrorList {
+func validateValue(s *Structural, obj, old any, fldPath *field.Path, checkLists, ratchet bool) field.ErrorList {
 	if s == nil {
 		return nil
 	}
 	var errs field.ErrorList
-	if res := s.openAPIValidator().Validate(obj); !res.IsValid() {
+	var res *validate.Result
+	if sch := s.openAPISchema(); ratchet && sch != nil {
+		r := &ratchetValidator{schema: sch, formats: strfmt.Default, c: newCorrelated(obj, old, s)}
+		res = r.Validate(obj)
+	} else {
+		res = s.openAPIValidator().Validate(obj)
+	}
+	if !res.IsValid() {
 		errs = append(errs, openAPIResultToFieldErrors(fldPath, res)...)
 	}
 	errs = append(errs, validateEmbedded(fldPath, obj, s)...)
@@ -64,16 +74,23 @@ func validateValue(s *Structural, obj any, fldPath *field.Path, checkLists bool)
 // validator is safe for concurrent use, as kube-apiserver shares one per CRD
 // version between requests.
 func (s *Structural) openAPIValidator() *validate.SchemaValidator {
-	s.openapiOnce.Do(func() {
-		if s.Props == nil {
-			// A node New did not build (additionalProperties: true):
-			// anything goes.
-			s.openapi = validate.NewSchemaValidator(nil, nil, "", strfmt.Default)
-			return
-		}
-		s.openapi = validate.NewSchemaValidator(toOpenAPI(s.Props), nil, "", strfmt.Default)
-	})
+	s.openapiOnce.Do(s.initOpenAPI)
 	return s.openapi
+}
+
+// openAPISchema is the converted schema, nil for a node New did not build
+// (additionalProperties: true), which allows anything.
+func (s *Structural) openAPISchema() *spec.Schema {
+	s.openapiOnce.Do(s.initOpenAPI)
+	return s.openapiSchema
+}
+
+func (s *Structural) initOpenAPI() {
+	if s.Props != nil {
+		s.openapiSchema = toOpenAPI(s.Props)
+	}
+	// NewSchemaValidator(nil) is a nil validator, which accepts anything.
+	s.openapi = validate.NewSchemaValidator(s.openapiSchema, nil, "", strfmt.Default)
 }
 
 // openAPIResultToFieldErrors maps kube-openapi's errors onto field errors as

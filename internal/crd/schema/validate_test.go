@@ -352,8 +352,90 @@ func TestValidateUpdateKeepsListDuplicatesOfOld(t *testing.T) {
 	if got := errorStrings(ValidateUpdate(s, dup, clean, nil)); !slices.Equal(got, want) {
 		t.Errorf("from a clean object: got %q, want %q", got, want)
 	}
-	if got := errorStrings(ValidateUpdate(s, dup, dup, nil)); !slices.Equal(got, want[:1]) {
-		t.Errorf("from an object with duplicates: got %q, want %q", got, want[:1])
+	dup2 := object(t, `{"spec":{"s":["a","a"],"a":"y"}}`)
+	want2 := []string{`spec.a: Invalid value: "string": spec.a in body must be of type integer: "string"`}
+	if got := errorStrings(ValidateUpdate(s, dup2, dup, nil)); !slices.Equal(got, want2) {
+		t.Errorf("from an object with duplicates: got %q, want %q", got, want2)
+	}
+}
+
+// TestRatcheting checks that updates forgive errors in unchanged parts,
+// correlating as kube-apiserver does.
+func TestRatcheting(t *testing.T) {
+	s := structural(t, `
+type: object
+properties:
+  spec:
+    type: object
+    required: [size]
+    properties:
+      size: {type: string}
+      name: {type: string, pattern: "^[a-z]+$"}
+      other: {type: string, maxLength: 3}
+      labels: {type: object, additionalProperties: {type: string, maxLength: 2}}
+      ports:
+        type: array
+        x-kubernetes-list-type: map
+        x-kubernetes-list-map-keys: [name]
+        items: {type: object, properties: {name: {type: string}, port: {type: integer, minimum: 1}}}
+      tags: {type: array, items: {type: string, maxLength: 2}}
+  status: {type: object, properties: {note: {type: string}}}
+`)
+	tests := []struct {
+		name, old, new string
+		want           []string
+	}{{
+		name: "unchanged invalid field, other field changed",
+		old:  `{"spec":{"size":"s","name":"BAD","other":"a"}}`,
+		new:  `{"spec":{"size":"s","name":"BAD","other":"b"}}`,
+	}, {
+		name: "invalid field changed",
+		old:  `{"spec":{"size":"s","name":"BAD"}}`,
+		new:  `{"spec":{"size":"s","name":"WORSE"}}`,
+		want: []string{`spec.name: Invalid value: "WORSE": spec.name in body should match '^[a-z]+$'`},
+	}, {
+		name: "invalid field added",
+		old:  `{"spec":{"size":"s"}}`,
+		new:  `{"spec":{"size":"s","name":"BAD"}}`,
+		want: []string{`spec.name: Invalid value: "BAD": spec.name in body should match '^[a-z]+$'`},
+	}, {
+		name: "missing required field, the object around it changed",
+		old:  `{"spec":{"other":"a"}}`,
+		new:  `{"spec":{"other":"b"}}`,
+		want: []string{`spec.size: Required value`},
+	}, {
+		name: "missing required field, the object around it unchanged",
+		old:  `{"spec":{"other":"a"},"status":{"note":"x"}}`,
+		new:  `{"spec":{"other":"a"},"status":{"note":"y"}}`,
+	}, {
+		name: "map values correlate by key",
+		old:  `{"spec":{"size":"s","labels":{"a":"long","b":"x"}}}`,
+		new:  `{"spec":{"size":"s","labels":{"b":"y","a":"long"}}}`,
+	}, {
+		name: "list-map items correlate by key, even reordered",
+		old:  `{"spec":{"size":"s","ports":[{"name":"a","port":0},{"name":"b","port":1}]}}`,
+		new:  `{"spec":{"size":"s","ports":[{"name":"b","port":2},{"name":"a","port":0}]}}`,
+	}, {
+		name: "items of other lists do not correlate",
+		old:  `{"spec":{"size":"s","tags":["long","x"]}}`,
+		new:  `{"spec":{"size":"s","tags":["long","y"]}}`,
+		want: []string{`spec.tags[0]: Too long: may not be more than 2 bytes`},
+	}, {
+		name: "unchanged lists ratchet as a whole",
+		old:  `{"spec":{"size":"s","other":"a","tags":["long"]}}`,
+		new:  `{"spec":{"size":"s","other":"b","tags":["long"]}}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := errorStrings(ValidateUpdate(s, object(t, tt.new), object(t, tt.old), nil))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			// Without an old object nothing is forgiven.
+			if errs := Validate(s, object(t, tt.new), nil); len(errs) == 0 && tt.name != "invalid field added" {
+				t.Errorf("create found no errors; the case tests nothing")
+			}
+		})
 	}
 }
 
