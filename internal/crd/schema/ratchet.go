@@ -190,7 +190,7 @@ type ratchetValidator struct {
 
 var _ validate.ValueValidator = (*ratchetValidator)(nil)
 
-func (r *ratchetValidator) SetPath(string)                  {}
+func (r *ratchetValidator) SetPath(string)                 {}
 func (r *ratchetValidator) Applies(any, reflect.Kind) bool { return true }
 
 func (r *ratchetValidator) Validate(data any) *validate.Result {
