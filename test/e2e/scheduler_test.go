@@ -41,6 +41,17 @@ spec:
 %s`, name, labels, cpu, spec)
 }
 
+// untaintNotReady removes the not-ready NoSchedule taint that node
+// registration gets (TaintNodesByCondition), as the node lifecycle
+// controller does for a Ready node; a taint already gone is fine.
+func untaintNotReady(t *testing.T, s *Skiff, node string) {
+	t.Helper()
+	_, stderr, err := s.Kubectl("taint", "node", node, "node.kubernetes.io/not-ready:NoSchedule-")
+	if err != nil && !strings.Contains(stderr, "not found") {
+		t.Fatalf("kubectl taint %s: %v: %s", node, err, stderr)
+	}
+}
+
 func applyManifest(t *testing.T, s *Skiff, name, manifest string) {
 	t.Helper()
 	s.MustKubectl("apply", "-f", writeFile(t, t.TempDir(), name+".yaml", manifest))
@@ -88,7 +99,7 @@ func TestSchedulerPlacement(t *testing.T) {
 	// node lifecycle controller's part, removing it from Ready nodes, is
 	// played here.
 	for _, n := range []string{"n1", "n2", "n3"} {
-		s.MustKubectl("taint", "node", n, "node.kubernetes.io/not-ready:NoSchedule-")
+		untaintNotReady(t, s, n)
 	}
 
 	t.Run("too large stays pending with upstream's message", func(t *testing.T) {
@@ -196,7 +207,7 @@ func TestSchedulerPlacement(t *testing.T) {
 `))
 		failedScheduling(t, s, "needs-gpu")
 		applyManifest(t, s, "n4", schedNode("n4", "2", ", accelerator: tpu", ""))
-		s.MustKubectl("taint", "node", "n4", "node.kubernetes.io/not-ready:NoSchedule-")
+		untaintNotReady(t, s, "n4")
 		if node := waitScheduled(t, s, "needs-gpu"); node != "n4" {
 			t.Fatalf("pod on %s, want the new node n4", node)
 		}
@@ -216,7 +227,7 @@ func TestSchedulerPreemption(t *testing.T) {
 		out, _, _ := s.Kubectl("get", "nodes", "-o", "name")
 		return strings.TrimSpace(out) == "node/skiff-node-0", out
 	})
-	s.MustKubectl("taint", "node", "skiff-node-0", "node.kubernetes.io/not-ready:NoSchedule-")
+	untaintNotReady(t, s, "skiff-node-0")
 	applyManifest(t, s, "classes", `apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
 metadata: {name: low}
@@ -291,7 +302,7 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	}
 
 	applyManifest(t, a, "node", schedNode("n1", "8", "", ""))
-	a.MustKubectl("taint", "node", "n1", "node.kubernetes.io/not-ready:NoSchedule-")
+	untaintNotReady(t, a, "n1")
 	var pods []string
 	for i := range 10 {
 		pods = append(pods, schedPod(fmt.Sprintf("p%d", i), "batch: one", "10m", ""))
