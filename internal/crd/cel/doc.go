@@ -38,7 +38,11 @@
 //     Transition rules (reading oldSelf) run only where an old value exists
 //     at the same position: same property, same map key, same list-map
 //     keys; with optionalOldSelf they also run on create with oldSelf =
-//     optional.none(). Null values are not validated. The Validator is
+//     optional.none(). On updates, a rule that does not read oldSelf
+//     does not report a value that did not change (validation ratcheting,
+//     as upstream: the nearest part of the object with a counterpart in
+//     old is compared, list-map items by key). Null values are not
+//     validated. The Validator is
 //     immutable and safe for concurrent use; obj and old are only read.
 //     ValidateWithBudget shares one budget across several calls.
 //   - BlockingError(errs) is kube-apiserver's rule for skipping rules when
@@ -76,8 +80,6 @@
 //
 // Not supported: Kubernetes' semver library (rules using it fail to
 // compile). As upstream, the authorizer is not available to CRD rules.
-// Also not implemented: validation ratcheting
-// (errors in unchanged parts of an update are reported, not turned into
-// warnings); the compatibility-version gating of libraries (everything
-// above is always available).
+// Also not implemented: the compatibility-version gating of libraries
+// (everything above is always available).
 package cel

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 
 	"github.com/google/cel-go/common/types"
@@ -34,14 +35,89 @@ func (v *Validator) ValidateWithBudget(ctx context.Context, fldPath *field.Path,
 	if v == nil || v.root == nil {
 		return nil, budget
 	}
-	return v.root.validate(ctx, fldPath, obj, old, budget)
+	return v.root.validate(ctx, fldPath, obj, old, budget, nil)
 }
 
-func (n *node) validate(ctx context.Context, path *field.Path, obj, old any, budget int64) (field.ErrorList, int64) {
+// unchanged reports whether the nearest part of the object that has a
+// counterpart in the old object (this node, or the closest ancestor that
+// has one) is unchanged; nil on create. Errors of rules that do not read
+// oldSelf are forgiven there (validation ratcheting, as upstream).
+type unchanged func() bool
+
+func equalOnce(obj, old any, s *schema.Structural) unchanged {
+	var done, eq bool
+	return func() bool {
+		if !done {
+			eq, done = equalValues(obj, old, s), true
+		}
+		return eq
+	}
+}
+
+// equalValues compares as upstream's ratcheting does: list-map items by
+// their keys regardless of order, everything else deeply.
+func equalValues(a, b any, s *schema.Structural) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(a) != len(bm) {
+			return false
+		}
+		for k, av := range a {
+			bv, ok := bm[k]
+			if !ok {
+				return false
+			}
+			var cs *schema.Structural
+			if s != nil {
+				if p, ok := s.Properties[k]; ok {
+					cs = p
+				} else {
+					cs = s.AdditionalProperties
+				}
+			}
+			if !equalValues(av, bv, cs) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bl, ok := b.([]any)
+		if !ok || len(a) != len(bl) {
+			return false
+		}
+		var items *schema.Structural
+		if s != nil {
+			items = s.Items
+		}
+		if s != nil && s.Props != nil && s.Props.XListType != nil && *s.Props.XListType == "map" {
+			match := mapListMatcher(s, bl)
+			for _, av := range a {
+				bv := match(av)
+				if bv == nil || !equalValues(av, bv, items) {
+					return false
+				}
+			}
+			return true
+		}
+		for i := range a {
+			if !equalValues(a[i], bl[i], items) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func (n *node) validate(ctx context.Context, path *field.Path, obj, old any, budget int64, same unchanged) (field.ErrorList, int64) {
 	if n == nil || obj == nil {
 		return nil, budget
 	}
-	errs, budget := n.validateRules(ctx, path, obj, old, budget)
+	if old != nil {
+		same = equalOnce(obj, old, n.s)
+	}
+	errs, budget := n.validateRules(ctx, path, obj, old, budget, same)
 	if budget < 0 {
 		return errs, budget
 	}
@@ -54,7 +130,7 @@ func (n *node) validate(ctx context.Context, path *field.Path, obj, old any, bud
 		match := mapListMatcher(n.s, oldList)
 		for i, item := range obj {
 			var more field.ErrorList
-			more, budget = n.items.validate(ctx, path.Index(i), item, match(item), budget)
+			more, budget = n.items.validate(ctx, path.Index(i), item, match(item), budget, same)
 			errs = append(errs, more...)
 			if budget < 0 {
 				return errs, budget
@@ -68,7 +144,7 @@ func (n *node) validate(ctx context.Context, path *field.Path, obj, old any, bud
 		if n.additional != nil {
 			for _, k := range sortedKeys(obj) {
 				var more field.ErrorList
-				more, budget = n.additional.validate(ctx, path.Key(k), obj[k], oldValue(oldMap, k), budget)
+				more, budget = n.additional.validate(ctx, path.Key(k), obj[k], oldValue(oldMap, k), budget, same)
 				errs = append(errs, more...)
 				if budget < 0 {
 					return errs, budget
@@ -81,7 +157,7 @@ func (n *node) validate(ctx context.Context, path *field.Path, obj, old any, bud
 				continue
 			}
 			var more field.ErrorList
-			more, budget = n.properties[k].validate(ctx, path.Child(k), v, oldValue(oldMap, k), budget)
+			more, budget = n.properties[k].validate(ctx, path.Child(k), v, oldValue(oldMap, k), budget, same)
 			errs = append(errs, more...)
 			if budget < 0 {
 				return errs, budget
@@ -149,7 +225,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 
 func (a *activation) Parent() interpreter.Activation { return nil }
 
-func (n *node) validateRules(ctx context.Context, path *field.Path, obj, old any, budget int64) (field.ErrorList, int64) {
+func (n *node) validateRules(ctx context.Context, path *field.Path, obj, old any, budget int64, same unchanged) (field.ErrorList, int64) {
 	if len(n.rules) == 0 {
 		return nil, budget
 	}
@@ -226,6 +302,11 @@ func (n *node) validateRules(ctx context.Context, path *field.Path, obj, old any
 		var value any = obj
 		if typ == "object" || typ == "array" {
 			value = field.OmitValueType{}
+		}
+		if !r.usesOldSelf && same != nil && same() {
+			// Ratcheting: the value did not change, so neither did the
+			// rule's verdict on it; upstream only warns.
+			continue
 		}
 		errs = append(errs, fieldErrorForReason(errPath, value, detail, r))
 	}

@@ -654,3 +654,67 @@ func TestValidateConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRatcheting: on updates, rules that do not read oldSelf forgive
+// values that did not change, as upstream does.
+func TestRatcheting(t *testing.T) {
+	v := compileOK(t, `
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      name: {type: string, maxLength: 10, x-kubernetes-validations: [{rule: "self.startsWith('a')", message: "starts with a"}]}
+      other: {type: string}
+      tags:
+        type: array
+        maxItems: 5
+        items: {type: string, maxLength: 5, x-kubernetes-validations: [{rule: "self.size() < 3", message: "short"}]}
+      ports:
+        type: array
+        maxItems: 5
+        x-kubernetes-list-type: map
+        x-kubernetes-list-map-keys: [key]
+        items:
+          type: object
+          properties: {key: {type: string}, p: {type: integer}}
+          x-kubernetes-validations: [{rule: "self.p > 0", message: "positive"}]
+`)
+	tests := []struct {
+		name, old, new string
+		want           []string
+	}{{
+		name: "unchanged invalid field",
+		old:  `{"spec":{"name":"bob","other":"1"}}`,
+		new:  `{"spec":{"name":"bob","other":"2"}}`,
+	}, {
+		name: "changed invalid field",
+		old:  `{"spec":{"name":"bob"}}`,
+		new:  `{"spec":{"name":"bill"}}`,
+		want: []string{`spec.name: Invalid value: "bill": starts with a`},
+	}, {
+		name: "unchanged list, item invalid",
+		old:  `{"spec":{"tags":["long"],"other":"1"}}`,
+		new:  `{"spec":{"tags":["long"],"other":"2"}}`,
+	}, {
+		name: "changed list, unchanged invalid item",
+		old:  `{"spec":{"tags":["long","x"]}}`,
+		new:  `{"spec":{"tags":["long","y"]}}`,
+		want: []string{`spec.tags[0]: Invalid value: "long": short`},
+	}, {
+		name: "map-list item unchanged though reordered",
+		old:  `{"spec":{"ports":[{"key":"a","p":0},{"key":"b","p":1}]}}`,
+		new:  `{"spec":{"ports":[{"key":"b","p":2},{"key":"a","p":0}]}}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := errorStrings(v.Validate(context.Background(), nil, object(t, tt.new), object(t, tt.old)))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if len(v.Validate(context.Background(), nil, object(t, tt.new), nil)) == 0 {
+				t.Error("create found no errors; the case tests nothing")
+			}
+		})
+	}
+}

@@ -44,10 +44,10 @@
 //     here; see internal/crd/cel. Error order within the OpenAPI part
 //     follows kube-openapi and is not stable.
 //
-//   - ValidateUpdate(s, obj, old, fldPath) is Validate for an update: list
-//     set/map duplicates are only reported when old had none. Upstream's
-//     validation ratcheting (forgiving errors in unchanged parts) is not
-//     implemented.
+//   - ValidateUpdate(s, obj, old, fldPath) is Validate for an update, with
+//     upstream's validation ratcheting: OpenAPI errors in parts that did not
+//     change (same property, map key or list-map keys) are forgiven, and
+//     list set/map duplicates are only reported when old had none.
 //
 // Everything is a pure function of its arguments: no goroutines, no I/O.
 // obj is JSON-shaped data as decoded by k8s.io/apimachinery/pkg/util/json
