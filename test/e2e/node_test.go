@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -272,13 +273,11 @@ func TestNodeAdoptsAfterRestart(t *testing.T) {
 	}
 }
 
-// TestNodeAgentJoins: `skiff node --count 3`, a separate process, joins
-// three simulated nodes to a server that runs none, spread over zones.
-func TestNodeAgentJoins(t *testing.T) {
-	t.Parallel()
-	s := startSkiff(t, "--nodes", "0")
-	agent := exec.Command(skiffBin, "node", "--runtime", "simulated", "--kubeconfig", s.Kubeconfig,
-		"--count", "3", "--name-prefix", "joined", "--zones", "a,b", "--capacity-cpu", "4", "--max-pods", "20")
+// startNodeAgent runs `skiff node args...` until the test ends, when it
+// must stop cleanly on SIGTERM; its output is returned for diagnostics.
+func startNodeAgent(t *testing.T, args ...string) *syncBuffer {
+	t.Helper()
+	agent := exec.Command(skiffBin, append([]string{"node"}, args...)...)
 	out := &syncBuffer{}
 	agent.Stdout, agent.Stderr = out, out
 	if err := agent.Start(); err != nil {
@@ -298,6 +297,32 @@ func TestNodeAgentJoins(t *testing.T) {
 			t.Errorf("skiff node did not stop on SIGTERM\n%s", out.String())
 		}
 	})
+	return out
+}
+
+// TestNodeAgentJoinsWithToken: `skiff node --server --token-file` joins
+// with a bearer token, trusting the cluster's CA.
+func TestNodeAgentJoinsWithToken(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tokens := writeFile(t, dir, "tokens.csv", "s3cr3t-node-token,node-agent,uid-node-agent,\"system:masters\"\n")
+	s := startSkiff(t, "--nodes", "0", "--token-auth-file", tokens)
+	tokenFile := writeFile(t, dir, "token", "s3cr3t-node-token\n")
+	out := startNodeAgent(t, "--server", "https://"+s.Addr, "--token-file", tokenFile,
+		"--certificate-authority", filepath.Join(s.DataDir, "pki", "ca.crt"), "--name-prefix", "tok")
+	eventually(t, "tok-0 is Ready", func() (bool, string) {
+		o, _, err := s.Kubectl("get", "node", "tok-0", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")
+		return err == nil && o == "True", o + out.String()
+	})
+}
+
+// TestNodeAgentJoins: `skiff node --count 3`, a separate process, joins
+// three simulated nodes to a server that runs none, spread over zones.
+func TestNodeAgentJoins(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t, "--nodes", "0")
+	out := startNodeAgent(t, "--runtime", "simulated", "--kubeconfig", s.Kubeconfig,
+		"--count", "3", "--name-prefix", "joined", "--zones", "a,b", "--capacity-cpu", "4", "--max-pods", "20")
 
 	for _, name := range []string{"joined-0", "joined-1", "joined-2"} {
 		eventually(t, name+" is Ready", func() (bool, string) {
