@@ -51,6 +51,7 @@ type Controller struct {
 	mu       sync.Mutex
 	graph    *graph
 	catalog  *catalog
+	absent   *absentCache
 	monitors map[schema.GroupVersionResource]*monitor
 }
 
@@ -75,6 +76,7 @@ func New(cfg *rest.Config, period time.Duration) (*Controller, error) {
 		period:     period,
 		rediscover: make(chan struct{}, 1),
 		graph:      newGraph(),
+		absent:     newAbsentCache(500),
 		monitors:   map[schema.GroupVersionResource]*monitor{},
 	}, nil
 }
@@ -249,13 +251,17 @@ func (c *Controller) classify(ctx context.Context, item identity, refs []metav1.
 			// The UID is an object in another namespace: not an owner.
 			c.reportInvalid(ctx, item, ref)
 		}
+		key := absentKey{Resource: ri.GVR.GroupResource(), Namespace: ns, Name: ref.Name, UID: ref.UID}
+		if c.absent.has(key) {
+			out = append(out, classifiedRef{Ref: ref, State: ownerAbsent})
+			continue
+		}
 		owner, err := c.metadata.Resource(ri.GVR).Namespace(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		switch {
-		case apierrors.IsNotFound(err):
-			out = append(out, classifiedRef{Ref: ref, State: ownerAbsent})
-		case err != nil:
+		case err != nil && !apierrors.IsNotFound(err):
 			return nil, false, err
-		case owner.UID != ref.UID:
+		case err != nil || owner.UID != ref.UID:
+			c.absent.add(key)
 			out = append(out, classifiedRef{Ref: ref, State: ownerAbsent})
 		case owner.DeletionTimestamp != nil && slices.Contains(owner.Finalizers, metav1.FinalizerDeleteDependents):
 			out = append(out, classifiedRef{Ref: ref, State: ownerWaiting})

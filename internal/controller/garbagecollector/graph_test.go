@@ -214,3 +214,18 @@ func TestCatalogLookup(t *testing.T) {
 		t.Error("an unknown kind resolved")
 	}
 }
+
+func TestAbsentCache(t *testing.T) {
+	a := newAbsentCache(2)
+	k := func(uid string) absentKey { return absentKey{Name: "o", UID: types.UID(uid)} }
+	a.add(k("1"))
+	a.add(k("2"))
+	a.add(k("2"))
+	if !a.has(k("1")) || !a.has(k("2")) || a.has(k("3")) {
+		t.Fatal("membership wrong before eviction")
+	}
+	a.add(k("3"))
+	if a.has(k("1")) || !a.has(k("2")) || !a.has(k("3")) {
+		t.Fatal("the oldest entry is not the one forgotten")
+	}
+}
