@@ -4,16 +4,23 @@
 // foregroundDeletion and orphan finalizers.
 //
 // It watches the metadata of every resource the server serves with list,
-// watch and delete (built-in and custom), rediscovering them every 30 s and
-// after a lookup fails, so a new CustomResourceDefinition's objects are
-// covered and a deleted one's watch stops. From those watches it keeps a
-// graph of who owns whom (graph.go); a change in the graph queues the
-// objects that may need work, and a worker decides (plan.go, pure) and acts.
+// watch and delete (built-in and custom; events excepted, as upstream),
+// rediscovering them every 30 s, when a CustomResourceDefinition changes
+// and when an owner's kind is unknown, so a new CRD's objects are covered
+// within seconds and a deleted one's watch stops (monitors.go). From those
+// watches it keeps a graph of who owns whom (graph.go); a change in the
+// graph queues the UIDs of the objects that may need work, and a worker
+// decides (plan.go, pure) and acts (garbagecollector.go). Work starts once
+// every resource has been listed (or after 30 s, so one broken resource
+// cannot stop the collector).
 //
 // Contract, as upstream's:
 //   - Background: a dependent is deleted once every owner is absent. Absence
 //     is always verified with a live GET: not found, or found with another
-//     UID (a dangling reference). The cache may only delay a deletion.
+//     UID (a dangling reference); owners found absent are remembered (a
+//     UID never returns). The graph may only delay a deletion: an object
+//     whose owners it has all seen alive is not looked up, since an
+//     owner's deletion queues it again.
 //   - Foreground: an owner deleted with the foregroundDeletion finalizer
 //     keeps it until no dependent that references it with
 //     blockOwnerDeletion=true is left; those dependents are deleted with
