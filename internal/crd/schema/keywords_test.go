@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -339,4 +340,105 @@ func (g *gen) value(p *apiextensionsv1.JSONSchemaProps, depth int) any {
 // jsonUnmarshal decodes as the API server does: whole numbers as int64.
 func jsonUnmarshal(s string, v *any) error {
 	return utiljson.Unmarshal([]byte(s), v)
+}
+
+// formatSamples are strings near the edges of each format.
+var formatSamples = []string{
+	"", " ", "a", "-", "x.y", "é", "\xff", "\n",
+	// dates and times
+	"2020-01-01", "2020-1-01", "2020-02-30", "20200101", "2020-01-01T10:00:00Z", "2020-01-01t10:00:00z",
+	"2020-01-01T10:00:00.123+01:00", "2020-01-01T24:00:00Z", "2020-01-01T23:59:60Z", "2020-01-01T10:00:00",
+	"2020-01-01T10:00:00x5Z", "2020-01-01T10:00:00Zt", "2020-01-01 10:00:00Z", "2020-01-01T10:00:00+0100",
+	"2020-01-01T10:00:00.Z", "2020-01-01T1:00:00Z", "T10:00:00Z", "2020-01-01T10:00:00é5Z", "2020-01-01T10:00:00\n5Z",
+	// durations
+	"10s", "1h30m", "-5m", "3 days", "3days 4hours", "1 week", "2 fortnights", "5 µs", "5µs", "5μs", "1 minute",
+	"10 msec", "x 5s y", "5", "s", "99999999999999999999 s", "1.5h", "1h 2m", "5 Hours", "10 nanoseconds", "7 wk",
+	// uuids
+	"6ba7b810-9dad-11d1-80b4-00c04fd430c8", "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", "6ba7b8109dad11d180b400c04fd430c8",
+	"6ba7b810-9dad-31d1-80b4-00c04fd430c8", "6ba7b810-9dad-41d1-80b4-00c04fd430c8", "6ba7b810-9dad-51d1-c0b4-00c04fd430c8",
+	"6ba7b810-9dad-51d1-80b4-00c04fd430c8", "6ba7b810-9dad-11d1-80b4-00c04fd430c", "6ba7b810-9dad-11d1-80b4-00c04fd430c8-",
+	// hosts and addresses
+	"example.com", "example.com.", "a", "a-b", "a--b", "-a", "a.b", "a.b1", "1.2.3.4", "xn--bcher-kva.example",
+	"exämple.com", "☃.net", "a_b.com", strings.Repeat("a", 63) + ".com", strings.Repeat("a", 64) + ".com",
+	strings.Repeat("a.", 127) + "com", "localhost", "a.co", "a.c",
+	"1.2.3.4", "01.2.3.4", "1.2.3", "256.1.1.1", "::1", "::ffff:1.2.3.4", "fe80::1%eth0", "1:2:3:4:5:6:7:8",
+	"10.0.0.0/8", "010.0.0.0/8", "::/0", "10.0.0.0/33", "10.0.0.0", "00:1a:2b:3c:4d:5e", "00-1A-2B-3C-4D-5E",
+	"001a.2b3c.4d5e", "00:1a:2b:3c:4d", "00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01",
+	// uris and emails
+	"http://example.com/a?b#c", "/a/b", "a/b", "mailto:a@b", "http://[::1]:80/", "http://a b", "*", "%zz",
+	"a@b.c", "A <a@b.c>", "a@", "@b", "a.@b", "\"a b\"@c", "a@b@c",
+	// isbn, credit cards, ssn
+	"0306406152", "0-306-40615-2", "0 306 40615 2", "030640615X", "0306406153", "9780306406157",
+	"978-0-306-40615-7", "9780306406158", "4111111111111111", "4111-1111-1111-1111", "4111 1111 1111 1112",
+	"5500000000000004", "340000000000009", "30000000000004", "6011000000000004", "3530111333300000", "411111111111111a1",
+	"123-45-6789", "123 45 6789", "123-45 6789", "123456789", "123-456-789", "12a-45-6789",
+	// colors, bytes, objectids, names
+	"#fff", "fff", "#ffff", "#abcdef", "abcdeg", "##fff", "rgb(0,0,0)", "rgb( 255 , 255 , 255 )", "rgb(256,0,0)",
+	"rgb(01,0,0)", "rgba(0,0,0,0)", "aGk=", "aGk", "aGk==", "aGVsbG8=", "aGVsbG8h", "a===", "====", "a+/=", "a-_=",
+	"507f1f77bcf86cd799439011", "507F1F77BCF86CD799439011", "507f1f77bcf86cd79943901", "507f1f77bcf86cd79943901g",
+	"my-name", "My-name", "my.name", "my..name", "-my", strings.Repeat("a", 63), strings.Repeat("a", 64),
+	strings.Repeat("a", 253), strings.Repeat("a.", 126) + "a", "secret",
+}
+
+// TestFormatsMatchStrfmt checks every format kube-apiserver validates
+// against strfmt's registry.
+func TestFormatsMatchStrfmt(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("aZ09-._:/@#+=% ()tT,xX\nµé")
+	samples := slices.Clone(formatSamples)
+	for range 3000 {
+		// Mutations of samples find the edges the samples miss.
+		s := []rune(formatSamples[r.IntN(len(formatSamples))])
+		for range 1 + r.IntN(3) {
+			i := r.IntN(len(s) + 1)
+			switch r.IntN(3) {
+			case 0:
+				s = slices.Insert(s, i, alphabet[r.IntN(len(alphabet))])
+			case 1:
+				if i < len(s) {
+					s = slices.Delete(s, i, i+1)
+				}
+			default:
+				if i < len(s) {
+					s[i] = alphabet[r.IntN(len(alphabet))]
+				}
+			}
+		}
+		samples = append(samples, string(s))
+	}
+	for name := range supportedStringFormats {
+		if !strfmt.Default.ContainsName(name) {
+			t.Errorf("strfmt does not know %q", name)
+		}
+		check := formatChecker(name)
+		if check == nil {
+			t.Errorf("no checker for %q", name)
+			continue
+		}
+		for _, s := range samples {
+			if got, want := check(s), strfmt.Default.Validates(name, s); got != want {
+				t.Errorf("format %s, %q: got %v, want %v", name, s, got, want)
+			}
+		}
+	}
+	if formatChecker("date-time") == nil || formatChecker("k8s-short-name") == nil || formatChecker("int32") != nil {
+		t.Errorf("format names are not normalized as strfmt's")
+	}
+}
+
+// TestParseMatchesStrfmt checks the parsers CEL uses for duration and
+// date-time values.
+func TestParseMatchesStrfmt(t *testing.T) {
+	for _, s := range formatSamples {
+		d, err := ParseDuration(s)
+		wd, werr := strfmt.ParseDuration(s)
+		if d != wd || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Errorf("ParseDuration(%q) = %v, %v; strfmt: %v, %v", s, d, err, wd, werr)
+		}
+		tm, err := ParseDateTime(s)
+		wt, werr := strfmt.ParseDateTime(s)
+		if !tm.Equal(time.Time(wt)) || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Errorf("ParseDateTime(%q) = %v, %v; strfmt: %v, %v", s, tm, err, time.Time(wt), werr)
+		}
+	}
 }
