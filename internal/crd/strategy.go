@@ -159,6 +159,11 @@ func (s *strategy) validate(ctx context.Context, u, old *unstructured.Unstructur
 		errs = append(errs, crdschema.ValidateUpdate(s.schema, u.Object, old.Object, nil)...)
 	}
 	if s.rules != nil {
+		// Rules do not run on a value whose shape is already wrong, as
+		// upstream.
+		if blocking := crdcel.BlockingError(errs); blocking != nil {
+			return append(errs, blocking)
+		}
 		var oldObj any
 		if old != nil {
 			oldObj = old.Object
