@@ -392,3 +392,59 @@ func TestPodGCOrphanedPod(t *testing.T) {
 		}
 	}
 }
+
+// kubectl delete of a Deployment with each --cascade: its ReplicaSet and
+// their pods (owned through blockOwnerDeletion controller references)
+// follow in background, go before the Deployment in foreground, and stay,
+// released, on orphan.
+func TestGCDeploymentCascade(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	cs := s.ClientSet()
+	ctx := context.Background()
+	// owned lists what is left of a Deployment: its ReplicaSets and pods.
+	owned := func(app string) (rs, pods int, rsRefs []metav1.OwnerReference) {
+		sel := metav1.ListOptions{LabelSelector: "app=" + app}
+		rsl, err := cs.AppsV1().ReplicaSets("default").List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := cs.CoreV1().Pods("default").List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rsl.Items {
+			rsRefs = append(rsRefs, r.OwnerReferences...)
+		}
+		return len(rsl.Items), len(pl.Items), rsRefs
+	}
+	create := func(app string) {
+		s.MustKubectl("create", "deployment", app, "--image=registry.k8s.io/pause:3.10", "--replicas=2")
+		eventually(t, app+"'s ReplicaSet and pods exist", func() (bool, string) {
+			rs, pods, _ := owned(app)
+			return rs == 1 && pods == 2, fmt.Sprintf("%d ReplicaSets, %d pods", rs, pods)
+		})
+	}
+
+	create("bg")
+	s.MustKubectl("delete", "deployment", "bg")
+	eventually(t, "background: bg's ReplicaSet and pods collected", func() (bool, string) {
+		rs, pods, _ := owned("bg")
+		return rs == 0 && pods == 0, fmt.Sprintf("%d ReplicaSets, %d pods", rs, pods)
+	})
+
+	create("fg")
+	// kubectl returns once the Deployment is gone, which foreground
+	// deletion allows only after everything it blocks on.
+	s.MustKubectl("delete", "deployment", "fg", "--cascade=foreground")
+	if rs, pods, _ := owned("fg"); rs != 0 || pods != 0 {
+		t.Errorf("foreground: the Deployment went before its dependents: %d ReplicaSets, %d pods left", rs, pods)
+	}
+
+	create("or")
+	s.MustKubectl("delete", "deployment", "or", "--cascade=orphan")
+	rs, pods, refs := owned("or")
+	if rs != 1 || pods != 2 || len(refs) != 0 {
+		t.Errorf("orphan: %d ReplicaSets (ownerReferences %v), %d pods; want 1 released ReplicaSet and its 2 pods", rs, refs, pods)
+	}
+}
