@@ -15,8 +15,12 @@ import (
 )
 
 // DefaultAssumedTTL is how long an assumed pod whose binding finished may
-// wait for the informer to show the binding before it is dropped.
-const DefaultAssumedTTL = 30 * time.Second
+// wait for the informer to show the binding before it is dropped. It is a
+// safety net, not a timeout anything waits on: on a loaded machine the
+// watch can lag the binding by tens of seconds, and dropping a pod the API
+// already bound lets the next decisions overcommit its node (upstream went
+// from 30 s to 15 min, and then to never, for that reason).
+const DefaultAssumedTTL = 15 * time.Minute
 
 // Cache is the scheduler's view of nodes and the pods placed on them,
 // including pods it has assumed: placed by a decision whose binding has

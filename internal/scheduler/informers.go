@@ -301,6 +301,12 @@ func (s *Scheduler) podDeleted(pod *corev1.Pod) {
 	s.nominator.remove(pod)
 	if s.responsible(pod) {
 		s.queue.Delete(pod)
+		// Deleted while its binding was in flight, or the bound update
+		// was lost in a relist: the assumed pod must not hold its room.
+		if s.cache.IsAssumed(pod) {
+			s.cache.ForgetPod(pod)
+			s.queue.MoveAllToActiveOrBackoff(EventAssignedPodDelete)
+		}
 	}
 }
 
