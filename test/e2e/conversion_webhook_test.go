@@ -28,6 +28,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"skiff.dev/skiff/internal/etcdtest"
 )
 
 // conversionWebhook is a real HTTPS server speaking
@@ -39,9 +43,18 @@ type conversionWebhook struct {
 	URL      string
 	CABundle []byte // PEM of the CA that signed the serving certificate
 
-	mu      sync.Mutex
-	reviews []seenReview
-	errs    []string // malformed requests
+	mu         sync.Mutex
+	reviews    []seenReview
+	errs       []string // malformed requests
+	refuseFrom string   // an apiVersion the webhook refuses to convert from
+}
+
+// RefuseFrom makes the webhook fail every conversion of an object in
+// apiVersion (none when "").
+func (wh *conversionWebhook) RefuseFrom(apiVersion string) {
+	wh.mu.Lock()
+	wh.refuseFrom = apiVersion
+	wh.mu.Unlock()
 }
 
 // seenReview is what one ConversionReview asked for.
@@ -156,6 +169,9 @@ func (wh *conversionWebhook) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	req := review.Request
 	seen := seenReview{Desired: req.DesiredAPIVersion}
+	wh.mu.Lock()
+	refuse := wh.refuseFrom
+	wh.mu.Unlock()
 	resp := &apiextensionsv1.ConversionResponse{UID: req.UID, Result: metav1.Status{Status: metav1.StatusSuccess}}
 	for _, raw := range req.Objects {
 		var obj map[string]any
@@ -165,7 +181,13 @@ func (wh *conversionWebhook) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		u := &unstructured.Unstructured{Object: obj}
 		seen.Objects = append(seen.Objects, u.GetName()+"@"+u.GetAPIVersion())
-		if err := convertPaint(u, req.DesiredAPIVersion); err != nil {
+		var err error
+		if from := u.GetAPIVersion(); refuse != "" && from == refuse && from != req.DesiredAPIVersion {
+			err = fmt.Errorf("conversion from %s refused", from)
+		} else {
+			err = convertPaint(u, req.DesiredAPIVersion)
+		}
+		if err != nil {
 			resp.ConvertedObjects = nil
 			resp.Result = metav1.Status{Status: metav1.StatusFailure, Message: err.Error()}
 			break
@@ -289,12 +311,42 @@ var (
 
 // TestCRDConversionWebhook: the API server calls a real HTTPS conversion
 // webhook (trusting it through the CRD's caBundle) whenever an object is
-// read or written in a version other than the one it is stored in.
+// read or written in a version other than the one it is stored in. The
+// server runs on a real etcd, so the test reads what is stored, and in
+// which version, from the keys themselves.
 func TestCRDConversionWebhook(t *testing.T) {
 	t.Parallel()
 	wh := startConversionWebhook(t)
-	s := startSkiff(t)
+	cluster := etcdtest.StartCluster(t, 1)
+	const prefix = "/skiff-crd-conversion"
+	s := startSkiffEtcd(t, cluster.Endpoints(), prefix)
 	ctx := context.Background()
+	etcd, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints(), DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	// storedAPIVersion is the apiVersion of paint name as stored in etcd.
+	storedAPIVersion := func(t *testing.T, name string) string {
+		t.Helper()
+		resp, err := etcd.Get(ctx, prefix+"/", clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, kv := range resp.Kvs {
+			keys = append(keys, string(kv.Key))
+			if strings.HasSuffix(string(kv.Key), "/convert.skiff.dev/paints/default/"+name) {
+				var obj struct{ APIVersion string }
+				if err := json.Unmarshal(kv.Value, &obj); err != nil {
+					t.Fatalf("the stored %s is not JSON: %v", kv.Key, err)
+				}
+				return obj.APIVersion
+			}
+		}
+		t.Fatalf("no key for paint %s among %v", name, keys)
+		return ""
+	}
 	dir := t.TempDir()
 	mustKubectl(t, s, "apply", "-f", writeFile(t, dir, "paints.yaml", paintsCRD(wh, "v1")))
 	waitEstablished(t, s, "paints.convert.skiff.dev")
@@ -320,13 +372,15 @@ func TestCRDConversionWebhook(t *testing.T) {
 	}
 
 	t.Run("ReadInOtherVersion", func(t *testing.T) {
-		mustKubectl(t, s, "apply", "-f", writeFile(t, dir, "p1.yaml", "apiVersion: convert.skiff.dev/v1\nkind: Paint\nmetadata:\n  name: p1\nspec:\n  colour: red\n"))
 		wh.Reviews()
+		mustKubectl(t, s, "apply", "-f", writeFile(t, dir, "p1.yaml", "apiVersion: convert.skiff.dev/v1\nkind: Paint\nmetadata:\n  name: p1\nspec:\n  colour: red\n"))
 		u := get(t, paintsV2, "p1")
 		spec, _, _ := unstructured.NestedMap(u.Object, "spec")
 		if u.GetAPIVersion() != "convert.skiff.dev/v2" || fmt.Sprint(spec) != "map[color:red]" {
 			t.Errorf("p1 at v2 = %s %v, want convert.skiff.dev/v2 with spec.color red only", u.GetAPIVersion(), spec)
 		}
+		// Only the webhook knows the rename; it was asked (now, or when
+		// the server chose to convert p1 after its creation).
 		if r := wh.Reviews(); !reviewed(r, "p1", "convert.skiff.dev/v1", "convert.skiff.dev/v2") {
 			t.Errorf("the webhook saw %+v, want p1 converted from v1 to v2", r)
 		}
@@ -357,6 +411,11 @@ func TestCRDConversionWebhook(t *testing.T) {
 		}
 		if r := wh.Reviews(); !reviewed(r, "p2", "convert.skiff.dev/v2", "convert.skiff.dev/v1") {
 			t.Errorf("the webhook saw %+v, want p2 converted from v2 to v1 for storage", r)
+		}
+		for _, n := range []string{"p1", "p2"} {
+			if v := storedAPIVersion(t, n); v != "convert.skiff.dev/v1" {
+				t.Errorf("%s is stored as %s, want the storage version convert.skiff.dev/v1", n, v)
+			}
 		}
 		u := get(t, paintsV1, "p2")
 		if u.GetAPIVersion() != "convert.skiff.dev/v1" || nestedString(u, "spec", "colour") != "blue" || nestedString(u, "spec", "color") != "" {
@@ -421,20 +480,28 @@ func TestCRDConversionWebhook(t *testing.T) {
 			sv := getCRD(t, s, "paints.convert.skiff.dev").Status.StoredVersions
 			return slices.Equal(sv, []string{"v1", "v2"}), fmt.Sprint(sv)
 		})
-		// Writing p1 now stores it at v2: the next read at v1 sends the
-		// webhook p1 in its v2 form.
-		eventually(t, "p1 rewritten at the v2 storage version", func() (bool, string) {
-			if _, err := v2.Patch(ctx, "p1", types.MergePatchType, []byte(`{"metadata":{"labels":{"migrated":"yes"}}}`), metav1.PatchOptions{}); err != nil {
-				return false, err.Error()
-			}
-			wh.Reviews()
-			u := get(t, paintsV1, "p1")
-			r := wh.Reviews()
-			if nestedString(u, "spec", "colour") != "green" {
-				return false, fmt.Sprintf("p1 at v1 = %v", u.Object)
-			}
-			return reviewed(r, "p1", "convert.skiff.dev/v2", "convert.skiff.dev/v1"), fmt.Sprintf("reviews %+v", r)
-		})
+		// Writing p1 now stores it at v2. Then, with the webhook refusing to
+		// convert anything from v1, p1 still reads at v2: it needs no
+		// conversion from its stored form any more.
+		if _, err := v2.Patch(ctx, "p1", types.MergePatchType, []byte(`{"metadata":{"labels":{"migrated":"yes"}}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatalf("rewriting p1 at v2: %v", err)
+		}
+		if v := storedAPIVersion(t, "p1"); v != "convert.skiff.dev/v2" {
+			t.Errorf("p1 is stored as %s after a write, want the new storage version convert.skiff.dev/v2", v)
+		}
+		if v := storedAPIVersion(t, "p2"); v != "convert.skiff.dev/v1" {
+			t.Errorf("p2, not written since, is stored as %s, want convert.skiff.dev/v1 still", v)
+		}
+		wh.RefuseFrom("convert.skiff.dev/v1")
+		u, err := v2.Get(ctx, "p1", metav1.GetOptions{})
+		if err != nil || nestedString(u, "spec", "color") != "green" || u.GetLabels()["migrated"] != "yes" {
+			t.Errorf("p1 at v2 with no conversion from v1 possible: %v %v; want it stored at v2 since its rewrite", err, u)
+		}
+		// Converting from v2 still works.
+		if c := nestedString(get(t, paintsV1, "p1"), "spec", "colour"); c != "green" {
+			t.Errorf("p1 at v1 = %q, want green", c)
+		}
+		wh.RefuseFrom("")
 		// p2, not rewritten, still reads in both versions. (When its v1
 		// form is converted, on this read or when a cache was filled, is
 		// the server's business.)
