@@ -198,7 +198,7 @@ func run() error {
 		if server != nil {
 			serverPID = server.Process.Pid
 		}
-		if err := runPods(ctx, core, prefix, pid, serverPID); err != nil {
+		if err := runPods(ctx, core, coord, prefix, pid, serverPID); err != nil {
 			return err
 		}
 	}

@@ -30,6 +30,11 @@ import (
 // many nodes spread evenly over the interval instead of arriving at once.
 const wheelSlots = 10
 
+// nodeWorkers is how many node writes (leases, status) are in flight at
+// once: 1,000 nodes renew 100 leases a second, which a busy server (each
+// write waiting ~300 ms behind pod writes) serves only with ~32 in flight.
+func nodeWorkers(count int) int { return min(max(count/30, 2), 32) }
+
 // Agent runs simulated nodes: it registers them, renews their leases,
 // posts their status, and moves the pods bound to them through their
 // lifecycle. It holds no goroutine per node or per pod.
@@ -40,8 +45,12 @@ type Agent struct {
 	core  *client.Core
 	coord *client.Group
 
-	queue workqueue.TypedRateLimitingInterface[key]
-	pods  cache.SharedIndexInformer
+	// queue holds pod work; nodeQueue registrations, lease renewals and
+	// status reports, with workers of its own, so that a backlog of pods
+	// never delays a heartbeat past the lease's expiry.
+	queue     workqueue.TypedRateLimitingInterface[key]
+	nodeQueue workqueue.TypedRateLimitingInterface[key]
+	pods      cache.SharedIndexInformer
 
 	// capacity is what each node can admit.
 	capacity usage
@@ -109,9 +118,12 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 		capacity: usage{pods: int64(opts.MaxPods), milliCPU: opts.CPU.MilliValue(),
 			memory: opts.Memory.Value(), storage: opts.EphemeralStorage.Value()},
 	}
-	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[key](50*time.Millisecond, 30*time.Second),
-		workqueue.TypedRateLimitingQueueConfig[key]{Name: "node-agent", Clock: opts.Clock})
+	newQueue := func(name string) workqueue.TypedRateLimitingInterface[key] {
+		return workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[key](50*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[key]{Name: name, Clock: opts.Clock})
+	}
+	a.queue, a.nodeQueue = newQueue("node-agent-pods"), newQueue("node-agent-nodes")
 
 	// One informer of the pods bound to any node serves every node of the
 	// agent: one watch, however many nodes. With one node the server
@@ -213,13 +225,14 @@ func (a *Agent) Names() []string {
 // when the nodes could not be planned (the server never answered).
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.queue.ShutDown()
+	defer a.nodeQueue.ShutDown()
 	if err := a.plan(ctx); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, n := range a.order {
-		a.queue.Add(key{kind: kindRegister, name: n.spec.name})
+		a.nodeQueue.Add(key{kind: kindRegister, name: n.spec.name})
 	}
 	wg.Go(func() { a.pods.RunWithContext(ctx) })
 	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
@@ -231,12 +244,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	ticker := a.clock.NewTicker(a.opts.LeaseRenewInterval / wheelSlots)
 	defer ticker.Stop()
 	for range a.opts.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, a.work, time.Second) })
+		wg.Go(func() { wait.UntilWithContext(ctx, func(ctx context.Context) { a.work(ctx, a.queue) }, time.Second) })
+	}
+	for range nodeWorkers(len(a.order)) {
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, func(ctx context.Context) { a.work(ctx, a.nodeQueue) }, time.Second)
+		})
 	}
 	wg.Go(func() { a.turnWheel(ctx, ticker) })
 	a.log.Info("simulated nodes running", "count", len(a.order), "first", a.order[0].spec.name)
 	<-ctx.Done()
 	a.queue.ShutDown()
+	a.nodeQueue.ShutDown()
 	return nil
 }
 
@@ -386,32 +405,32 @@ func (a *Agent) turnWheel(ctx context.Context, t clock.Ticker) {
 			if n.node == nil {
 				continue // not registered yet; registration retries itself
 			}
-			a.queue.Add(key{kind: kindLease, name: n.spec.name})
+			a.nodeQueue.Add(key{kind: kindLease, name: n.spec.name})
 			if now.Sub(n.lastReport) >= a.opts.StatusReportFrequency {
-				a.queue.Add(key{kind: kindStatus, name: n.spec.name})
+				a.nodeQueue.Add(key{kind: kindStatus, name: n.spec.name})
 			}
 		}
 		a.mu.Unlock()
 	}
 }
 
-func (a *Agent) work(ctx context.Context) {
+func (a *Agent) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[key]) {
 	for {
-		k, quit := a.queue.Get()
+		k, quit := q.Get()
 		if quit {
 			return
 		}
 		err := a.sync(ctx, k)
 		switch {
 		case err == nil:
-			a.queue.Forget(k)
+			q.Forget(k)
 		case ctx.Err() != nil:
-			a.queue.Forget(k)
+			q.Forget(k)
 		default:
 			a.log.Debug("sync failed; retrying", "kind", k.kind, "namespace", k.namespace, "name", k.name, "err", err)
-			a.queue.AddRateLimited(k)
+			q.AddRateLimited(k)
 		}
-		a.queue.Done(k)
+		q.Done(k)
 	}
 }
 
