@@ -13,15 +13,24 @@
 //     LeaseRenewInterval (10 s), owned by the Node;
 //   - posts the node status with fresh heartbeats every
 //     StatusReportFrequency (5 min), as nodeStatusReportFrequency;
-//   - moves the pods bound to it through their lifecycle (package
-//     simulated decides each step), with pod IPs from its CIDR; deleted
-//     pods are stopped, reported terminal, then removed with a zero-grace
-//     delete carrying their UID as precondition.
+//   - admits the pods bound to it as the kubelet does (OutOfcpu,
+//     OutOfmemory, OutOfpods, ...), and moves the admitted ones through
+//     their lifecycle (package simulated decides each step), with pod IPs
+//     from its CIDR; steps that need no time are coalesced into one status
+//     write, as the kubelet's status manager posts only the latest status;
+//     deleted pods are stopped, reported terminal, then removed with a
+//     zero-grace delete carrying their UID as precondition.
 //
 // Costs do not grow with goroutines: one pod informer (one watch, for all
-// nodes), one rate-limited work queue with a fixed number of workers for
-// every write, its delaying heap for simulated durations, and one ticker
-// turning a wheel of lease slots so renewals spread over the interval.
+// nodes; pods are cached slimmed to what the lifecycle reads), a
+// rate-limited work queue of pods with a fixed number of workers and its
+// delaying heap for simulated durations, a second queue with its own
+// workers for registrations, leases and status (so a backlog of pods never
+// delays a heartbeat), and one ticker turning a wheel of lease slots so
+// renewals spread evenly over the interval.
+//
+// The pod IPs and admitted resources of a node live in memory only; an
+// agent rebuilds them from the pods it finds when it starts.
 //
 // Node names are "<prefix>-<i>" and are the nodes' identity: an agent
 // started again with the same prefix and count adopts its nodes, leases
