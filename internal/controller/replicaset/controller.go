@@ -412,7 +412,12 @@ func ReleasePatch(owner, uid types.UID) []byte {
 // recording expectations first so the informer's echo of each write is
 // accounted for.
 func (c *Controller) manageReplicas(ctx context.Context, k string, rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) error {
-	plan := PlanReplicas(replicasOf(rs), pods, c.relatedPods(rs), c.burst, now)
+	var related []*corev1.Pod
+	if len(pods) > int(replicasOf(rs)) {
+		// Only a deletion ranks by siblings' placement.
+		related = c.relatedPods(rs)
+	}
+	plan := PlanReplicas(replicasOf(rs), pods, related, c.burst, now)
 	switch {
 	case plan.Create > 0:
 		c.exp.ExpectCreations(k, plan.Create, now)
