@@ -33,16 +33,17 @@
 //
 //   - Validate(s, obj, fldPath) checks obj's values as kube-apiserver checks
 //     a custom resource, with the same field.ErrorList (types, paths and
-//     messages): the OpenAPI keywords through k8s.io/kube-openapi's
-//     validator on a conversion of s.Props (so messages are upstream's word
-//     for word, e.g. "spec.a in body must be of type integer: \"string\""),
+//     messages): the OpenAPI keywords, checked by our port of
+//     k8s.io/kube-openapi's validator (keywords.go, formats.go; tests hold
+//     it to kube-openapi's answers) so messages are upstream's word for
+//     word, e.g. "spec.a in body must be of type integer: \"string\"";
 //     formats kube-apiserver does not support are ignored as it ignores
 //     them, then apiVersion/kind/metadata of embedded resources, then
 //     duplicates in x-kubernetes-list-type set and map lists. The root's
 //     metadata is only checked as far as the schema restricts name and
 //     generateName. x-kubernetes-validations (CEL) rules are not evaluated
-//     here; see internal/crd/cel. Error order within the OpenAPI part
-//     follows kube-openapi and is not stable.
+//     here; see internal/crd/cel. Errors of the OpenAPI part come in a
+//     stable order (kube-apiserver's follows Go's map order).
 //
 //   - ValidateUpdate(s, obj, old, fldPath) is Validate for an update, with
 //     upstream's validation ratcheting: OpenAPI errors in parts that did not

@@ -355,3 +355,15 @@ func ParseDuration(s string) (time.Duration, error) {
 // runeCount is the length minLength and maxLength compare: characters,
 // not bytes.
 func runeCount(s string) int64 { return int64(utf8.RuneCountInString(s)) }
+
+// CheckFormat reports whether s is valid in format, as kube-apiserver's
+// strfmt registry judges it; known is false for a format kube-apiserver does
+// not validate in custom resources (any s is then valid). Names are matched
+// without dashes, so "date-time" and "datetime" are the same format.
+func CheckFormat(format, s string) (valid, known bool) {
+	check := formatChecker(format)
+	if check == nil {
+		return true, false
+	}
+	return check(s), true
+}

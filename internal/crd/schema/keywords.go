@@ -226,36 +226,30 @@ func dedupErrors(errs []error) []error {
 	return out
 }
 
-// ratchet is the old value of a node in an update, for validation
-// ratcheting: the errors of a node whose value did not change are
-// forgiven, so that objects stored under an older, laxer schema stay
-// updatable. A nil ratchet (a create, or a part of the object without a
-// counterpart in the old one) forgives nothing.
-type ratchet interface {
-	// field is the counterpart of property or map key name, or nil.
-	field(name string) ratchet
-	// item is the counterpart of list item i, or nil.
-	item(i int) ratchet
-	// unchanged reports whether the node's new value equals the old one.
-	unchanged() bool
-}
-
 // validate checks data at path (upstream's dotted spelling: "spec.a[0].b",
-// "" at the root), forgiving its errors if rc says data did not change. As
-// upstream (where ratcheting wraps the validator of each property and
-// item), forgiven errors still count as matches.
-func (k *keywords) validate(path string, data any, rc ratchet) result {
-	r := k.validateNode(path, data, rc)
-	if rc != nil && !r.valid() && rc.unchanged() {
+// "" at the root).
+//
+// For an update, c pairs data with its old value (nil on create, or where
+// the old object has no counterpart): validation ratcheting forgives the
+// errors of a node whose value did not change, so that objects stored under
+// an older, laxer schema stay updatable. As in kube-apiserver, where
+// ratcheting wraps the validator of each property and item, forgiven errors
+// still count as matches, and the alternatives of anyOf, oneOf, allOf and
+// not are judged without ratcheting (the node as a whole is forgiven if it
+// did not change).
+func (k *keywords) validate(path string, data any, c *correlated) result {
+	var r result
+	if k == nil {
+		return r
+	}
+	r = k.validateNode(path, data, c)
+	if c != nil && !r.valid() && c.deepEqual() {
 		r.errs = nil
 	}
 	return r
 }
 
-// validateNode is validate without forgiving data's own errors: the
-// alternatives of anyOf and the like are judged on their errors even in an
-// unchanged node, whose errors are forgiven as a whole afterwards.
-func (k *keywords) validateNode(path string, data any, rc ratchet) result {
+func (k *keywords) validateNode(path string, data any, c *correlated) result {
 	var r result
 	if k == nil {
 		return r
@@ -273,7 +267,7 @@ func (k *keywords) validateNode(path string, data any, rc ratchet) result {
 		r.merge(k.validateType(path, data))
 		r.count++
 	}
-	r.merge(k.validateJunctors(path, data, rc))
+	r.merge(k.validateJunctors(path, data))
 	r.count++
 	switch v := data.(type) {
 	case string:
@@ -291,7 +285,7 @@ func (k *keywords) validateNode(path string, data any, rc ratchet) result {
 		r.merge(k.validateNumber(path, v))
 		r.count++
 	case []any:
-		r.merge(k.validateArray(path, v, rc))
+		r.merge(k.validateArray(path, v, c))
 		r.count++
 	}
 	if err := k.validateEnum(path, data); err != nil {
@@ -299,7 +293,7 @@ func (k *keywords) validateNode(path string, data any, rc ratchet) result {
 	}
 	r.count++
 	if m, ok := data.(map[string]any); ok {
-		r.merge(k.validateObject(path, m, rc))
+		r.merge(k.validateObject(path, m, c))
 		r.count++
 	}
 	r.count++
@@ -388,13 +382,13 @@ func isJSONInteger(f float64) bool {
 // validateJunctors checks anyOf, oneOf, allOf, not and dependencies. When
 // no alternative matches, anyOf and oneOf report the errors of the one that
 // matched best.
-func (k *keywords) validateJunctors(path string, data any, rc ratchet) result {
+func (k *keywords) validateJunctors(path string, data any) result {
 	var r result
 	if len(k.anyOf) > 0 {
 		var best, firstSuccess *result
 		succeeded := false
 		for _, s := range k.anyOf {
-			sr := s.validateNode(path, data, rc)
+			sr := s.validate(path, data, nil)
 			if sr.valid() {
 				best, succeeded, firstSuccess = nil, true, &sr
 				break
@@ -416,7 +410,7 @@ func (k *keywords) validateJunctors(path string, data any, rc ratchet) result {
 		var best, firstSuccess *result
 		validated := 0
 		for _, s := range k.oneOf {
-			sr := s.validateNode(path, data, rc)
+			sr := s.validate(path, data, nil)
 			if sr.valid() {
 				validated++
 				best = nil
@@ -445,7 +439,7 @@ func (k *keywords) validateJunctors(path string, data any, rc ratchet) result {
 	if len(k.allOf) > 0 {
 		validated := 0
 		for _, s := range k.allOf {
-			sr := s.validateNode(path, data, rc)
+			sr := s.validate(path, data, nil)
 			if sr.valid() {
 				validated++
 			}
@@ -459,7 +453,7 @@ func (k *keywords) validateJunctors(path string, data any, rc ratchet) result {
 			r.add(openapierrors.New(openapierrors.CompositeErrorCode, "%q must validate all the schemas (allOf)%s", path, detail))
 		}
 	}
-	if k.not != nil && k.not.validateNode(path, data, rc).valid() {
+	if k.not != nil && k.not.validate(path, data, nil).valid() {
 		r.add(openapierrors.New(openapierrors.CompositeErrorCode, "%q must not validate the schema (not)", path))
 	}
 	if m, ok := data.(map[string]any); ok && len(k.dependencies) > 0 {
@@ -469,7 +463,7 @@ func (k *keywords) validateJunctors(path string, data any, rc ratchet) result {
 				continue
 			}
 			if dep.schema != nil {
-				r.merge(dep.schema.validateNode(path+"."+key, data, rc))
+				r.merge(dep.schema.validate(path+"."+key, data, nil))
 				continue
 			}
 			for _, needed := range dep.properties {
@@ -640,11 +634,11 @@ func maximumFloat(path string, v, bound float64, exclusive bool) *openapierrors.
 }
 
 // validateArray checks the items, then minItems, maxItems and uniqueItems.
-func (k *keywords) validateArray(path string, list []any, rc ratchet) result {
+func (k *keywords) validateArray(path string, list []any, c *correlated) result {
 	var r result
 	if k.items != nil {
 		for i, item := range list {
-			r.merge(k.items.validate(path+"["+strconv.Itoa(i)+"]", item, itemRatchet(rc, i)))
+			r.merge(k.items.validate(path+"["+strconv.Itoa(i)+"]", item, c.index(i)))
 		}
 	}
 	size := int64(len(list))
@@ -693,7 +687,7 @@ func (k *keywords) validateEnum(path string, data any) error {
 
 // validateObject checks minProperties, maxProperties, unknown fields, the
 // properties, required fields and patternProperties.
-func (k *keywords) validateObject(path string, m map[string]any, rc ratchet) result {
+func (k *keywords) validateObject(path string, m map[string]any, c *correlated) result {
 	var r result
 	size := int64(len(m))
 	if k.minProperties != nil && size < *k.minProperties {
@@ -715,9 +709,9 @@ func (k *keywords) validateObject(path string, m map[string]any, rc ratchet) res
 	} else {
 		for _, key := range keys {
 			_, known := k.properties[key]
-			matched := k.validatePatternProperties(&r, path, key, m[key], rc)
+			matched := k.validatePatternProperties(&r, path, key, m[key], c)
 			if !known && !matched && k.additionalProperties != nil {
-				r.merge(k.additionalProperties.validate(path+"."+key, m[key], fieldRatchet(rc, path, key)))
+				r.merge(k.additionalProperties.validate(path+"."+key, m[key], fieldCorrelated(c, path, key)))
 			}
 		}
 	}
@@ -727,7 +721,7 @@ func (k *keywords) validateObject(path string, m map[string]any, rc ratchet) res
 			if path != "" {
 				child = path + "." + name
 			}
-			r.merge(k.properties[name].validate(child, v, fieldRatchet(rc, path, name)))
+			r.merge(k.properties[name].validate(child, v, fieldCorrelated(c, path, name)))
 		}
 	}
 	for _, name := range k.required {
@@ -740,8 +734,8 @@ func (k *keywords) validateObject(path string, m map[string]any, rc ratchet) res
 	// count grows.
 	for _, key := range keys {
 		_, known := k.properties[key]
-		if k.validatePatternProperties(&r, path, key, m[key], rc) && !known {
-			k.validatePatternProperties(&r, path, key, m[key], rc)
+		if k.validatePatternProperties(&r, path, key, m[key], c) && !known {
+			k.validatePatternProperties(&r, path, key, m[key], c)
 		}
 	}
 	return r
@@ -758,30 +752,23 @@ func (k *keywords) matchesPattern(key string) bool {
 
 // validatePatternProperties checks value against every patternProperties
 // schema whose pattern matches key, into r, and reports whether any did.
-func (k *keywords) validatePatternProperties(r *result, path, key string, value any, rc ratchet) bool {
+func (k *keywords) validatePatternProperties(r *result, path, key string, value any, c *correlated) bool {
 	matched := false
 	for _, pp := range k.patternProperties {
 		if pp.re != nil && pp.re.MatchString(key) {
 			matched = true
-			r.merge(pp.schema.validate(path+"."+key, value, fieldRatchet(rc, path, key)))
+			r.merge(pp.schema.validate(path+"."+key, value, fieldCorrelated(c, path, key)))
 		}
 	}
 	return matched
 }
 
-// fieldRatchet is rc's counterpart of the field name under path. The
-// resource's apiVersion and kind never ratchet: old and new are both
+// fieldCorrelated is c's child for the field name of the object at path.
+// The resource's apiVersion and kind never ratchet: old and new are both
 // converted to the version being served.
-func fieldRatchet(rc ratchet, path, name string) ratchet {
-	if rc == nil || (path == "" && (name == "apiVersion" || name == "kind")) {
+func fieldCorrelated(c *correlated, path, name string) *correlated {
+	if path == "" && (name == "apiVersion" || name == "kind") {
 		return nil
 	}
-	return rc.field(name)
-}
-
-func itemRatchet(rc ratchet, i int) ratchet {
-	if rc == nil {
-		return nil
-	}
-	return rc.item(i)
+	return c.key(name)
 }

@@ -3,7 +3,9 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 	"k8s.io/kube-openapi/pkg/validation/validate"
 	"k8s.io/utils/ptr"
@@ -244,6 +247,10 @@ func (g *gen) schema(depth int) *apiextensionsv1.JSONSchemaProps {
 	}
 	if p.Type == "array" || g.chance(10) {
 		p.Items = &apiextensionsv1.JSONSchemaPropsOrArray{Schema: g.schema(depth - 1)}
+		if items := p.Items.Schema; items.Type == "object" && len(items.Properties) > 0 && g.chance(50) {
+			p.XListType = ptr.To("map")
+			p.XListMapKeys = []string{slices.Sorted(maps.Keys(items.Properties))[0]}
+		}
 	}
 	if p.Type == "object" || g.chance(10) {
 		switch g.r.IntN(5) {
@@ -421,6 +428,12 @@ func TestFormatsMatchStrfmt(t *testing.T) {
 			}
 		}
 	}
+	if valid, known := CheckFormat("date-time", "2020-01-01T00:00:00Z"); !valid || !known {
+		t.Errorf("CheckFormat(date-time) = %v, %v", valid, known)
+	}
+	if valid, known := CheckFormat("int32", "x"); !valid || known {
+		t.Errorf("CheckFormat(int32) = %v, %v", valid, known)
+	}
 	if formatChecker("date-time") == nil || formatChecker("k8s-short-name") == nil || formatChecker("int32") != nil {
 		t.Errorf("format names are not normalized as strfmt's")
 	}
@@ -441,4 +454,233 @@ func TestParseMatchesStrfmt(t *testing.T) {
 			t.Errorf("ParseDateTime(%q) = %v, %v; strfmt: %v, %v", s, tm, err, time.Time(wt), werr)
 		}
 	}
+}
+
+// The reference implementation the tests compare with: the CRD schema
+// converted for kube-openapi as apiextensions-apiserver converts it, and
+// kube-openapi's validator with kube-apiserver's ratcheting hooks.
+
+// toOpenAPI converts a CRD schema into kube-openapi's form, keeping what
+// value validation reads. Defaults, examples and descriptions do not
+// matter for validating a value and are left out.
+func toOpenAPI(in *apiextensionsv1.JSONSchemaProps) *spec.Schema {
+	if in == nil {
+		return nil
+	}
+	out := &spec.Schema{}
+	if in.Type != "" {
+		out.Type = spec.StringOrArray{in.Type}
+	}
+	if in.XIntOrString {
+		out.Type = spec.StringOrArray{"integer", "string"}
+	}
+	out.Nullable = in.Nullable
+	if in.Format != "" && supportedFormat(singleType(out.Type), in.Format) {
+		out.Format = in.Format
+	}
+	out.Maximum = in.Maximum
+	out.ExclusiveMaximum = in.ExclusiveMaximum
+	out.Minimum = in.Minimum
+	out.ExclusiveMinimum = in.ExclusiveMinimum
+	out.MaxLength = in.MaxLength
+	out.MinLength = in.MinLength
+	out.Pattern = in.Pattern
+	out.MaxItems = in.MaxItems
+	out.MinItems = in.MinItems
+	out.UniqueItems = in.UniqueItems
+	out.MultipleOf = in.MultipleOf
+	out.MaxProperties = in.MaxProperties
+	out.MinProperties = in.MinProperties
+	out.Required = in.Required
+	if in.Enum != nil {
+		out.Enum = make([]any, len(in.Enum))
+		for i, e := range in.Enum {
+			out.Enum[i] = decodeJSON(e.Raw)
+		}
+	}
+	for i := range in.AllOf {
+		out.AllOf = append(out.AllOf, *toOpenAPI(&in.AllOf[i]))
+	}
+	for i := range in.OneOf {
+		out.OneOf = append(out.OneOf, *toOpenAPI(&in.OneOf[i]))
+	}
+	for i := range in.AnyOf {
+		out.AnyOf = append(out.AnyOf, *toOpenAPI(&in.AnyOf[i]))
+	}
+	if in.Not != nil {
+		out.Not = toOpenAPI(in.Not)
+	}
+	out.Properties = toOpenAPIMap(in.Properties)
+	out.PatternProperties = toOpenAPIMap(in.PatternProperties)
+	if ap := in.AdditionalProperties; ap != nil {
+		out.AdditionalProperties = &spec.SchemaOrBool{Allows: ap.Allows, Schema: toOpenAPI(ap.Schema)}
+	}
+	if ai := in.AdditionalItems; ai != nil {
+		out.AdditionalItems = &spec.SchemaOrBool{Allows: ai.Allows, Schema: toOpenAPI(ai.Schema)}
+	}
+	if it := in.Items; it != nil {
+		out.Items = &spec.SchemaOrArray{Schema: toOpenAPI(it.Schema)}
+		for i := range it.JSONSchemas {
+			out.Items.Schemas = append(out.Items.Schemas, *toOpenAPI(&it.JSONSchemas[i]))
+		}
+	}
+	if in.Dependencies != nil {
+		out.Dependencies = make(spec.Dependencies, len(in.Dependencies))
+		for k, d := range in.Dependencies {
+			out.Dependencies[k] = spec.SchemaOrStringArray{Property: d.Property, Schema: toOpenAPI(d.Schema)}
+		}
+	}
+	// kube-openapi reads these extensions while validating: int-or-string
+	// switches its type check, preserve-unknown-fields and embedded
+	// resources relax additionalProperties.
+	if in.XIntOrString {
+		out.AddExtension("x-kubernetes-int-or-string", true)
+	}
+	if in.XPreserveUnknownFields != nil {
+		out.AddExtension("x-kubernetes-preserve-unknown-fields", *in.XPreserveUnknownFields)
+	}
+	if in.XEmbeddedResource {
+		out.AddExtension("x-kubernetes-embedded-resource", true)
+	}
+	return out
+}
+
+func toOpenAPIMap(in map[string]apiextensionsv1.JSONSchemaProps) map[string]spec.Schema {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]spec.Schema, len(in))
+	for k := range in {
+		p := in[k]
+		out[k] = *toOpenAPI(&p)
+	}
+	return out
+}
+
+func singleType(t spec.StringOrArray) string {
+	if len(t) == 1 {
+		return t[0]
+	}
+	return ""
+}
+
+// ratchetValidator is kube-openapi's validator for one node of an update:
+// errors of a node whose value did not change are forgiven (upstream turns
+// them into warnings nobody sees), so objects stored under an older,
+// laxer schema stay updatable as long as their invalid parts are left
+// alone.
+type ratchetValidator struct {
+	schema  *spec.Schema
+	root    any
+	path    string
+	formats strfmt.Registry
+	options []validate.Option
+	c       *correlated
+}
+
+var _ validate.ValueValidator = (*ratchetValidator)(nil)
+
+func (r *ratchetValidator) SetPath(string)                 {}
+func (r *ratchetValidator) Applies(any, reflect.Kind) bool { return true }
+
+func (r *ratchetValidator) Validate(data any) *validate.Result {
+	opts := append([]validate.Option{func(o *validate.SchemaValidatorOptions) {
+		o.NewValidatorForField = r.field
+		o.NewValidatorForIndex = r.index
+	}}, r.options...)
+	res := validate.NewSchemaValidator(r.schema, r.root, r.path, r.formats, opts...).Validate(r.c.new)
+	if res.IsValid() || !r.c.deepEqual() {
+		return res
+	}
+	return (&validate.Result{}).MergeAsWarnings(res)
+}
+
+func (r *ratchetValidator) field(field string, s *spec.Schema, root any, path string, formats strfmt.Registry, opts ...validate.Option) validate.ValueValidator {
+	ch := r.c.key(field)
+	// apiVersion and kind of the resource are the same in old and new
+	// (both are converted to the version served), so they never ratchet.
+	if ch == nil || (r.path == "" && (field == "apiVersion" || field == "kind")) {
+		return validate.NewSchemaValidator(s, root, path, formats, opts...)
+	}
+	return &ratchetValidator{schema: s, root: root, path: path, formats: formats, options: opts, c: ch}
+}
+
+func (r *ratchetValidator) index(i int, s *spec.Schema, root any, path string, formats strfmt.Registry, opts ...validate.Option) validate.ValueValidator {
+	ch := r.c.index(i)
+	if ch == nil {
+		return validate.NewSchemaValidator(s, root, path, formats, opts...)
+	}
+	return &ratchetValidator{schema: s, root: root, path: path, formats: formats, options: opts, c: ch}
+}
+
+// TestRatchetingMatchesUpstream compares updates of random values (an old
+// value and a partly changed copy) under random schemas with kube-openapi
+// driven by kube-apiserver's ratcheting hooks.
+func TestRatchetingMatchesUpstream(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 500
+	}
+	for seed := range uint64(n) {
+		g := &gen{rand.New(rand.NewPCG(seed, 7))}
+		p := g.schema(3)
+		s, err := build(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			old := g.value(p, 3)
+			obj := g.mutate(old, 3)
+			want, wantCount := describeErrors(nil), 0
+			if sch := toOpenAPI(p); sch != nil {
+				r := &ratchetValidator{schema: sch, formats: strfmt.Default, c: newCorrelated(obj, old, s)}
+				res := r.Validate(obj)
+				want, wantCount = describeErrors(res.Errors), res.MatchCount
+			}
+			res := compileKeywords(p).validate("", obj, newCorrelated(obj, old, s))
+			got, gotCount := describeErrors(dedupErrors(res.errs)), res.count
+			if !slices.Equal(got, want) || gotCount != wantCount {
+				schema, _ := json.Marshal(p)
+				o, _ := json.Marshal(old)
+				v, _ := json.Marshal(obj)
+				t.Fatalf("seed %d: schema %s, update %s to %s:\ngot  %d %q\nwant %d %q", seed, schema, o, v, gotCount, got, wantCount, want)
+			}
+		}
+	}
+}
+
+// mutate returns a copy of v with some parts changed.
+func (g *gen) mutate(v any, depth int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			switch {
+			case g.chance(10):
+			case g.chance(30):
+				out[k] = g.mutate(e, depth-1)
+			default:
+				out[k] = e
+			}
+		}
+		if g.chance(15) {
+			out[pick(g, genKeys...)] = g.scalar()
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if g.chance(70) {
+				out = append(out, g.mutate(e, depth-1))
+			}
+		}
+		if g.chance(20) {
+			slices.Reverse(out)
+		}
+		return out
+	}
+	if g.chance(25) {
+		return g.scalar()
+	}
+	return v
 }

@@ -4,10 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-
-	"k8s.io/kube-openapi/pkg/validation/spec"
-	"k8s.io/kube-openapi/pkg/validation/strfmt"
-	"k8s.io/kube-openapi/pkg/validation/validate"
 )
 
 // correlated pairs a value of an update with the value it replaces, where
@@ -172,53 +168,4 @@ func (c *correlated) deepEqual() (res bool) {
 		return true
 	}
 	return reflect.DeepEqual(c.old, c.new)
-}
-
-// ratchetValidator is kube-openapi's validator for one node of an update:
-// errors of a node whose value did not change are forgiven (upstream turns
-// them into warnings nobody sees), so objects stored under an older,
-// laxer schema stay updatable as long as their invalid parts are left
-// alone.
-type ratchetValidator struct {
-	schema  *spec.Schema
-	root    any
-	path    string
-	formats strfmt.Registry
-	options []validate.Option
-	c       *correlated
-}
-
-var _ validate.ValueValidator = (*ratchetValidator)(nil)
-
-func (r *ratchetValidator) SetPath(string)                 {}
-func (r *ratchetValidator) Applies(any, reflect.Kind) bool { return true }
-
-func (r *ratchetValidator) Validate(data any) *validate.Result {
-	opts := append([]validate.Option{func(o *validate.SchemaValidatorOptions) {
-		o.NewValidatorForField = r.field
-		o.NewValidatorForIndex = r.index
-	}}, r.options...)
-	res := validate.NewSchemaValidator(r.schema, r.root, r.path, r.formats, opts...).Validate(r.c.new)
-	if res.IsValid() || !r.c.deepEqual() {
-		return res
-	}
-	return (&validate.Result{}).MergeAsWarnings(res)
-}
-
-func (r *ratchetValidator) field(field string, s *spec.Schema, root any, path string, formats strfmt.Registry, opts ...validate.Option) validate.ValueValidator {
-	ch := r.c.key(field)
-	// apiVersion and kind of the resource are the same in old and new
-	// (both are converted to the version served), so they never ratchet.
-	if ch == nil || (r.path == "" && (field == "apiVersion" || field == "kind")) {
-		return validate.NewSchemaValidator(s, root, path, formats, opts...)
-	}
-	return &ratchetValidator{schema: s, root: root, path: path, formats: formats, options: opts, c: ch}
-}
-
-func (r *ratchetValidator) index(i int, s *spec.Schema, root any, path string, formats strfmt.Registry, opts ...validate.Option) validate.ValueValidator {
-	ch := r.c.index(i)
-	if ch == nil {
-		return validate.NewSchemaValidator(s, root, path, formats, opts...)
-	}
-	return &ratchetValidator{schema: s, root: root, path: path, formats: formats, options: opts, c: ch}
 }

@@ -8,8 +8,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/kube-openapi/pkg/validation/spec"
-	"k8s.io/kube-openapi/pkg/validation/validate"
 )
 
 // ErrNotStructural is wrapped by New's error when the schema breaks a
@@ -51,11 +49,10 @@ type Structural struct {
 	// Props is the schema this node was built from, read-only.
 	Props *apiextensionsv1.JSONSchemaProps
 
-	// openapi is Props converted for kube-openapi's validator, built on
-	// first use by Validate. A Structural must therefore not be copied.
-	openapiOnce   sync.Once
-	openapiSchema *spec.Schema
-	openapi       *validate.SchemaValidator
+	// keywords is Props compiled for value validation, built on first use
+	// by Validate. A Structural must therefore not be copied.
+	keywordsOnce sync.Once
+	keywords     *keywords
 }
 
 // New checks props (Check with path openAPIV3Schema) and builds its

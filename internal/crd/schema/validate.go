@@ -12,9 +12,6 @@ import (
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
-	"k8s.io/kube-openapi/pkg/validation/spec"
-	"k8s.io/kube-openapi/pkg/validation/strfmt"
-	"k8s.io/kube-openapi/pkg/validation/validate"
 )
 
 // Validate checks obj against s's value validations the way kube-apiserver
@@ -53,15 +50,12 @@ func validateValue(s *Structural, obj, old any, fldPath *field.Path, checkLists,
 		return nil
 	}
 	var errs field.ErrorList
-	var res *validate.Result
-	if sch := s.openAPISchema(); ratchet && sch != nil {
-		r := &ratchetValidator{schema: sch, formats: strfmt.Default, c: newCorrelated(obj, old, s)}
-		res = r.Validate(obj)
-	} else {
-		res = s.openAPIValidator().Validate(obj)
+	var c *correlated
+	if ratchet {
+		c = newCorrelated(obj, old, s)
 	}
-	if !res.IsValid() {
-		errs = append(errs, openAPIResultToFieldErrors(fldPath, res)...)
+	if res := s.compiledKeywords().validate("", obj, c); !res.valid() {
+		errs = append(errs, openAPIResultToFieldErrors(fldPath, dedupErrors(res.errs))...)
 	}
 	errs = append(errs, validateEmbedded(fldPath, obj, s)...)
 	if m, ok := obj.(map[string]any); ok && checkLists {
@@ -70,35 +64,20 @@ func validateValue(s *Structural, obj, old any, fldPath *field.Path, checkLists,
 	return errs
 }
 
-// openAPIValidator converts the node's props once; the kube-openapi
-// validator is safe for concurrent use, as kube-apiserver shares one per CRD
-// version between requests.
-func (s *Structural) openAPIValidator() *validate.SchemaValidator {
-	s.openapiOnce.Do(s.initOpenAPI)
-	return s.openapi
-}
-
-// openAPISchema is the converted schema, nil for a node New did not build
-// (additionalProperties: true), which allows anything.
-func (s *Structural) openAPISchema() *spec.Schema {
-	s.openapiOnce.Do(s.initOpenAPI)
-	return s.openapiSchema
-}
-
-func (s *Structural) initOpenAPI() {
-	if s.Props != nil {
-		s.openapiSchema = toOpenAPI(s.Props)
-	}
-	// NewSchemaValidator(nil) is a nil validator, which accepts anything.
-	s.openapi = validate.NewSchemaValidator(s.openapiSchema, nil, "", strfmt.Default)
+// compiledKeywords converts the node's props once (nil, which allows
+// anything, for a node New did not build: additionalProperties: true); the
+// result is only read afterwards, so concurrent requests share it.
+func (s *Structural) compiledKeywords() *keywords {
+	s.keywordsOnce.Do(func() { s.keywords = compileKeywords(s.Props) })
+	return s.keywords
 }
 
 // openAPIResultToFieldErrors maps kube-openapi's errors onto field errors as
 // apiextensions-apiserver does, so messages match kube-apiserver's word for
 // word ("spec.replicas in body must be of type integer: \"string\"").
-func openAPIResultToFieldErrors(fldPath *field.Path, result *validate.Result) field.ErrorList {
+func openAPIResultToFieldErrors(fldPath *field.Path, result []error) field.ErrorList {
 	var errs field.ErrorList
-	for _, err := range result.Errors {
+	for _, err := range result {
 		verr, ok := err.(*openapierrors.Validation)
 		if !ok {
 			errs = append(errs, field.Invalid(fldPath, "", err.Error()))
