@@ -9,7 +9,6 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
-	"k8s.io/kube-openapi/pkg/validation/strfmt"
 
 	"skiff.dev/skiff/internal/crd/schema"
 )
@@ -84,19 +83,19 @@ func toVal(x any, s *schema.Structural, isResourceRoot bool) ref.Val {
 		}
 		switch format {
 		case "duration":
-			d, err := strfmt.ParseDuration(str)
+			d, err := schema.ParseDuration(str)
 			if err != nil {
 				return types.NewErr("Invalid duration %s: %v", str, err)
 			}
 			return types.Duration{Duration: d}
 		case "date":
-			d, err := time.Parse(strfmt.RFC3339FullDate, str)
+			d, err := time.Parse(schema.DateLayout, str)
 			if err != nil {
 				return types.NewErr("Invalid date formatted string %s: %v", str, err)
 			}
 			return types.Timestamp{Time: d}
 		case "date-time":
-			d, err := strfmt.ParseDateTime(str)
+			d, err := schema.ParseDateTime(str)
 			if err != nil {
 				return types.NewErr("Invalid date-time formatted string %s: %v", str, err)
 			}
