@@ -144,8 +144,10 @@ func compileKeywords(p *apiextensionsv1.JSONSchemaProps) *keywords {
 		k.re, k.reErr = regexp.Compile(p.Pattern)
 	}
 	if p.Items != nil {
-		// Tuple items (an array of schemas) and additionalItems are not
-		// structural; New rejects them.
+		// Tuple items (an array of schemas) are not structural: New
+		// rejects them. additionalItems, which only means something next
+		// to tuple items, is ignored; kube-apiserver forbids it in CRDs
+		// (and kube-openapi panics on it next to a single items schema).
 		k.items = compileKeywords(p.Items.Schema)
 	}
 	if len(p.Properties) > 0 {
