@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -416,4 +417,73 @@ spec:
 		getJSON(t, s, &rc, "rc", "legacy")
 		return len(activePods(t, s, "legacy")) == 1 && rc.Status.Replicas == 1, fmt.Sprintf("%+v", rc.Status)
 	})
+}
+
+// TestReplicaSetCreatesExactly: a ReplicaSet of 60 creates exactly 60
+// pods, in slow-start batches, and deletes none: the expectations keep a
+// pass from acting on a pod informer that has not yet seen the previous
+// pass's creations.
+func TestReplicaSetCreatesExactly(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := s.ClientSet().CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: "app=burst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	applyStdin(t, s, `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: burst
+spec:
+  replicas: 60
+  selector:
+    matchLabels: {app: burst}
+  template:
+    metadata:
+      labels: {app: burst}
+`+fmt.Sprintf(workloadPodSpec, "registry.example/b:1"))
+	added, deleted := map[string]bool{}, 0
+	eventually(t, "60 ready replicas", func() (bool, string) {
+		var rs appsv1.ReplicaSet
+		getJSON(t, s, &rs, "rs", "burst")
+		return rs.Status.ReadyReplicas == 60, fmt.Sprintf("%+v", rs.Status)
+	})
+	// Read the watch up to the last change of any of the pods now listed.
+	var pods corev1.PodList
+	getJSON(t, s, &pods, "pods", "-l", "app=burst")
+	last := map[string]bool{}
+	for _, p := range pods.Items {
+		last[p.ResourceVersion] = true
+	}
+	deadline := time.After(waitTimeout)
+	for len(last) > 0 {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("the pod watch ended")
+			}
+			p, isPod := ev.Object.(*corev1.Pod)
+			if !isPod {
+				continue
+			}
+			delete(last, p.ResourceVersion)
+			switch ev.Type {
+			case watch.Added:
+				added[p.Name] = true
+			case watch.Deleted:
+				deleted++
+			}
+		case <-deadline:
+			t.Fatalf("the watch did not deliver %d of the pods' last changes", len(last))
+		}
+	}
+	if len(added) != 60 || deleted != 0 {
+		t.Errorf("%d pods created and %d deleted for 60 replicas", len(added), deleted)
+	}
+	if ev := s.MustKubectl("get", "events", "--field-selector", "involvedObject.name=burst,reason=SuccessfulCreate", "-o", "name"); ev == "" {
+		t.Error("no SuccessfulCreate events")
+	}
 }
