@@ -41,6 +41,17 @@ func getLease(t *testing.T, s *Skiff, name string) (coordinationv1.Lease, bool) 
 	return l, true
 }
 
+// waitNodeReady waits until the node exists and is Ready (the agent
+// registers it shortly after the server is up; kubectl wait fails on a
+// node that does not exist yet).
+func waitNodeReady(t *testing.T, s *Skiff, name string) {
+	t.Helper()
+	eventually(t, name+" is Ready", func() (bool, string) {
+		o, stderr, err := s.Kubectl("get", "node", name, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")
+		return err == nil && o == "True", o + stderr
+	})
+}
+
 func nodePod(name, node string, annotations map[string]string, restartPolicy string) string {
 	var ann strings.Builder
 	for k, v := range annotations {
@@ -59,7 +70,7 @@ func nodePod(name, node string, annotations map[string]string, restartPolicy str
 func TestNodeRegistersWithLease(t *testing.T) {
 	t.Parallel()
 	s := startSkiff(t)
-	s.MustKubectl("wait", "--for=condition=Ready", "node/skiff-node-0", "--timeout=20s")
+	waitNodeReady(t, s, "skiff-node-0")
 
 	n := getNode(t, s, "skiff-node-0")
 	for k, want := range map[string]string{
@@ -258,7 +269,7 @@ func TestNodeAdoptsAfterRestart(t *testing.T) {
 	uid := getNode(t, s, "skiff-node-0").UID
 
 	s.Restart()
-	s.MustKubectl("wait", "--for=condition=Ready", "node/skiff-node-0", "--timeout=20s")
+	waitNodeReady(t, s, "skiff-node-0")
 	if got := getNode(t, s, "skiff-node-0").UID; got != uid {
 		t.Errorf("node was re-created: uid %s, was %s", got, uid)
 	}
