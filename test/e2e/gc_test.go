@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // The garbage collector and PodGC, driven as users drive them: kubectl
@@ -343,9 +345,13 @@ func TestPodGCOrphanedPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{
-		FieldSelector:   "metadata.name=stray",
-		ResourceVersion: created.ResourceVersion,
+	// A retrying watch: one closed under load resumes where it stopped,
+	// so no transition between Failed and Deleted is missed.
+	w, err := watchtools.NewRetryWatcherWithContext(ctx, created.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = "metadata.name=stray"
+			return cs.CoreV1().Pods("default").Watch(ctx, opts)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +369,10 @@ func TestPodGCOrphanedPod(t *testing.T) {
 				t.Fatal("watch closed")
 			}
 			p, _ := ev.Object.(*corev1.Pod)
+			t.Logf("%v: %s (phase %v)", time.Since(start).Round(time.Millisecond), ev.Type, podPhase(p))
 			switch ev.Type {
+			case watch.Error:
+				t.Fatalf("watch error: %v", apierrors.FromObject(ev.Object))
 			case watch.Modified:
 				if p.Status.Phase == corev1.PodFailed {
 					failed = p
@@ -373,7 +382,7 @@ func TestPodGCOrphanedPod(t *testing.T) {
 					t.Errorf("collected after %v, before the 40 s quarantine", time.Since(start))
 				}
 				if failed == nil {
-					t.Fatal("deleted without being marked Failed first")
+					t.Fatalf("deleted after %v without being marked Failed first", time.Since(start))
 				}
 				i := slices.IndexFunc(failed.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == corev1.DisruptionTarget })
 				if i < 0 || failed.Status.Conditions[i].Reason != "DeletionByPodGC" {
@@ -447,4 +456,11 @@ func TestGCDeploymentCascade(t *testing.T) {
 	if rs != 1 || pods != 2 || len(refs) != 0 {
 		t.Errorf("orphan: %d ReplicaSets (ownerReferences %v), %d pods; want 1 released ReplicaSet and its 2 pods", rs, refs, pods)
 	}
+}
+
+func podPhase(p *corev1.Pod) corev1.PodPhase {
+	if p == nil {
+		return ""
+	}
+	return p.Status.Phase
 }
