@@ -32,6 +32,7 @@ type Controller struct {
 	name      string // queue and event component
 	src       source
 	core      *client.Core
+	podCtl    podControl
 	pods      cache.SharedIndexInformer
 	queue     workqueue.TypedRateLimitingInterface[string]
 	exp       *Expectations
@@ -69,7 +70,7 @@ func newController(cfg *rest.Config, name string, src source, pods cache.SharedI
 		return nil, err
 	}
 	c := &Controller{
-		name: name, src: src, core: core, pods: pods,
+		name: name, src: src, core: core, podCtl: apiPods{core: core}, pods: pods,
 		queue: controller.NewQueue(name), exp: NewExpectations(), clock: clock.RealClock{},
 		burst: BurstReplicas, trackTerm: trackTerm,
 		recorder: &record.FakeRecorder{}, // replaced in Run
@@ -388,7 +389,29 @@ func (c *Controller) recheckOwner(ctx context.Context, rs *appsv1.ReplicaSet) er
 }
 
 func (c *Controller) patchPod(ctx context.Context, p *corev1.Pod, patch []byte) error {
-	_, err := c.core.Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	return c.podCtl.patch(ctx, p.Namespace, p.Name, patch)
+}
+
+// podControl is what the controller does to pods: the API server's pods,
+// or in tests a record of the requests.
+type podControl interface {
+	create(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
+	delete(ctx context.Context, ns, name string) error
+	patch(ctx context.Context, ns, name string, patch []byte) error
+}
+
+type apiPods struct{ core *client.Core }
+
+func (a apiPods) create(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	return a.core.Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+}
+
+func (a apiPods) delete(ctx context.Context, ns, name string) error {
+	return a.core.Pods(ns).Delete(ctx, name, metav1.DeleteOptions{})
+}
+
+func (a apiPods) patch(ctx context.Context, ns, name string, patch []byte) error {
+	_, err := a.core.Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 	return err
 }
 
@@ -449,7 +472,7 @@ func (c *Controller) manageReplicas(ctx context.Context, k string, rs *appsv1.Re
 		var wg sync.WaitGroup
 		for _, p := range plan.Delete {
 			wg.Go(func() {
-				err := c.core.Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
+				err := c.podCtl.delete(ctx, p.Namespace, p.Name)
 				if err == nil {
 					c.recorder.Eventf(obj, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
 					return
@@ -477,7 +500,8 @@ func (c *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet, obj r
 	if err != nil {
 		return err
 	}
-	created, err := c.core.Pods(rs.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	pod.Namespace = rs.Namespace
+	created, err := c.podCtl.create(ctx, pod)
 	if err != nil {
 		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			c.recorder.Eventf(obj, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
