@@ -487,3 +487,49 @@ spec:
 		t.Error("no SuccessfulCreate events")
 	}
 }
+
+// TestDeploymentProportionalScaling: scaling a Deployment in the middle of
+// a rollout spreads the change over its ReplicaSets by their size.
+func TestDeploymentProportionalScaling(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, deploymentManifest("prop", 10, `    type: RollingUpdate
+    rollingUpdate: {maxSurge: 3, maxUnavailable: 2}`, "registry.example/p:1"))
+	s.MustKubectl("rollout", "status", "deployment/prop", "--timeout=20s")
+	old := ""
+	for name := range replicaSetsOf(t, s, "prop") {
+		old = name
+	}
+	// A template whose pods never schedule: the rollout stops with the new
+	// ReplicaSet at 5 (surge 3 + unavailable 2) and the old one at 8.
+	s.MustKubectl("patch", "deployment/prop", "--type=merge", "-p",
+		`{"spec":{"template":{"spec":{"nodeSelector":{"no-such-node":"x"}}}}}`)
+	sizes := func() (int32, int32, string) {
+		var o, n int32
+		var all []string
+		for name, rs := range replicaSetsOf(t, s, "prop") {
+			if name == old {
+				o = *rs.Spec.Replicas
+			} else {
+				n = *rs.Spec.Replicas
+			}
+			all = append(all, fmt.Sprintf("%s=%d", name, *rs.Spec.Replicas))
+		}
+		return o, n, strings.Join(all, " ")
+	}
+	eventually(t, "the stuck rollout at old 8, new 5", func() (bool, string) {
+		o, n, all := sizes()
+		return o == 8 && n == 5, all
+	})
+	// 10 -> 20: 23 allowed, 13 held; old 8*23/13 = 14.2 -> 14, new 5*23/13 = 8.8 -> 9.
+	s.MustKubectl("scale", "deployment/prop", "--replicas=20")
+	eventually(t, "the scale spread over both ReplicaSets", func() (bool, string) {
+		o, n, all := sizes()
+		return o == 14 && n == 9, all
+	})
+	for _, rs := range replicaSetsOf(t, s, "prop") {
+		if a := rs.Annotations; a["deployment.kubernetes.io/desired-replicas"] != "20" || a["deployment.kubernetes.io/max-replicas"] != "23" {
+			t.Errorf("%s annotations %v", rs.Name, a)
+		}
+	}
+}
