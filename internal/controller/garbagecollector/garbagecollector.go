@@ -194,6 +194,9 @@ func (c *Controller) syncOnce(ctx context.Context, uid types.UID) error {
 // syncDeleting carries out the propagation policy of an object being
 // deleted.
 func (c *Controller) syncDeleting(ctx context.Context, id identity, latest *metav1.PartialObjectMetadata, deps []dependent) error {
+	// The dependents are those the graph knows: Run started work only
+	// once every resource was listed (or 30 s passed), so a resource that
+	// never lists cannot hold every foreground and orphan deletion.
 	p := planDeleting(latest.Finalizers, deps)
 	switch p.Kind {
 	case actOrphan:
@@ -213,10 +216,6 @@ func (c *Controller) syncDeleting(ctx context.Context, id identity, latest *meta
 		// Another finalizer of ours may remain (a later foreground delete).
 		c.queue.Add(string(id.UID))
 	case actRemoveFinalizer:
-		if !c.synced() {
-			// A dependent not yet listed could still be blocking.
-			return fmt.Errorf("garbagecollector: waiting for the first lists: %w", controller.ErrRequeue)
-		}
 		return c.removeFinalizer(ctx, id, metav1.FinalizerDeleteDependents)
 	case actWait:
 		// Each blocking dependent's deletion brings the owner back here.
