@@ -474,7 +474,9 @@ func (c *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, rs
 		alreadyExists = true
 		obj, ok, gerr := c.replicaSets.GetIndexer().GetByKey(key(want))
 		if gerr != nil || !ok {
-			return nil, fmt.Errorf("replica set %s exists but is not yet in the cache: %w", want.Name, err)
+			// Ours, created by the last pass: look again once the
+			// informer has it.
+			return nil, fmt.Errorf("replica set %s exists but is not yet in the cache: %w", want.Name, controller.ErrRequeue)
 		}
 		rs := obj.(*appsv1.ReplicaSet)
 		if ref := metav1.GetControllerOfNoCopy(rs); ref != nil && ref.UID == d.UID && EqualIgnoreHash(&d.Spec.Template, &rs.Spec.Template) {
