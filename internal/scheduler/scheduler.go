@@ -165,7 +165,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) error {
 	snap := framework.NewSnapshot(s.nominator.nodesWithNominated(s.snapshot, pod), s.informers.volumes)
 	result, err := s.algo.Schedule(pod, snap)
 	if err != nil {
-		s.handleScheduleError(ctx, qp, cycle, snap, err)
+		s.handleScheduleError(qp, cycle, snap, err)
 		return nil
 	}
 	host := result.SuggestedHost
@@ -220,7 +220,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *QueuedPod, assumed *corev1.Pod
 
 // handleScheduleError handles a failed decision: a FitError may lead to
 // preemption; then the pod is requeued and the failure reported.
-func (s *Scheduler) handleScheduleError(ctx context.Context, qp *QueuedPod, cycle int64, snap *framework.Snapshot, err error) {
+func (s *Scheduler) handleScheduleError(qp *QueuedPod, cycle int64, snap *framework.Snapshot, err error) {
 	pod := qp.Pod
 	var fitErr *framework.FitError
 	if !errors.As(err, &fitErr) {
@@ -246,7 +246,7 @@ func (s *Scheduler) handleScheduleError(ctx context.Context, qp *QueuedPod, cycl
 		if ok && res.NodeName != "" {
 			nominated = res.NodeName
 			s.nominator.add(pod, nominated)
-			s.evict(ctx, pod, nominated, res.Victims)
+			s.evict(pod, nominated, res.Victims)
 		}
 	}
 	s.handleFailure(qp, cycle, fitErr, corev1.PodReasonUnschedulable, &nominated)

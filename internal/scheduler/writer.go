@@ -124,7 +124,7 @@ func (s *Scheduler) updatePodStatus(pod *corev1.Pod, cond corev1.PodCondition, n
 // evict deletes the victims preemption chose on node for preemptor,
 // after marking each with upstream's DisruptionTarget condition and
 // recording a Preempted event on it.
-func (s *Scheduler) evict(ctx context.Context, preemptor *corev1.Pod, node string, victims []*corev1.Pod) {
+func (s *Scheduler) evict(preemptor *corev1.Pod, node string, victims []*corev1.Pod) {
 	for _, v := range victims {
 		s.recorder.Event(v, corev1.EventTypeNormal, reasonPreempted, "Preempting",
 			fmt.Sprintf("Preempted by pod %v on node %v", preemptor.UID, node))
