@@ -78,7 +78,7 @@ func newController(cfg *rest.Config, name string, src source, pods cache.SharedI
 	if _, err := src.informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueueObj,
 		UpdateFunc: func(old, cur any) {
-			if o, n := c.src.toRS(old), c.src.toRS(cur); o != nil && n != nil && o.UID != n.UID {
+			if o, n := c.src.peek(old), c.src.peek(cur); o != nil && n != nil && o.UID != n.UID {
 				c.deleteOwner(cache.DeletedFinalStateUnknown{Key: key(o), Obj: old})
 			}
 			c.enqueueObj(cur)
@@ -113,7 +113,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 func key(m metav1.Object) string { return m.GetNamespace() + "/" + m.GetName() }
 
 func (c *Controller) enqueueObj(obj any) {
-	if rs := c.src.toRS(obj); rs != nil {
+	if rs := c.src.peek(obj); rs != nil {
 		c.queue.Add(key(rs))
 	}
 }
@@ -122,7 +122,7 @@ func (c *Controller) deleteOwner(obj any) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	if rs := c.src.toRS(obj); rs != nil {
+	if rs := c.src.peek(obj); rs != nil {
 		// A new object of the same name starts with clean expectations.
 		c.exp.Delete(key(rs))
 		c.queue.Add(key(rs))
@@ -130,7 +130,7 @@ func (c *Controller) deleteOwner(obj any) {
 }
 
 // resolve returns the owner ref names, if it is one of ours that still
-// exists with that UID.
+// exists with that UID; the result is read-only (see source.peek).
 func (c *Controller) resolve(ns string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
 	if ref == nil || ref.Kind != c.src.gvk().Kind {
 		return nil
@@ -139,7 +139,7 @@ func (c *Controller) resolve(ns string, ref *metav1.OwnerReference) *appsv1.Repl
 	if err != nil || !ok {
 		return nil
 	}
-	rs := c.src.toRS(obj)
+	rs := c.src.peek(obj)
 	if rs == nil || rs.UID != ref.UID {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (c *Controller) selecting(pod *corev1.Pod) []*appsv1.ReplicaSet {
 	}
 	var out []*appsv1.ReplicaSet
 	for _, o := range objs {
-		rs := c.src.toRS(o)
+		rs := c.src.peek(o)
 		if rs == nil {
 			continue
 		}

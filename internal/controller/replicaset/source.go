@@ -21,6 +21,9 @@ type source interface {
 	// toRS converts an informer object to a ReplicaSet the caller may
 	// modify; nil if obj is not of the kind.
 	toRS(obj any) *appsv1.ReplicaSet
+	// peek is toRS without the copy, for event handlers that only read:
+	// the result may share the informer's cache and must not be modified.
+	peek(obj any) *appsv1.ReplicaSet
 	get(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error)
 	updateStatus(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error)
 	// object is rs in its own kind, for events.
@@ -51,6 +54,11 @@ func (s replicaSets) toRS(obj any) *appsv1.ReplicaSet {
 	return nil
 }
 
+func (s replicaSets) peek(obj any) *appsv1.ReplicaSet {
+	rs, _ := obj.(*appsv1.ReplicaSet)
+	return rs
+}
+
 func (s replicaSets) get(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error) {
 	return s.apps.ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
 }
@@ -73,6 +81,13 @@ func (s replicationControllers) object(rs *appsv1.ReplicaSet) runtime.Object { r
 func (s replicationControllers) toRS(obj any) *appsv1.ReplicaSet {
 	if rc, ok := obj.(*corev1.ReplicationController); ok {
 		return rcToRS(rc.DeepCopy())
+	}
+	return nil
+}
+
+func (s replicationControllers) peek(obj any) *appsv1.ReplicaSet {
+	if rc, ok := obj.(*corev1.ReplicationController); ok {
+		return rcToRS(rc)
 	}
 	return nil
 }
