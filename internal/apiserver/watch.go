@@ -104,7 +104,15 @@ func (h *resourceHandler) watch(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 			obj := ev.Object
-			if ev.Type != watch.Error && ev.Type != watch.Bookmark && t.as != "" {
+			if ev.Type == watch.Bookmark && t.as != "" {
+				// A bookmark carries only a resourceVersion (and the
+				// initial-events-end annotation); in the negotiated form
+				// it is metadata of that, as upstream sends it.
+				if co, ok := obj.(runtime.CacheableObject); ok {
+					obj = co.GetObject()
+				}
+				obj = bookmarkForm(obj, t)
+			} else if ev.Type != watch.Error && ev.Type != watch.Bookmark && t.as != "" {
 				if co, ok := obj.(runtime.CacheableObject); ok {
 					obj = co.GetObject()
 				}
@@ -144,4 +152,17 @@ func (h *resourceHandler) watchForm(r *http.Request, obj runtime.Object, t targe
 	table, err := h.s.table(h.info.Query, h.res, obj, !*first)
 	*first = false
 	return table, err
+}
+
+// bookmarkForm is a bookmark event's object as a PartialObjectMetadata or
+// an empty Table with the bookmark's resourceVersion.
+func bookmarkForm(obj runtime.Object, t target) runtime.Object {
+	pom := partialObjectMetadata(obj)
+	if t.as == "PartialObjectMetadata" {
+		return pom
+	}
+	return &metav1.Table{
+		TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"},
+		ListMeta: metav1.ListMeta{ResourceVersion: pom.ResourceVersion},
+	}
 }
