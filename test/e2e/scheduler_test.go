@@ -90,6 +90,11 @@ func failedScheduling(t *testing.T, s *Skiff, pod string) string {
 // tolerations, node affinity, pod anti-affinity, and other schedulers.
 func TestSchedulerPlacement(t *testing.T) {
 	s := startSkiff(t, "--nodes", "0")
+	// With no nodes at all the pod waits, and the first node retries it.
+	applyManifest(t, s, "early", schedPod("early", "", "100m", ""))
+	if msg := failedScheduling(t, s, "early"); msg != "no nodes available to schedule pods" {
+		t.Fatalf("with no nodes: FailedScheduling %q", msg)
+	}
 	applyManifest(t, s, "nodes", strings.Join([]string{
 		schedNode("n1", "2", ", topology.kubernetes.io/zone: a", ""),
 		schedNode("n2", "2", ", topology.kubernetes.io/zone: b", "{key: dedicated, value: gpu, effect: NoSchedule}"),
@@ -100,6 +105,10 @@ func TestSchedulerPlacement(t *testing.T) {
 	// played here.
 	for _, n := range []string{"n1", "n2", "n3"} {
 		untaintNotReady(t, s, n)
+	}
+
+	if node := waitScheduled(t, s, "early"); node == "" {
+		t.Fatal("early pod not bound once nodes exist")
 	}
 
 	t.Run("too large stays pending with upstream's message", func(t *testing.T) {
