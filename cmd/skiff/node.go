@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
@@ -24,6 +25,8 @@ func newNodeCommand() *cobra.Command {
 		insecure                                                  bool
 		zones                                                     []string
 		cpu, memory                                               string
+		labels                                                    map[string]string
+		taints                                                    []string
 		opts                                                      node.Options
 	)
 	cmd := &cobra.Command{
@@ -53,7 +56,14 @@ pods bound to them through their lifecycle without running containers.`,
 			if msgs := validation.IsDNS1123Subdomain(node.NodeName(opts.NamePrefix, opts.Count)); len(msgs) > 0 {
 				return fmt.Errorf("--name-prefix %q: %s", opts.NamePrefix, strings.Join(msgs, "; "))
 			}
-			opts.Zones = zones
+			opts.Zones, opts.Labels = zones, labels
+			for _, spec := range taints {
+				t, err := parseTaint(spec)
+				if err != nil {
+					return fmt.Errorf("--register-with-taints: %w", err)
+				}
+				opts.Taints = append(opts.Taints, t)
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			return node.RunSimulated(ctx, cfg, opts)
@@ -65,6 +75,8 @@ pods bound to them through their lifecycle without running containers.`,
 	f.StringVar(&opts.NamePrefix, "name-prefix", "", "nodes are named PREFIX-0, PREFIX-1, ... (default: the host name)")
 	f.StringSliceVar(&zones, "zones", nil, "spread the nodes over these zones (topology.kubernetes.io/zone), round-robin")
 	f.StringVar(&opts.Region, "region", "skiff", "topology.kubernetes.io/region of the nodes, with --zones")
+	f.StringToStringVar(&labels, "node-labels", nil, "labels to add to every node, key=value,...")
+	f.StringSliceVar(&taints, "register-with-taints", nil, "taints every node registers with, key[=value]:Effect,...")
 	f.StringVar(&cpu, "capacity-cpu", "8", "cpu capacity of each node")
 	f.StringVar(&memory, "capacity-memory", "32Gi", "memory capacity of each node")
 	f.IntVar(&opts.MaxPods, "max-pods", node.DefaultMaxPods, "pod capacity of each node")
@@ -127,4 +139,24 @@ func hostnamePrefix() string {
 		return p
 	}
 	return node.DefaultNamePrefix
+}
+
+// parseTaint reads key[=value]:Effect, as the kubelet's
+// --register-with-taints.
+func parseTaint(spec string) (corev1.Taint, error) {
+	kv, effect, ok := strings.Cut(spec, ":")
+	if !ok {
+		return corev1.Taint{}, fmt.Errorf("%q: want key[=value]:Effect", spec)
+	}
+	key, value, _ := strings.Cut(kv, "=")
+	t := corev1.Taint{Key: key, Value: value, Effect: corev1.TaintEffect(effect)}
+	switch t.Effect {
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+	default:
+		return t, fmt.Errorf("%q: effect must be NoSchedule, PreferNoSchedule or NoExecute", spec)
+	}
+	if msgs := validation.IsQualifiedName(key); len(msgs) > 0 {
+		return t, fmt.Errorf("%q: %s", spec, strings.Join(msgs, "; "))
+	}
+	return t, nil
 }

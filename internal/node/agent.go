@@ -466,11 +466,31 @@ func (a *Agent) register(ctx context.Context, n *simNode) error {
 	if err != nil {
 		return fmt.Errorf("registering node %s: %w", n.spec.name, err)
 	}
+	if got, err = a.untaintNotReady(ctx, got); err != nil {
+		return fmt.Errorf("registering node %s: %w", n.spec.name, err)
+	}
 	a.mu.Lock()
 	n.node, n.lastReport = got, now
 	a.mu.Unlock()
 	a.log.Debug("node registered", "node", n.spec.name)
 	return a.renewLease(ctx, n)
+}
+
+// untaintNotReady removes the not-ready NoSchedule taint that admission
+// (TaintNodesByCondition) puts on every new node. Upstream, the node
+// lifecycle controller removes it once the node reports Ready; skiff has
+// no such controller yet, so the agent does it once, at registration, for
+// the node it has just reported Ready. Later taints are left alone.
+func (a *Agent) untaintNotReady(ctx context.Context, n *corev1.Node) (*corev1.Node, error) {
+	notReady := func(t corev1.Taint) bool {
+		return t.Key == corev1.TaintNodeNotReady && t.Effect == corev1.TaintEffectNoSchedule
+	}
+	if !slices.ContainsFunc(n.Spec.Taints, notReady) {
+		return n, nil
+	}
+	upd := n.DeepCopy()
+	upd.Spec.Taints = slices.DeleteFunc(upd.Spec.Taints, notReady)
+	return a.core.Nodes().Update(ctx, upd, metav1.UpdateOptions{})
 }
 
 func (a *Agent) adopt(ctx context.Context, want *corev1.Node, now time.Time) (*corev1.Node, error) {

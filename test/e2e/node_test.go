@@ -83,6 +83,11 @@ func TestNodeRegistersWithLease(t *testing.T) {
 	if n.Labels["kubernetes.io/arch"] == "" {
 		t.Errorf("no kubernetes.io/arch label: %v", n.Labels)
 	}
+	// Admission taints a new node not-ready; the node lifecycle controller's
+	// part (removing it once Ready) falls to the agent for now.
+	if len(n.Spec.Taints) != 0 {
+		t.Errorf("taints = %v, want none on a Ready node", n.Spec.Taints)
+	}
 	if _, err := netip.ParsePrefix(n.Spec.PodCIDR); err != nil || len(n.Spec.PodCIDRs) != 1 {
 		t.Errorf("podCIDR %q podCIDRs %v", n.Spec.PodCIDR, n.Spec.PodCIDRs)
 	}
@@ -333,7 +338,8 @@ func TestNodeAgentJoins(t *testing.T) {
 	t.Parallel()
 	s := startSkiff(t, "--nodes", "0")
 	out := startNodeAgent(t, "--runtime", "simulated", "--kubeconfig", s.Kubeconfig,
-		"--count", "3", "--name-prefix", "joined", "--zones", "a,b", "--capacity-cpu", "4", "--max-pods", "20")
+		"--count", "3", "--name-prefix", "joined", "--zones", "a,b", "--capacity-cpu", "4", "--max-pods", "20",
+		"--node-labels", "team=sim", "--register-with-taints", "dedicated=sim:NoSchedule")
 
 	for _, name := range []string{"joined-0", "joined-1", "joined-2"} {
 		eventually(t, name+" is Ready", func() (bool, string) {
@@ -349,6 +355,9 @@ func TestNodeAgentJoins(t *testing.T) {
 		cidrs[n.Spec.PodCIDR] = true
 		if n.Status.Capacity.Cpu().String() != "4" || n.Status.Capacity.Pods().String() != "20" {
 			t.Errorf("%s capacity = %v", name, n.Status.Capacity)
+		}
+		if n.Labels["team"] != "sim" || len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" || n.Spec.Taints[0].Effect != corev1.TaintEffectNoSchedule {
+			t.Errorf("%s labels %v taints %v", name, n.Labels, n.Spec.Taints)
 		}
 	}
 	if zones["a"] != 2 || zones["b"] != 1 {
