@@ -46,9 +46,15 @@ type Cache struct {
 	// nodeSetGen changes when nodes are added or removed, so snapshots
 	// know to rebuild their node list.
 	nodeSetGen int64
+	// dirty names the nodes changed since generation dirtyBase, when the
+	// last snapshot was taken: a snapshot taken then updates from it
+	// without scanning every node.
+	dirty     map[string]struct{}
+	dirtyBase int64
 }
 
 type nodeItem struct {
+	name       string
 	info       *framework.NodeInfo
 	generation int64
 }
@@ -69,13 +75,14 @@ func NewCache(clk clock.Clock, ttl time.Duration) *Cache {
 		nodes:   map[string]*nodeItem{},
 		pods:    map[types.UID]*podState{},
 		assumed: map[types.UID]struct{}{},
+		dirty:   map[string]struct{}{},
 	}
 }
 
 func (c *Cache) nodeLocked(name string) *nodeItem {
 	n, ok := c.nodes[name]
 	if !ok {
-		n = &nodeItem{info: framework.NewNodeInfo(nil)}
+		n = &nodeItem{name: name, info: framework.NewNodeInfo(nil)}
 		c.nodes[name] = n
 	}
 	return n
@@ -84,6 +91,7 @@ func (c *Cache) nodeLocked(name string) *nodeItem {
 func (c *Cache) touchLocked(n *nodeItem) {
 	c.generation++
 	n.generation = c.generation
+	c.dirty[n.name] = struct{}{}
 }
 
 func (c *Cache) addPodLocked(pod *corev1.Pod) {
@@ -302,11 +310,11 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 		return
 	}
 	rebuild := s.nodeSetGen != c.nodeSetGen
-	for name, n := range c.nodes {
+	update := func(name string, n *nodeItem) {
 		if n.generation <= s.generation {
-			continue
+			return
 		}
-		item := &nodeItem{info: cloneNodeInfo(n.info), generation: n.generation}
+		item := &nodeItem{name: name, info: cloneNodeInfo(n.info), generation: n.generation}
 		if old, ok := s.infos[name]; ok && !rebuild {
 			if i, ok := s.pos[name]; ok && old.info.Node() != nil && item.info.Node() != nil {
 				s.List[i] = item.info
@@ -316,6 +324,19 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 		}
 		s.infos[name] = item
 	}
+	if s.generation == c.dirtyBase {
+		for name := range c.dirty {
+			if n, ok := c.nodes[name]; ok {
+				update(name, n)
+			}
+		}
+	} else {
+		for name, n := range c.nodes {
+			update(name, n)
+		}
+	}
+	clear(c.dirty)
+	c.dirtyBase = c.generation
 	if rebuild {
 		for name := range s.infos {
 			if _, ok := c.nodes[name]; !ok {

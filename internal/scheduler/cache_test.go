@@ -177,3 +177,26 @@ func TestSnapshotCopiesOnlyChangedNodes(t *testing.T) {
 		t.Fatalf("counts %d %d %d, want 1 1 1", nodes, pods, assumed)
 	}
 }
+
+func TestTwoSnapshotsBothSeeEveryChange(t *testing.T) {
+	c := NewCache(testingclock.NewFakeClock(epoch), DefaultAssumedTTL)
+	c.AddNode(testNode("a"))
+	c.AddNode(testNode("b"))
+	s1, s2 := NewSnapshot(), NewSnapshot()
+	c.UpdateSnapshot(s1)
+	c.UpdateSnapshot(s2)
+	if err := c.AssumePod(onNode(testPod("p", 0), "a", "1")); err != nil {
+		t.Fatal(err)
+	}
+	c.UpdateSnapshot(s2) // takes the change set
+	if err := c.AssumePod(onNode(testPod("q", 0), "b", "1")); err != nil {
+		t.Fatal(err)
+	}
+	c.UpdateSnapshot(s1) // must still see p's change on a
+	c.UpdateSnapshot(s2)
+	for _, s := range []*Snapshot{s1, s2} {
+		if s.Get("a").Requested.MilliCPU != 1000 || s.Get("b").Requested.MilliCPU != 1000 {
+			t.Fatalf("snapshot missed a change: a %dm, b %dm", s.Get("a").Requested.MilliCPU, s.Get("b").Requested.MilliCPU)
+		}
+	}
+}
