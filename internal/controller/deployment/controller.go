@@ -34,7 +34,7 @@ const component = "deployment-controller"
 
 // Controller rolls Deployments out.
 type Controller struct {
-	apps  *client.Group
+	api   appsAPI
 	core  *client.Core
 	queue workqueue.TypedRateLimitingInterface[string]
 	clock clock.Clock
@@ -56,7 +56,7 @@ func New(cfg *rest.Config, inf *replicaset.Informers) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{
-		apps: apps, core: core, queue: controller.NewQueue("deployment"), clock: clock.RealClock{},
+		api: apiServer{apps: apps}, core: core, queue: controller.NewQueue("deployment"), clock: clock.RealClock{},
 		deployments: cache.NewSharedIndexInformer(client.ListWatch(apps.Deployments(""), nil), &appsv1.Deployment{}, 0,
 			cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
 		replicaSets: inf.ReplicaSets,
@@ -243,7 +243,7 @@ func (c *Controller) syncDeployment(ctx context.Context, k string) error {
 		c.recorder.Eventf(d, corev1.EventTypeWarning, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.")
 		if d.Status.ObservedGeneration < d.Generation {
 			d.Status.ObservedGeneration = d.Generation
-			_, err := c.apps.Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+			_, err := c.api.updateStatus(ctx, d)
 			return err
 		}
 		return nil
@@ -342,7 +342,7 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 					continue
 				}
 				patch := replicaset.AdoptPatch(replicaset.NewControllerRef(d, DeploymentKind), rs.UID)
-				adopted, err := c.apps.ReplicaSets(rs.Namespace).Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+				adopted, err := c.api.patchRS(ctx, rs.Namespace, rs.Name, patch)
 				switch {
 				case err == nil:
 					owned = append(owned, adopted)
@@ -351,7 +351,7 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 				}
 			case replicaset.ClaimRelease:
 				patch := replicaset.ReleasePatch(d.UID, rs.UID)
-				_, err := c.apps.ReplicaSets(rs.Namespace).Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+				_, err := c.api.patchRS(ctx, rs.Namespace, rs.Name, patch)
 				if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
 					errs = append(errs, err)
 				}
@@ -362,7 +362,7 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 }
 
 func (c *Controller) recheck(ctx context.Context, d *appsv1.Deployment) error {
-	fresh, err := c.apps.Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+	fresh, err := c.api.getDeployment(ctx, d.Namespace, d.Name)
 	if err != nil {
 		return err
 	}
@@ -378,7 +378,7 @@ func (c *Controller) recheck(ctx context.Context, d *appsv1.Deployment) error {
 // updateStatus writes d's status and takes the server's copy, so later
 // writes in the pass carry the current resourceVersion.
 func (c *Controller) updateStatus(ctx context.Context, d *appsv1.Deployment) error {
-	updated, err := c.apps.Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	updated, err := c.api.updateStatus(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -446,7 +446,7 @@ func (c *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, rs
 		annotated := setNewReplicaSetAnnotations(d, rs, revision, true)
 		if annotated || rs.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
 			rs.Spec.MinReadySeconds = d.Spec.MinReadySeconds
-			return c.apps.ReplicaSets(rs.Namespace).Update(ctx, rs, metav1.UpdateOptions{})
+			return c.api.updateRS(ctx, rs)
 		}
 		needsUpdate := setDeploymentRevision(d, rs.Annotations[RevisionAnnotation])
 		if HasProgressDeadline(d) && GetCondition(d.Status, appsv1.DeploymentProgressing) == nil {
@@ -465,7 +465,7 @@ func (c *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, rs
 		return nil, nil
 	}
 	want := NewReplicaSet(d, oldRSs, revision)
-	created, err := c.apps.ReplicaSets(d.Namespace).Create(ctx, want, metav1.CreateOptions{})
+	created, err := c.api.createRS(ctx, want)
 	alreadyExists := false
 	switch {
 	case apierrors.IsAlreadyExists(err):
@@ -519,6 +519,43 @@ func (c *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, rs
 	return created, nil
 }
 
+// appsAPI is the writes the controller makes: the API server, or in
+// tests a store of its own.
+type appsAPI interface {
+	getDeployment(ctx context.Context, ns, name string) (*appsv1.Deployment, error)
+	updateStatus(ctx context.Context, d *appsv1.Deployment) (*appsv1.Deployment, error)
+	createRS(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error)
+	updateRS(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error)
+	patchRS(ctx context.Context, ns, name string, patch []byte) (*appsv1.ReplicaSet, error)
+	deleteRS(ctx context.Context, ns, name string) error
+}
+
+type apiServer struct{ apps *client.Group }
+
+func (a apiServer) getDeployment(ctx context.Context, ns, name string) (*appsv1.Deployment, error) {
+	return a.apps.Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (a apiServer) updateStatus(ctx context.Context, d *appsv1.Deployment) (*appsv1.Deployment, error) {
+	return a.apps.Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+}
+
+func (a apiServer) createRS(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+	return a.apps.ReplicaSets(rs.Namespace).Create(ctx, rs, metav1.CreateOptions{})
+}
+
+func (a apiServer) updateRS(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+	return a.apps.ReplicaSets(rs.Namespace).Update(ctx, rs, metav1.UpdateOptions{})
+}
+
+func (a apiServer) patchRS(ctx context.Context, ns, name string, patch []byte) (*appsv1.ReplicaSet, error) {
+	return a.apps.ReplicaSets(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+}
+
+func (a apiServer) deleteRS(ctx context.Context, ns, name string) error {
+	return a.apps.ReplicaSets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+}
+
 // scale applies one Scale: the size, and the replicas annotations from
 // d's current size. It reports whether the size changed.
 func (c *Controller) scale(ctx context.Context, d *appsv1.Deployment, s Scale) (bool, *appsv1.ReplicaSet, error) {
@@ -532,7 +569,7 @@ func (c *Controller) scale(ctx context.Context, d *appsv1.Deployment, s Scale) (
 		return false, s.RS, nil
 	}
 	rs.Spec.Replicas = &s.To
-	updated, err := c.apps.ReplicaSets(rs.Namespace).Update(ctx, rs, metav1.UpdateOptions{})
+	updated, err := c.api.updateRS(ctx, rs)
 	if err != nil {
 		return false, nil, err
 	}
@@ -656,7 +693,7 @@ func (c *Controller) podsByReplicaSet(rsList []*appsv1.ReplicaSet) map[types.UID
 
 func (c *Controller) cleanup(ctx context.Context, d *appsv1.Deployment, oldRSs []*appsv1.ReplicaSet) error {
 	for _, rs := range ReplicaSetsToCleanUp(d, oldRSs) {
-		if err := c.apps.ReplicaSets(rs.Namespace).Delete(ctx, rs.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.api.deleteRS(ctx, rs.Namespace, rs.Name); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 	}

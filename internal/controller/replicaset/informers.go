@@ -25,7 +25,8 @@ const ControllerUIDIndex = "controllerUID"
 // never contain a slash, so it cannot collide with one.
 func OrphanIndexKey(ns string) string { return "orphan/" + ns }
 
-func controllerUIDIndexFunc(obj any) ([]string, error) {
+// ControllerUIDIndexFunc is the ControllerUIDIndex index function.
+func ControllerUIDIndexFunc(obj any) ([]string, error) {
 	m, ok := obj.(metav1.Object)
 	if !ok {
 		return nil, nil
@@ -65,7 +66,7 @@ func NewInformers(cfg *rest.Config) (*Informers, error) {
 // newIndexedInformer is an informer indexed by namespace and controller.
 func newIndexedInformer(lw cache.ListerWatcher, obj runtime.Object) cache.SharedIndexInformer {
 	return cache.NewSharedIndexInformer(lw, obj, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, ControllerUIDIndex: controllerUIDIndexFunc})
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, ControllerUIDIndex: ControllerUIDIndexFunc})
 }
 
 // sharedInformer lets several controller.Loops run one informer: the
