@@ -8,7 +8,9 @@
 //     labels (hostname, os, arch, instance type, zone and region when
 //     zones are given), the kubelet's conditions, addresses, node info and
 //     a pod CIDR (10.42.k.0/24, the lowest free one in the cluster), or
-//     adopts the Node when it exists, keeping its CIDR and address;
+//     adopts the Node when it exists, keeping its CIDR and address; then
+//     removes the not-ready NoSchedule taint admission gave the new node
+//     (the node lifecycle controller's part upstream, which skiff lacks);
 //   - renews a Lease in kube-node-lease named after the node every
 //     LeaseRenewInterval (10 s), owned by the Node;
 //   - posts the node status with fresh heartbeats every
