@@ -46,6 +46,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -168,11 +169,12 @@ func readyNodes(ctx context.Context, cs *kubernetes.Clientset, n int) error {
 			}
 			todo = append(todo, node)
 		}
-		if err := untaint(ctx, cs, todo); err != nil {
+		done, err := untaint(ctx, cs, todo)
+		if err != nil {
 			return err
 		}
-		for _, node := range todo {
-			untainted[node.Name] = true
+		for _, name := range done {
+			untainted[name] = true
 		}
 		if len(untainted) >= n {
 			return nil
@@ -197,10 +199,14 @@ func nodeReady(n *corev1.Node) bool {
 	return false
 }
 
-func untaint(ctx context.Context, cs *kubernetes.Clientset, nodes []corev1.Node) error {
+// untaint returns the nodes it removed the taint from (or found without
+// it); a node the agent changed meanwhile (a conflict) is left for the
+// next round.
+func untaint(ctx context.Context, cs *kubernetes.Clientset, nodes []corev1.Node) ([]string, error) {
 	work := make(chan corev1.Node)
 	var wg sync.WaitGroup
 	var firstErr error
+	var done []string
 	var mu sync.Mutex
 	for range 16 {
 		wg.Go(func() {
@@ -212,17 +218,24 @@ func untaint(ctx context.Context, cs *kubernetes.Clientset, nodes []corev1.Node)
 					}
 				}
 				if len(keep) == len(n.Spec.Taints) {
+					mu.Lock()
+					done = append(done, n.Name)
+					mu.Unlock()
 					continue
 				}
 				patch, _ := json.Marshal(map[string]any{
 					"metadata": map[string]any{"resourceVersion": n.ResourceVersion},
 					"spec":     map[string]any{"taints": keep},
 				})
-				if _, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-					mu.Lock()
+				_, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+				mu.Lock()
+				switch {
+				case err == nil:
+					done = append(done, n.Name)
+				case !apierrors.IsConflict(err):
 					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
 				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -231,7 +244,7 @@ func untaint(ctx context.Context, cs *kubernetes.Clientset, nodes []corev1.Node)
 	}
 	close(work)
 	wg.Wait()
-	return firstErr
+	return done, firstErr
 }
 
 func cmpErr(a, b error) error {
