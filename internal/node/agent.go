@@ -164,7 +164,7 @@ func slimPod(obj any) (any, error) {
 			DeletionGracePeriodSeconds: pod.DeletionGracePeriodSeconds,
 		},
 		Spec: corev1.PodSpec{
-			NodeName: pod.Spec.NodeName, RestartPolicy: pod.Spec.RestartPolicy,
+			NodeName: pod.Spec.NodeName, RestartPolicy: pod.Spec.RestartPolicy, HostNetwork: pod.Spec.HostNetwork,
 			InitContainers: slimContainers(pod.Spec.InitContainers), Containers: slimContainers(pod.Spec.Containers),
 			ReadinessGates: pod.Spec.ReadinessGates, ActiveDeadlineSeconds: pod.Spec.ActiveDeadlineSeconds,
 			Overhead: pod.Spec.Overhead, Resources: pod.Spec.Resources,
@@ -352,7 +352,7 @@ func (a *Agent) claimExisting() {
 		if pod.Status.StartTime != nil {
 			n.admitted.record(pod.UID, podUsage(pod))
 		}
-		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
+		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && !pod.Spec.HostNetwork {
 			n.ips.claim(pod.UID, ip)
 		}
 	}
@@ -662,6 +662,8 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 	}
 	switch {
 	case terminal(pod) || env.Reject != nil:
+	case pod.Spec.HostNetwork:
+		env.PodIP = n.spec.ip // a pod in the node's network has the node's address
 	case pod.Status.PodIP != "":
 		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
 			n.ips.claim(pod.UID, ip)

@@ -194,16 +194,24 @@ func TestPodsWithFakeTime(t *testing.T) {
 		boundPod("job", "f-1", corev1.RestartPolicyNever, map[string]string{"skiff.dev/simulate-duration": "30s"}),
 		boundPod("server", "f-0", corev1.RestartPolicyAlways, nil),
 		boundPod("foreign", "elsewhere", corev1.RestartPolicyAlways, nil),
+		func() *corev1.Pod {
+			p := boundPod("hostnet", "f-0", corev1.RestartPolicyAlways, nil)
+			p.Spec.HostNetwork = true
+			return p
+		}(),
 	} {
 		if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"job", "server"} {
+	for _, name := range []string{"job", "server", "hostnet"} {
 		until(t, name+" runs", func(ctx context.Context) (bool, string) {
 			_, ph := podPhase(ctx, cs, name)
 			return ph == corev1.PodRunning, string(ph)
 		})
+	}
+	if hn, _ := podPhase(ctx, cs, "hostnet"); hn.Status.PodIP == "" || hn.Status.PodIP != hn.Status.HostIP {
+		t.Errorf("a host-network pod has podIP %q, hostIP %q", hn.Status.PodIP, hn.Status.HostIP)
 	}
 	job, _ := podPhase(ctx, cs, "job")
 	if job.Status.PodIP == "" || job.Status.HostIP == "" {
