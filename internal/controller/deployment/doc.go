@@ -40,6 +40,11 @@
 //
 // ReplicaSets matching the selector are adopted and those that stop
 // matching released, as the ReplicaSet controller does with pods. The
-// decisions are pure functions (plan*.go) of the Deployment, its
-// ReplicaSets and the time; the controller applies them.
+// decisions are pure functions (plan.go, util.go) of the Deployment, its
+// ReplicaSets and the time; controller.go applies them through appsAPI.
+//
+// The revision annotation is written on the Deployment with its status,
+// as upstream does (its status strategy keeps metadata.annotations); a
+// server whose status writes drop annotation changes loses only that
+// copy, the ReplicaSets' revisions stay authoritative.
 package deployment
