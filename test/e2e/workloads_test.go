@@ -18,10 +18,10 @@ import (
 // The workload controllers (ReplicaSet, ReplicationController,
 // Deployment) on `skiff up`'s simulated node, driven with kubectl.
 //
-// Pods tolerate the node.kubernetes.io/not-ready NoSchedule taint: the
-// TaintNodesByCondition admission puts it on every new node and only a
-// node lifecycle controller takes it off; these tests are about the
-// workload controllers, not that one.
+// Pods tolerate the node.kubernetes.io/not-ready NoSchedule taint that
+// admission puts on a new node until its agent reports it Ready, so a
+// test need not wait for that: these tests are about the workload
+// controllers.
 const workloadPodSpec = `    spec:
       terminationGracePeriodSeconds: 0
       tolerations:
