@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"mime"
 	"net"
@@ -157,13 +159,14 @@ func (s *Server) resourceListLocked(g, v string) *metav1.APIResourceList {
 	list := &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv, APIResources: []metav1.APIResource{}}
 	for _, res := range s.resourcesLocked(g, v) {
 		list.APIResources = append(list.APIResources, metav1.APIResource{
-			Name:         res.GVR.Resource,
-			SingularName: res.SingularName,
-			Namespaced:   res.Namespaced,
-			Kind:         res.Kind,
-			Verbs:        standardVerbs,
-			ShortNames:   res.ShortNames,
-			Categories:   res.Categories,
+			Name:               res.GVR.Resource,
+			SingularName:       res.SingularName,
+			Namespaced:         res.Namespaced,
+			Kind:               res.Kind,
+			Verbs:              standardVerbs,
+			ShortNames:         res.ShortNames,
+			Categories:         res.Categories,
+			StorageVersionHash: storageVersionHash(res),
 		})
 		for _, sub := range res.Subresources {
 			list.APIResources = append(list.APIResources, subresourceDiscovery(res, sub))
@@ -232,4 +235,17 @@ func (s *Server) aggregatedLocked(core bool) *apidiscoveryv2.APIGroupDiscoveryLi
 		list.Items = []apidiscoveryv2.APIGroupDiscovery{}
 	}
 	return list
+}
+
+// storageVersionHash is upstream's opaque name of the version a resource's
+// objects are stored in: the first 8 bytes of the SHA-256 of
+// "group/version/kind", base64. Clients (the storage version migrator)
+// compare it to notice a storage version change.
+func storageVersionHash(res *registry.Resource) string {
+	gvk := res.GVK()
+	if res.StoredAs != nil {
+		gvk = res.StoredAs.Resource.GVK()
+	}
+	sum := sha256.Sum256([]byte(gvk.Group + "/" + gvk.Version + "/" + gvk.Kind))
+	return base64.StdEncoding.EncodeToString(sum[:8])
 }

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"skiff.dev/skiff/internal/registry"
 )
@@ -156,6 +157,15 @@ func (h *resourceHandler) update(w http.ResponseWriter, r *http.Request) error {
 	obj, err := h.decodeBody(w, r, q)
 	if err != nil {
 		return err
+	}
+	if cu, ok := h.res.Strategy.(registry.ConditionalUpdateStrategy); ok && cu.RequiresResourceVersion() {
+		if m, err := meta.Accessor(obj); err == nil && m.GetResourceVersion() == "" {
+			// Upstream names the resource, not the kind, in this one.
+			gk := schema.GroupKind{Group: h.res.GVR.Group, Kind: h.res.GVR.Resource}
+			return apierrors.NewInvalid(gk, h.info.Name, field.ErrorList{
+				field.Invalid(field.NewPath("metadata", "resourceVersion"), uint64(0), "must be specified for an update"),
+			})
+		}
 	}
 	return h.updateAndRespond(w, r, t, func(context.Context, runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil

@@ -28,6 +28,8 @@ func (s *Server) PublishOpenAPI() error {
 			Verbs:        standardVerbs,
 			Subresources: sv.res.Subresources,
 			ListKind:     sv.res.ListKind,
+			// Custom resources are the kinds without a Go type.
+			CustomResource: !s.hasGoType(sv.res),
 		})
 	}
 	s.mu.RUnlock()

@@ -175,6 +175,10 @@ func (s *strategy) validate(ctx context.Context, u, old *unstructured.Unstructur
 
 func (s *strategy) SelectableFields(runtime.Object) fields.Set { return nil }
 
+// RequiresResourceVersion: custom resources are not updated
+// unconditionally (upstream's AllowUnconditionalUpdate is false for them).
+func (s *strategy) RequiresResourceVersion() bool { return true }
+
 // fieldPath turns a scale path (".spec.replicas") into its segments.
 func fieldPath(p string) []string {
 	return strings.Split(strings.TrimPrefix(p, "."), ".")

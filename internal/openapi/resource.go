@@ -30,6 +30,9 @@ type Resource struct {
 	Subresources []string
 	// ListKind defaults to GVK.Kind + "List".
 	ListKind string
+	// CustomResource marks a CRD's resource: JSON and YAML only, and no
+	// strategic merge patch.
+	CustomResource bool
 }
 
 func (r Resource) listKind() string {

@@ -27,6 +27,15 @@ var (
 		"application/apply-patch+yaml",
 	}
 	mediaAny = []string{"*/*"}
+	// noCustom are the media types custom resources are not served in:
+	// they have no protobuf encoding and no strategic merge patch. kubectl
+	// reads a PATCH operation's consumes to decide whether it may send a
+	// strategic merge patch.
+	noCustom = map[string]bool{
+		"application/vnd.kubernetes.protobuf":              true,
+		"application/vnd.kubernetes.protobuf;stream=watch": true,
+		"application/strategic-merge-patch+json":           true,
+	}
 	mediaLog = []string{"text/plain", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf"}
 )
 
@@ -359,6 +368,9 @@ func (b *routeBuilder) resourceRoutes(root string, r Resource) ([]common.Route, 
 		if rt.produces == nil {
 			rt.produces = mediaObject
 		}
+		if r.CustomResource {
+			rt.consumes, rt.produces = customMedia(rt.consumes), customMedia(rt.produces)
+		}
 		out = append(out, &rt)
 	}
 	if r.has("list") {
@@ -644,4 +656,15 @@ func article(kind string) string {
 		return "an " + kind
 	}
 	return "a " + kind
+}
+
+// customMedia is media without what custom resources are not served in.
+func customMedia(media []string) []string {
+	out := make([]string, 0, len(media))
+	for _, m := range media {
+		if !noCustom[m] {
+			out = append(out, m)
+		}
+	}
+	return out
 }

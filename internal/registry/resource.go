@@ -109,6 +109,13 @@ type CreateGate interface {
 	AllowCreate() error
 }
 
+// ConditionalUpdateStrategy is implemented by kinds whose updates (PUT)
+// must name the resourceVersion they replace, as custom resources must;
+// built-in kinds allow unconditional updates.
+type ConditionalUpdateStrategy interface {
+	RequiresResourceVersion() bool
+}
+
 // UnknownFieldsReporter is implemented by strategies whose kind has no Go
 // type to decode into (custom resources): the decoder cannot see unknown
 // fields, so the strategy names them for fieldValidation.

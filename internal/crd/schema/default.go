@@ -3,7 +3,9 @@ package schema
 // Default sets, in place, every property of obj that s gives a default and
 // that is missing (or null without nullable: true) to a deep copy of that
 // default, then descends into properties, array items and
-// additionalProperties values, so defaults inside defaults apply too.
+// additionalProperties values, so defaults inside defaults apply too. A
+// null property without nullable: true and without a default is removed,
+// as upstream prunes it before defaulting.
 func Default(obj map[string]any, s *Structural) {
 	defaultValue(obj, s)
 }
@@ -24,11 +26,21 @@ func defaultValue(x any, s *Structural) {
 		}
 		for k, v := range x {
 			if prop, ok := s.Properties[k]; ok {
+				if v == nil && !prop.Nullable {
+					// A null the schema does not allow and has no default
+					// for is dropped, as upstream prunes such nulls.
+					delete(x, k)
+					continue
+				}
 				defaultValue(v, prop)
 				continue
 			}
 			if ap := s.AdditionalProperties; ap != nil {
-				if v == nil && !ap.Nullable && ap.Default != nil {
+				if v == nil && !ap.Nullable {
+					if ap.Default == nil {
+						delete(x, k)
+						continue
+					}
 					v = deepCopyJSON(ap.Default)
 					x[k] = v
 				}

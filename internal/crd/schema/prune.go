@@ -44,6 +44,9 @@ func (p *pruner) object(x map[string]any, s *Structural, path string, root bool)
 	resource := root || (s != nil && s.XEmbeddedResource)
 	for k, v := range x {
 		if resource && isTypeMetaOrMetadata(k) {
+			if k == "metadata" {
+				p.metadata(v, joinPath(path, k))
+			}
 			continue
 		}
 		child := joinPath(path, k)
@@ -68,6 +71,9 @@ func (p *pruner) preserved(x map[string]any, s *Structural, path string) {
 	resource := s.XEmbeddedResource
 	for k, v := range x {
 		if resource && isTypeMetaOrMetadata(k) {
+			if k == "metadata" {
+				p.metadata(v, joinPath(path, k))
+			}
 			continue
 		}
 		child := joinPath(path, k)
@@ -77,6 +83,30 @@ func (p *pruner) preserved(x map[string]any, s *Structural, path string) {
 			p.value(v, s.AdditionalProperties, child)
 		}
 	}
+}
+
+// metadata drops the fields of a resource's metadata that ObjectMeta does
+// not have, as upstream's metadata coercion (a round trip through
+// ObjectMeta) does.
+func (p *pruner) metadata(v any, path string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for k := range m {
+		if !objectMetaFields[k] {
+			p.pruned = append(p.pruned, joinPath(path, k))
+			delete(m, k)
+		}
+	}
+}
+
+// objectMetaFields are metav1.ObjectMeta's JSON field names.
+var objectMetaFields = map[string]bool{
+	"name": true, "generateName": true, "namespace": true, "selfLink": true, "uid": true,
+	"resourceVersion": true, "generation": true, "creationTimestamp": true, "deletionTimestamp": true,
+	"deletionGracePeriodSeconds": true, "labels": true, "annotations": true, "ownerReferences": true,
+	"finalizers": true, "managedFields": true,
 }
 
 func isTypeMetaOrMetadata(k string) bool {

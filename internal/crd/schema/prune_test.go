@@ -4,6 +4,9 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestPrune(t *testing.T) {
@@ -94,5 +97,36 @@ properties:
 				t.Errorf("pruned paths: got %q, want %q", pruned, tt.pruned)
 			}
 		})
+	}
+}
+
+func TestPruneDropsUnknownMetadataFields(t *testing.T) {
+	props := &apiextensionsv1.JSONSchemaProps{
+		Type: "object",
+		Properties: map[string]apiextensionsv1.JSONSchemaProps{
+			"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+				"template": {Type: "object", XEmbeddedResource: true, XPreserveUnknownFields: ptr.To(true)},
+			}},
+		},
+	}
+	s, err := New(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := map[string]any{
+		"metadata": map[string]any{"name": "a", "bogus": 1},
+		"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{"name": "e", "labels": map[string]any{"k": "v"}, "extra": true},
+			"data":     map[string]any{"k": "v"},
+		}},
+	}
+	got := Prune(obj, s)
+	want := []string{"metadata.bogus", "spec.template.metadata.extra"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pruned %v, want %v", got, want)
+	}
+	tmpl := obj["spec"].(map[string]any)["template"].(map[string]any)
+	if tmpl["data"] == nil || tmpl["metadata"].(map[string]any)["labels"] == nil {
+		t.Errorf("pruned too much: %v", tmpl)
 	}
 }
