@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -54,6 +55,10 @@ type Agent struct {
 
 	// capacity is what each node can admit.
 	capacity usage
+	// events buffers Events for writeEvents; eventSeq makes their names
+	// unique.
+	events   chan eventRecord
+	eventSeq atomic.Int64
 
 	// nodes and slots are filled by plan before any worker runs and are
 	// read-only afterwards; the fields of a simNode marked so are guarded
@@ -109,12 +114,13 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		opts:  opts,
-		log:   opts.Logger.With("component", "node-agent"),
-		clock: opts.Clock,
-		core:  core,
-		coord: coord,
-		nodes: make(map[string]*simNode, opts.Count),
+		opts:   opts,
+		log:    opts.Logger.With("component", "node-agent"),
+		clock:  opts.Clock,
+		core:   core,
+		coord:  coord,
+		nodes:  make(map[string]*simNode, opts.Count),
+		events: make(chan eventRecord, eventBuffer),
 		capacity: usage{pods: int64(opts.MaxPods), milliCPU: opts.CPU.MilliValue(),
 			memory: opts.Memory.Value(), storage: opts.EphemeralStorage.Value()},
 	}
@@ -252,6 +258,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { a.turnWheel(ctx, ticker) })
+	wg.Go(func() { a.writeEvents(ctx) })
 	a.log.Info("simulated nodes running", "count", len(a.order), "first", a.order[0].spec.name)
 	<-ctx.Done()
 	a.queue.ShutDown()
@@ -690,6 +697,7 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 			}
 			return fmt.Errorf("updating status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
+		a.record(pod, n.spec.name, podEvents(pod, &pod.Status, res.Status))
 	}
 	if res.Delete {
 		zero, uid := int64(0), pod.UID

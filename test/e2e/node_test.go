@@ -191,6 +191,13 @@ func TestNodePodRuns(t *testing.T) {
 		t.Errorf("kubectl get pod -o wide:\n%s", out)
 	}
 
+	// The node records what the kubelet records, as kubectl describe shows.
+	eventually(t, "the kubelet's events", func() (bool, string) {
+		out, _, _ := s.Kubectl("describe", "pod", "web")
+		return strings.Contains(out, `Container image "registry.example/app:1" already present on machine`) &&
+			strings.Contains(out, "Started container app") && strings.Contains(out, "kubelet"), out
+	})
+
 	// A second pod gets another address.
 	applyStdin(t, s, nodePod("web2", "skiff-node-0", nil, "Always"))
 	s.MustKubectl("wait", "--for=condition=Ready", "pod/web2", "--timeout=20s")
