@@ -6,7 +6,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -65,8 +64,11 @@ func (deploymentStrategy) PrepareForCreate(_ context.Context, obj runtime.Object
 func (deploymentStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object, sub string) {
 	d, o := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)
 	if isStatus(sub) {
+		// Unlike most kinds, only spec and labels are kept: the
+		// controller records deployment.kubernetes.io/revision through
+		// /status, as upstream's status strategy allows.
 		d.Spec = o.Spec
-		metav1.ResetObjectMetaForStatus(d, o)
+		d.Labels = o.Labels
 		return
 	}
 	d.Status = o.Status
