@@ -258,6 +258,10 @@ value: 1000
 	victimUID := podField(s, "victim", "{.metadata.uid}")
 	applyManifest(t, s, "preemptor", schedPod("preemptor", "", "6", `  priorityClassName: high
 `))
+	eventually(t, "preemptor nominated to the node", func() (bool, string) {
+		got := podField(s, "preemptor", "{.status.nominatedNodeName}")
+		return got == "skiff-node-0", got
+	})
 	if node := waitScheduled(t, s, "preemptor"); node != "skiff-node-0" {
 		t.Fatalf("preemptor on %q", node)
 	}
