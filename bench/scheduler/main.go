@@ -18,11 +18,10 @@
 //     API server, scheduler and nodes are all in it); its peak is in the
 //     table.
 //
-// Until skiff has a node lifecycle controller, nothing removes the
-// node.kubernetes.io/not-ready:NoSchedule taint that node registration
-// gets (as upstream's TaintNodesByCondition admission adds it); the
-// benchmark removes it from each Ready node before creating pods, as
-// that controller would.
+// Pods are created once every node is Ready and without the
+// node.kubernetes.io/not-ready:NoSchedule taint registration gets (the
+// simulated agent removes it, as a node lifecycle controller would; the
+// benchmark removes any it still finds).
 //
 // The benchmark and the server share the machine: the table gives the
 // CPU seconds used by the server, by the benchmark and by every other
