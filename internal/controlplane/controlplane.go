@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config) error {
 	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM, !cfg.DisableScheduler)
+	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
 	if err != nil {
 		stopControllers()
 		return err
@@ -386,37 +386,22 @@ func loopbackConfig(addr net.Addr, host string, b *pki.Bundle, dialer *connrotat
 
 // startControllers runs the built-in controllers until ctx ends; the
 // returned channel closes when they have all stopped.
-func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, scheduling bool) (<-chan struct{}, error) {
-	ns, err := namespace.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	sa, err := serviceaccount.New(cfg, rootCA)
-	if err != nil {
-		return nil, err
-	}
-	gc, err := garbagecollector.New(cfg, 0)
-	if err != nil {
-		return nil, err
-	}
-	pgc, err := podgc.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	wl, err := newWorkloads(cfg)
-	if err != nil {
-		return nil, err
-	}
+func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, scheduling bool, identity string) (<-chan struct{}, error) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { wl.Run(ctx) })
-	wg.Go(func() { ns.Run(ctx, 2) })
-	wg.Go(func() { sa.Run(ctx, 2) })
-	wg.Go(func() { gc.Run(ctx, 5) })
-	wg.Go(func() { pgc.Run(ctx) })
+	wg.Go(func() {
+		err := runLeading(ctx, cfg, controllerManagerLease, identity, func(ctx context.Context) {
+			if err := runControllerManager(ctx, cfg, rootCA); err != nil {
+				slog.Error("controller manager", "err", err)
+			}
+		})
+		if err != nil {
+			slog.Error("controller manager: leader election", "err", err)
+		}
+	})
 	if scheduling {
 		wg.Go(func() {
-			if err := runScheduler(ctx, cfg); err != nil {
+			if err := runScheduler(ctx, cfg, identity); err != nil {
 				slog.Error("scheduler", "err", err)
 			}
 		})
@@ -426,6 +411,40 @@ func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, sche
 		close(done)
 	}()
 	return done, nil
+}
+
+// runControllerManager runs the built-in controllers until ctx ends: while
+// this process holds the controller-manager Lease, so that servers sharing
+// a store never both create a ReplicaSet's pods.
+func runControllerManager(ctx context.Context, cfg *rest.Config, rootCA []byte) error {
+	ns, err := namespace.New(cfg)
+	if err != nil {
+		return err
+	}
+	sa, err := serviceaccount.New(cfg, rootCA)
+	if err != nil {
+		return err
+	}
+	gc, err := garbagecollector.New(cfg, 0)
+	if err != nil {
+		return err
+	}
+	pgc, err := podgc.New(cfg)
+	if err != nil {
+		return err
+	}
+	wl, err := newWorkloads(cfg)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { wl.Run(ctx) })
+	wg.Go(func() { ns.Run(ctx, 2) })
+	wg.Go(func() { sa.Run(ctx, 2) })
+	wg.Go(func() { gc.Run(ctx, 5) })
+	wg.Go(func() { pgc.Run(ctx) })
+	wg.Wait()
+	return nil
 }
 
 // shutdownWatchdog logs every goroutine's stack if shutdown has not
