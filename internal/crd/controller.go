@@ -212,8 +212,9 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	if crd.DeletionTimestamp != nil {
 		return c.finalize(ctx, crd)
 	}
-	accepted, reason, msg := c.acceptNames(ctx, crd)
+	names, accepted, reason, msg := c.acceptNames(ctx, crd)
 	status := *crd.Status.DeepCopy()
+	status.AcceptedNames = names
 	if !accepted {
 		apiextensions.SetCondition(&status, apiextensionsv1.CustomResourceDefinitionCondition{
 			Type: apiextensionsv1.NamesAccepted, Status: apiextensionsv1.ConditionFalse, Reason: reason, Message: msg,
@@ -225,7 +226,6 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		}
 		return c.writeStatus(ctx, crd, status)
 	}
-	status.AcceptedNames = crd.Spec.Names
 	withNames := crd.DeepCopy()
 	withNames.Status.AcceptedNames = status.AcceptedNames
 	if err := c.serve(ctx, withNames); err != nil {
@@ -262,11 +262,14 @@ func (c *Controller) writeStatus(ctx context.Context, crd *apiextensionsv1.Custo
 	return err
 }
 
-// acceptNames checks crd's names against every other CRD of its group and
-// the built-in resources of that group.
-func (c *Controller) acceptNames(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (bool, string, string) {
-	n := crd.Spec.Names
-	inUse := func(name string) bool { return false }
+// acceptNames checks crd's requested names against every other CRD of its
+// group and the built-in resources of that group, as upstream's naming
+// controller does: each free name (or one already accepted) is accepted,
+// a taken one keeps its previously accepted value, categories are always
+// accepted. ok is false when any name was refused; reason and msg name the
+// last conflict found.
+func (c *Controller) acceptNames(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (names apiextensionsv1.CustomResourceDefinitionNames, ok bool, reason, msg string) {
+	req, prev := crd.Spec.Names, crd.Status.AcceptedNames
 	taken := map[string]bool{}
 	takenKinds := map[string]bool{}
 	list, err := c.crds.List(ctx, "", registry.ListOptions{})
@@ -304,23 +307,46 @@ func (c *Controller) acceptNames(ctx context.Context, crd *apiextensionsv1.Custo
 		}
 		takenKinds[r.Kind], takenKinds[r.ListKind] = true, true
 	}
-	inUse = func(name string) bool { return taken[name] }
-	switch {
-	case inUse(n.Plural):
-		return false, "PluralConflict", fmt.Sprintf("%q is already in use", n.Plural)
-	case inUse(n.Singular):
-		return false, "SingularConflict", fmt.Sprintf("%q is already in use", n.Singular)
-	case takenKinds[n.Kind]:
-		return false, "KindConflict", fmt.Sprintf("%q is already in use", n.Kind)
-	case takenKinds[n.ListKind]:
-		return false, "ListKindConflict", fmt.Sprintf("%q is already in use", n.ListKind)
+	names, ok = prev, true
+	conflict := func(r, name string) {
+		ok, reason, msg = false, r, fmt.Sprintf("%q is already in use", name)
 	}
-	for _, s := range n.ShortNames {
-		if inUse(s) {
-			return false, "ShortNamesConflict", fmt.Sprintf("%q is already in use", s)
+	free := func(requested, accepted string, inUse map[string]bool) bool {
+		return requested == accepted || !inUse[requested]
+	}
+	if free(req.Plural, prev.Plural, taken) {
+		names.Plural = req.Plural
+	} else {
+		conflict("PluralConflict", req.Plural)
+	}
+	if free(req.Singular, prev.Singular, taken) {
+		names.Singular = req.Singular
+	} else {
+		conflict("SingularConflict", req.Singular)
+	}
+	shortFree := true
+	for _, sn := range req.ShortNames {
+		if !slices.Contains(prev.ShortNames, sn) && taken[sn] {
+			shortFree = false
+			conflict("ShortNamesConflict", sn)
+			break
 		}
 	}
-	return true, "", ""
+	if shortFree {
+		names.ShortNames = req.ShortNames
+	}
+	if free(req.Kind, prev.Kind, takenKinds) {
+		names.Kind = req.Kind
+	} else {
+		conflict("KindConflict", req.Kind)
+	}
+	if free(req.ListKind, prev.ListKind, takenKinds) {
+		names.ListKind = req.ListKind
+	} else {
+		conflict("ListKindConflict", req.ListKind)
+	}
+	names.Categories = req.Categories
+	return names, ok, reason, msg
 }
 
 // serve registers crd's resources unless what it serves is unchanged.
