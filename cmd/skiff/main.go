@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -84,6 +85,7 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", "./skiff-data", "directory for state, credentials and the admin kubeconfig")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
 	cmd.Flags().BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
+	cmd.Flags().StringVar(&cfg.Controllers, "controllers", "*", "built-in controllers to run: * for all, NAME to enable, -NAME to disable, comma-separated ("+strings.Join(controlplane.Controllers, ", ")+")")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 1, "simulated nodes to run in the process, named skiff-node-0, -1, ... (0: none)")
 	serviceFlags(cmd, &cfg)
 	return cmd
@@ -113,6 +115,7 @@ func newServerCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.EtcdPrefix, "etcd-prefix", "", "key prefix in etcd, to share a cluster")
 	cmd.Flags().StringVar(&cfg.TokenFile, "token-auth-file", "", "static bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
 	cmd.Flags().BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
+	cmd.Flags().StringVar(&cfg.Controllers, "controllers", "*", "built-in controllers to run: * for all, NAME to enable, -NAME to disable, comma-separated ("+strings.Join(controlplane.Controllers, ", ")+")")
 	serviceFlags(cmd, &cfg)
 	return cmd
 }

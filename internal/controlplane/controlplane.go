@@ -84,6 +84,9 @@ type Config struct {
 	NodePortRange string
 	// Nodes is how many simulated nodes run in the process (0: none).
 	Nodes int
+	// Controllers selects the built-in controllers to run, as
+	// ParseControllers reads it; "" runs them all.
+	Controllers string
 	// DisableScheduler keeps this process out of the scheduler's leader
 	// election, so it never schedules pods.
 	DisableScheduler bool
@@ -109,6 +112,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 	start := time.Now()
 	svcCfg, err := serviceConfig(cfg)
+	if err != nil {
+		return err
+	}
+	controllers, err := ParseControllers(cfg.Controllers)
 	if err != nil {
 		return err
 	}
@@ -214,7 +221,7 @@ func Run(ctx context.Context, cfg Config) error {
 	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
+	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM, controllers, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
 	if err != nil {
 		stopControllers()
 		return err
@@ -386,12 +393,12 @@ func loopbackConfig(addr net.Addr, host string, b *pki.Bundle, dialer *connrotat
 
 // startControllers runs the built-in controllers until ctx ends; the
 // returned channel closes when they have all stopped.
-func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, scheduling bool, identity string) (<-chan struct{}, error) {
+func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, on map[string]bool, scheduling bool, identity string) (<-chan struct{}, error) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := runLeading(ctx, cfg, controllerManagerLease, identity, func(ctx context.Context) {
-			if err := runControllerManager(ctx, cfg, rootCA); err != nil {
+			if err := runControllerManager(ctx, cfg, rootCA, on); err != nil {
 				slog.Error("controller manager", "err", err)
 			}
 		})
@@ -416,33 +423,47 @@ func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, sche
 // runControllerManager runs the built-in controllers until ctx ends: while
 // this process holds the controller-manager Lease, so that servers sharing
 // a store never both create a ReplicaSet's pods.
-func runControllerManager(ctx context.Context, cfg *rest.Config, rootCA []byte) error {
-	ns, err := namespace.New(cfg)
-	if err != nil {
-		return err
+func runControllerManager(ctx context.Context, cfg *rest.Config, rootCA []byte, on map[string]bool) error {
+	var runs []func()
+	if on["namespace"] {
+		ns, err := namespace.New(cfg)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { ns.Run(ctx, 2) })
 	}
-	sa, err := serviceaccount.New(cfg, rootCA)
-	if err != nil {
-		return err
+	if on["serviceaccount"] {
+		sa, err := serviceaccount.New(cfg, rootCA)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { sa.Run(ctx, 2) })
 	}
-	gc, err := garbagecollector.New(cfg, 0)
-	if err != nil {
-		return err
+	if on["garbagecollector"] {
+		gc, err := garbagecollector.New(cfg, 0)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { gc.Run(ctx, 5) })
 	}
-	pgc, err := podgc.New(cfg)
-	if err != nil {
-		return err
+	if on["podgc"] {
+		pgc, err := podgc.New(cfg)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { pgc.Run(ctx) })
 	}
-	wl, err := newWorkloads(cfg)
-	if err != nil {
-		return err
+	if on["replicaset"] || on["replicationcontroller"] || on["deployment"] {
+		wl, err := newWorkloads(cfg)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { wl.Run(ctx, on) })
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { wl.Run(ctx) })
-	wg.Go(func() { ns.Run(ctx, 2) })
-	wg.Go(func() { sa.Run(ctx, 2) })
-	wg.Go(func() { gc.Run(ctx, 5) })
-	wg.Go(func() { pgc.Run(ctx) })
+	for _, run := range runs {
+		wg.Go(run)
+	}
 	wg.Wait()
 	return nil
 }

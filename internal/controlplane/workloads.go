@@ -37,12 +37,18 @@ func newWorkloads(cfg *rest.Config) (*workloads, error) {
 	return &workloads{rs: rs, rc: rc, deploy: d}, nil
 }
 
-// Run runs the three with kube-controller-manager's default worker
-// counts until ctx ends.
-func (w *workloads) Run(ctx context.Context) {
+// Run runs those of the three that on enables, with
+// kube-controller-manager's default worker counts, until ctx ends.
+func (w *workloads) Run(ctx context.Context, on map[string]bool) {
 	var wg sync.WaitGroup
-	wg.Go(func() { w.rs.Run(ctx, 5) })
-	wg.Go(func() { w.rc.Run(ctx, 5) })
-	wg.Go(func() { w.deploy.Run(ctx, 5) })
+	if on["replicaset"] {
+		wg.Go(func() { w.rs.Run(ctx, 5) })
+	}
+	if on["replicationcontroller"] {
+		wg.Go(func() { w.rc.Run(ctx, 5) })
+	}
+	if on["deployment"] {
+		wg.Go(func() { w.deploy.Run(ctx, 5) })
+	}
 	wg.Wait()
 }
