@@ -1011,6 +1011,18 @@ func TestCRDSchema(t *testing.T) {
 		wantContains(t, "a too long spec.code", stderr, `spec.code: Too long: may not be more than 5 bytes`)
 	})
 
+	t.Run("CELCostLimit", func(t *testing.T) {
+		stderr := kubectlFails(t, s, "apply", "-f", crdFile("costly.yaml"))
+		wantContains(t, "a CRD with a too expensive rule", stderr,
+			`The CustomResourceDefinition "costlies.yourco.io" is invalid`,
+			`spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[items].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule`)
+		// Bounding the list and its strings brings the rule within budget.
+		bounded := strings.Replace(mustReadFile(t, crdFile("costly.yaml")), "                items:\n                  type: string\n",
+			"                maxItems: 10\n                items:\n                  type: string\n                  maxLength: 20\n", 1)
+		mustKubectl(t, s, "apply", "-f", writeFile(t, dir, "bounded.yaml", bounded))
+		waitEstablished(t, s, "costlies.yourco.io")
+	})
+
 	t.Run("NonStructuralSchemaRejected", func(t *testing.T) {
 		stderr := kubectlFails(t, s, "apply", "-f", crdFile("nonstructural.yaml"))
 		wantContains(t, "a CRD with a non-structural schema", stderr,
