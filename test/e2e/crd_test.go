@@ -1116,6 +1116,22 @@ func TestCRDLifecycle(t *testing.T) {
 		mustKubectl(t, s, "delete", "crd", "whatsits.yourco.io")
 	})
 
+	t.Run("GarbageCollectedDependents", func(t *testing.T) {
+		// A ConfigMap owned by a custom resource goes with it, as the
+		// garbage collector follows owners of any resource, custom ones too.
+		mustKubectl(t, s, "apply", "-f", writeFile(t, t.TempDir(), "doomed.yaml", "apiVersion: yourco.io/v1\nkind: Widget\nmetadata:\n  name: doomed\nspec:\n  name: d\n  size: small\n"))
+		owner := getUnstructured(t, s, "widget", "doomed")
+		cm := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dependent","ownerReferences":[{"apiVersion":"yourco.io/v1","kind":"Widget","name":"doomed","uid":%q}]},"data":{"k":"v"}}`, owner.GetUID())
+		if r := doReq(t, s, "POST", "/api/v1/namespaces/default/configmaps", "application/json", []byte(cm)); r.Code != 201 {
+			t.Fatalf("creating the dependent: %d %s", r.Code, r.Body)
+		}
+		mustKubectl(t, s, "delete", "widget", "doomed")
+		eventually(t, "the dependent ConfigMap collected", func() (bool, string) {
+			r := doReq(t, s, "GET", "/api/v1/namespaces/default/configmaps/dependent", "", nil)
+			return r.Code == 404, fmt.Sprintf("HTTP %d", r.Code)
+		})
+	})
+
 	t.Run("DeleteRemovesObjects", func(t *testing.T) {
 		// Watch the widgets while the CRD goes away: every object is
 		// deleted, which watchers see. (Upstream closes such watches only
