@@ -33,9 +33,15 @@ const (
 	invalidNS       = "invalid"
 )
 
+// apiOnly are the flags of a skiff that stores what it is given and
+// nothing more: no nodes, no scheduler, and of the controllers only those
+// admission depends on (default service accounts), so that the API's own
+// semantics (defaults, goldens, no-op writes) are what the tests see.
+var apiOnly = []string{"--nodes", "0", "--disable-scheduler", "--controllers", "namespace,serviceaccount"}
+
 func TestManifestCorpus(t *testing.T) {
 	t.Parallel()
-	s := startSkiff(t)
+	s := startSkiff(t, apiOnly...)
 	s.MustKubectl("create", "namespace", corpusNamespace)
 	s.MustKubectl("create", "namespace", invalidNS)
 
@@ -585,7 +591,7 @@ func TestKubectlExplainEveryKind(t *testing.T) {
 // server-side apply must not write (the resourceVersion stays).
 func TestServerSideApplyTwiceIsNoop(t *testing.T) {
 	t.Parallel()
-	s := startSkiff(t)
+	s := startSkiff(t, apiOnly...)
 	const ns = "ssa"
 	s.MustKubectl("create", "namespace", ns)
 	for _, name := range []string{
