@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -181,8 +182,13 @@ func (s *Server) Register(r *registry.Resource) (*registry.Store, error) {
 	return st, nil
 }
 
-// Unregister stops serving gvr and its watch cache. Its objects stay in
-// storage.
+// unregisterLinger is how long a resource's watch cache outlives its
+// unregistration, so that watches already open receive the events the
+// cache still holds (a deleted CRD's last DELETED events) before they end.
+const unregisterLinger = 5 * time.Second
+
+// Unregister stops serving gvr: new requests get 404 at once, open watches
+// end after unregisterLinger. Its objects stay in storage.
 func (s *Server) Unregister(gvr schema.GroupVersionResource) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -191,7 +197,7 @@ func (s *Server) Unregister(gvr schema.GroupVersionResource) {
 		return
 	}
 	if sv.stop != nil {
-		sv.stop()
+		time.AfterFunc(unregisterLinger, sv.stop)
 	}
 	delete(s.resources, gvr)
 	g, v := gvr.Group, gvr.Version

@@ -452,6 +452,18 @@ func (c *Controller) finalize(ctx context.Context, crd *apiextensionsv1.CustomRe
 				return err
 			}
 			remaining = n
+			if remaining == 0 {
+				// The finalizer goes only once the watch cache has seen
+				// every delete, so watchers get them before the resource
+				// stops being served.
+				left, err := cached(ctx, e.stores[0])
+				if err != nil {
+					return err
+				}
+				if left > 0 {
+					return errRequeue
+				}
+			}
 		}
 	}
 	status := *crd.Status.DeepCopy()
@@ -503,4 +515,13 @@ func deleteAll(ctx context.Context, st *registry.Store) (int, error) {
 		}
 	}
 	return remaining, nil
+}
+
+// cached counts the objects st's watch cache holds.
+func cached(ctx context.Context, st *registry.Store) (int, error) {
+	list, err := st.List(ctx, "", registry.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	return meta.LenList(list), nil
 }
