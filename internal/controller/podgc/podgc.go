@@ -64,6 +64,12 @@ func New(cfg *rest.Config) (*Controller, error) {
 		nodes:      cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{}),
 		missing:    workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "podgc_missing_nodes"}),
 	}
+	if err := c.pods.SetTransform(slimPod); err != nil {
+		return nil, err
+	}
+	if err := c.nodes.SetTransform(slimNode); err != nil {
+		return nil, err
+	}
 	podSeen := func(obj any) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" && !c.nodeKnown(p.Spec.NodeName) {
 			c.missing.AddAfter(p.Spec.NodeName, c.Quarantine)

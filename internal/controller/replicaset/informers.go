@@ -57,10 +57,43 @@ func NewInformers(cfg *rest.Config) (*Informers, error) {
 	if err != nil {
 		return nil, err
 	}
+	pods := newIndexedInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{})
+	if err := pods.SetTransform(TrimPod); err != nil {
+		return nil, err
+	}
 	return &Informers{
-		Pods:        runOnce(newIndexedInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{})),
+		Pods:        runOnce(pods),
 		ReplicaSets: runOnce(newIndexedInformer(client.ListWatch(apps.ReplicaSets(""), nil), &appsv1.ReplicaSet{})),
 	}, nil
+}
+
+// TrimPod is the pod informer's transform. Of a pod the ReplicaSet,
+// ReplicationController and Deployment controllers read its metadata
+// (labels, owners, deletion cost, timestamps), spec.nodeName and its
+// status; the rest of the spec (containers, volumes, tolerations...), the
+// managed fields and the last-applied-configuration annotation are
+// dropped, since a cluster's pods are cached by every controller that
+// watches them. The controllers only create, patch and delete pods, never
+// write a cached pod back, so nothing dropped can be lost from the stored
+// pod. The ReplicaSets keep everything: the Deployment controller updates
+// them from the cache.
+func TrimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	p.ManagedFields = nil
+	if _, ok := p.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+		a := make(map[string]string, len(p.Annotations)-1)
+		for k, v := range p.Annotations {
+			if k != corev1.LastAppliedConfigAnnotation {
+				a[k] = v
+			}
+		}
+		p.Annotations = a
+	}
+	p.Spec = corev1.PodSpec{NodeName: p.Spec.NodeName}
+	return p, nil
 }
 
 // newIndexedInformer is an informer indexed by namespace and controller.
