@@ -63,6 +63,9 @@ func New(cfg *rest.Config, inf *replicaset.Informers) (*Controller, error) {
 		pods:        inf.Pods,
 		recorder:    &record.FakeRecorder{}, // replaced in Run
 	}
+	if err := c.deployments.SetTransform(replicaset.DropManagedFields); err != nil {
+		return nil, err
+	}
 	if _, err := c.deployments.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, cur any) { c.enqueue(cur) },

@@ -96,10 +96,25 @@ func TrimPod(obj any) (any, error) {
 	return p, nil
 }
 
-// newIndexedInformer is an informer indexed by namespace and controller.
+// newIndexedInformer is an informer indexed by namespace and controller,
+// holding its objects without their managed fields (DropManagedFields).
 func newIndexedInformer(lw cache.ListerWatcher, obj runtime.Object) cache.SharedIndexInformer {
-	return cache.NewSharedIndexInformer(lw, obj, 0,
+	inf := cache.NewSharedIndexInformer(lw, obj, 0,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, ControllerUIDIndex: ControllerUIDIndexFunc})
+	// Setting a transform fails only on a started informer.
+	_ = inf.SetTransform(DropManagedFields)
+	return inf
+}
+
+// DropManagedFields is an informer transform that drops an object's
+// managed fields, which no controller reads. An object updated from the
+// cache is sent without them, and the API server then keeps the stored
+// ones (as kube-apiserver does for a request without managedFields).
+func DropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // sharedInformer lets several controller.Loops run one informer: the
