@@ -805,6 +805,9 @@ func TestKubectlWaitForJSONPath(t *testing.T) {
 func TestKubectlDryRunServer(t *testing.T) {
 	t.Parallel()
 	s := startSkiff(t)
+	// The watch below must see only the test's own writes: the service
+	// account controller's kube-root-ca.crt comes first.
+	waitForRootCAs(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cs := s.ClientSet()
