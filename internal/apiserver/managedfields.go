@@ -31,6 +31,8 @@ type fieldManagers struct {
 	// kinds nobody writes (MiBs of heap).
 	converters map[schema.GroupVersionKind]managedfields.TypeConverter
 	byKey      map[fieldManagerKey]*fieldManager
+	// convertCustom converts custom resources between versions.
+	convertCustom func(obj *unstructured.Unstructured, target schema.GroupVersion) (runtime.Object, error)
 }
 
 // fieldManager tracks the writes of one resource or subresource: creates
@@ -69,7 +71,7 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*fieldM
 		return nil, err
 	}
 	// The strategy defaults the merged object, so apply compares like with like.
-	generic, err := managedfields.NewDefaultFieldManager(tc, readOnlyConvertor{Scheme}, res.Strategy, unstructuredCreater{Scheme}, gvk, gvk.GroupVersion(), subresource, nil)
+	generic, err := managedfields.NewDefaultFieldManager(tc, readOnlyConvertor{Scheme: Scheme, versions: f.convertCustom}, res.Strategy, unstructuredCreater{Scheme}, gvk, gvk.GroupVersion(), subresource, nil)
 	if err != nil {
 		return nil, err
 	}

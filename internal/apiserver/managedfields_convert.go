@@ -1,9 +1,13 @@
 package apiserver
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"skiff.dev/skiff/internal/registry"
 )
 
 // readOnlyConvertor is the object convertor of the field managers: Scheme,
@@ -19,6 +23,9 @@ import (
 // converts from an unstructured object, which is always converted anew.
 type readOnlyConvertor struct {
 	*runtime.Scheme
+	// versions, when set, converts objects the scheme does not know
+	// (custom resources) between the versions of their kind.
+	versions func(obj *unstructured.Unstructured, target schema.GroupVersion) (runtime.Object, error)
 }
 
 func (c readOnlyConvertor) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
@@ -67,8 +74,44 @@ func (c readOnlyConvertor) convertUnknown(in runtime.Unstructured, target runtim
 	if !ok {
 		return nil, false
 	}
+	if c.versions != nil {
+		if out, err := c.versions(u, want.GroupVersion()); err == nil {
+			return out, true
+		}
+	}
 	u.SetGroupVersionKind(want)
 	return u, true
+}
+
+// convertCustom converts a custom resource to another served version of
+// its kind the way its reads and writes are converted: to the storage
+// version through the resource of its own version, then out through the
+// target version's (a conversion webhook's renames included), so managed
+// fields recorded through one version map onto another.
+func (s *Server) convertCustom(obj *unstructured.Unstructured, target schema.GroupVersion) (runtime.Object, error) {
+	from := obj.GroupVersionKind()
+	s.mu.RLock()
+	var src, dst *registry.Resource
+	for gvr, sv := range s.resources {
+		if sv.res.Kind != from.Kind || gvr.Group != from.Group {
+			continue
+		}
+		switch gvr.Version {
+		case from.Version:
+			src = sv.res
+		case target.Version:
+			dst = sv.res
+		}
+	}
+	s.mu.RUnlock()
+	if src == nil || dst == nil || src.StoredAs == nil || dst.StoredAs == nil {
+		return nil, fmt.Errorf("apiserver: no conversion of %v to %v", from, target)
+	}
+	stored, err := src.StoredAs.ToStorage(obj)
+	if err != nil {
+		return nil, err
+	}
+	return dst.StoredAs.FromStorage(stored)
 }
 
 // unstructuredCreater is Scheme as the field managers' object creater,

@@ -92,6 +92,7 @@ func New(s storage.Store, v VersionInfo) *Server {
 		readOnlySlots:       make(chan struct{}, DefaultMaxReadOnlyInflight),
 		mutatingSlots:       make(chan struct{}, DefaultMaxMutatingInflight),
 	}
+	srv.fieldManagers.convertCustom = srv.convertCustom
 	srv.metrics.registry.MustRegister(cacheCollector{srv})
 	return srv
 }
