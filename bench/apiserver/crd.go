@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ type crdResult struct {
 // the first LIST of the new resource that succeeds (retried at once on
 // 404); then it creates custom resources of the last one with 16 workers
 // for -duration.
-func measureCRD(ctx context.Context, c *clients, srv *skiffProcess, r *report) error {
+func measureCRD(ctx context.Context, c *clients, srv *skiffproc.Process, r *report) error {
 	cfg := rest.CopyConfig(c.base)
 	cfg.Timeout = requestTimeout
 	dyn, err := dynamic.NewForConfig(cfg)

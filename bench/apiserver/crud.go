@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"strings"
 	"sync"
@@ -36,10 +37,10 @@ type opResult struct {
 	failures   failures // HTTP responses >= 400 and transport errors, retries included
 	dials      int64    // connections the clientsets opened, setup included
 	clientsets int
-	cpu        cpuTimes
+	cpu        skiffproc.CPUTimes
 }
 
-func measureCRUD(ctx context.Context, c *clients, srv *skiffProcess, r *report) error {
+func measureCRUD(ctx context.Context, c *clients, srv *skiffproc.Process, r *report) error {
 	for _, n := range crudWorkerSets {
 		dials0 := c.dials.Load()
 		css, err := c.clientsets(min(*clientsets, n), requestTimeout)
@@ -84,13 +85,13 @@ func measureCRUD(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		r.crud = append(r.crud, res)
 	}
 	var err error
-	r.crudRSS, err = procStatusKiB(srv.pid(), "VmRSS")
+	r.crudRSS, err = skiffproc.ProcStatusKiB(srv.PID(), "VmRSS")
 	return err
 }
 
 // timed runs op in n workers for *duration; worker i uses clientset
 // i mod len(css). A failed op is counted and the worker goes on.
-func timed(ctx context.Context, c *clients, srv *skiffProcess, css []*kubernetes.Clientset, name string, n int,
+func timed(ctx context.Context, c *clients, srv *skiffproc.Process, css []*kubernetes.Clientset, name string, n int,
 	op func(ctx context.Context, cs *kubernetes.Clientset, worker, seq int) error) (opResult, error) {
 	lat := make([][]time.Duration, n)
 	errs := make([]int, n)
@@ -98,7 +99,7 @@ func timed(ctx context.Context, c *clients, srv *skiffProcess, css []*kubernetes
 		mu       sync.Mutex
 		firstErr string
 	)
-	cpu0 := readCPU(srv.pid())
+	cpu0 := skiffproc.ReadCPU(srv.PID())
 	deadline := time.Now().Add(*duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -137,7 +138,7 @@ func timed(ctx context.Context, c *clients, srv *skiffProcess, css []*kubernetes
 		p99:        percentile(all, 0.99),
 		failures:   c.codes.take(),
 		clientsets: len(css),
-		cpu:        readCPU(srv.pid()).sub(cpu0),
+		cpu:        skiffproc.ReadCPU(srv.PID()).Sub(cpu0),
 	}
 	if len(all) > 0 {
 		res.max = all[len(all)-1]

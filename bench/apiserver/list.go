@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ type listResult struct {
 	bytes    int64
 	encoding string // Content-Encoding of the response, if any
 	failures failures
-	cpu      cpuTimes // all runs, the warm-up included
+	cpu      skiffproc.CPUTimes // all runs, the warm-up included
 }
 
 // listSetup is how the listed objects were created.
@@ -37,10 +38,10 @@ type listSetup struct {
 	objects  int
 	elapsed  time.Duration
 	failures failures
-	cpu      cpuTimes
+	cpu      skiffproc.CPUTimes
 }
 
-func measureList(ctx context.Context, c *clients, srv *skiffProcess, r *report) error {
+func measureList(ctx context.Context, c *clients, srv *skiffproc.Process, r *report) error {
 	css, err := c.clientsets(min(*clientsets, setupWorkers), requestTimeout)
 	if err != nil {
 		return err
@@ -58,7 +59,7 @@ func measureList(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		errMu    sync.Mutex
 		setupErr error
 	)
-	cpu0 := readCPU(srv.pid())
+	cpu0 := skiffproc.ReadCPU(srv.PID())
 	start := time.Now()
 	for i := range setupWorkers {
 		cs := css[i%len(css)]
@@ -79,7 +80,7 @@ func measureList(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		})
 	}
 	wg.Wait()
-	r.listSetup = listSetup{objects: *listObjects, elapsed: time.Since(start), failures: c.codes.take(), cpu: readCPU(srv.pid()).sub(cpu0)}
+	r.listSetup = listSetup{objects: *listObjects, elapsed: time.Since(start), failures: c.codes.take(), cpu: skiffproc.ReadCPU(srv.PID()).Sub(cpu0)}
 	if setupErr != nil {
 		return setupErr
 	}
@@ -92,10 +93,10 @@ func measureList(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		return err
 	}
 	url := strings.TrimSuffix(c.base.Host, "/") + "/api/v1/namespaces/" + listNamespace + "/configmaps"
-	if r.listBaseRSS, err = procStatusKiB(srv.pid(), "VmRSS"); err != nil {
+	if r.listBaseRSS, err = skiffproc.ProcStatusKiB(srv.PID(), "VmRSS"); err != nil {
 		return err
 	}
-	if err := resetPeakRSS(srv.pid()); err != nil {
+	if err := skiffproc.ResetPeakRSS(srv.PID()); err != nil {
 		r.listPeakNote = "VmHWM could not be reset (" + err.Error() + "); peak is since process start"
 	}
 	for _, m := range []struct{ mode, query string }{
@@ -103,7 +104,7 @@ func measureList(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		{"consistent", ""},
 	} {
 		res := listResult{mode: m.mode, query: m.query}
-		cpu0 := readCPU(srv.pid())
+		cpu0 := skiffproc.ReadCPU(srv.PID())
 		for run := range *listRuns + 1 {
 			d, items, n, enc, err := listOnce(ctx, hc, url+m.query, run == 0)
 			if err != nil {
@@ -122,10 +123,10 @@ func measureList(ctx context.Context, c *clients, srv *skiffProcess, r *report) 
 		}
 		slices.Sort(res.runs)
 		res.failures = c.codes.take()
-		res.cpu = readCPU(srv.pid()).sub(cpu0)
+		res.cpu = skiffproc.ReadCPU(srv.PID()).Sub(cpu0)
 		r.lists = append(r.lists, res)
 	}
-	if r.listPeakRSS, err = procStatusKiB(srv.pid(), "VmHWM"); err != nil {
+	if r.listPeakRSS, err = skiffproc.ProcStatusKiB(srv.PID(), "VmHWM"); err != nil {
 		return err
 	}
 	return nil

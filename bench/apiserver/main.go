@@ -61,6 +61,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"strings"
 	"syscall"
@@ -112,34 +113,34 @@ func run(ctx context.Context) (err error) {
 		os.RemoveAll(tmp)
 	}()
 
-	bin, err := buildSkiff(ctx, tmp)
+	bin, err := skiffproc.Build(ctx, tmp)
 	if err != nil {
 		return err
 	}
-	srv, err := startSkiff(ctx, bin, tmp)
+	srv, err := skiffproc.Start(ctx, bin, tmp)
 	if err != nil {
 		return err
 	}
 	// stop is idempotent: the deferred call only acts on the error path.
 	defer func() {
-		if serr := srv.stop(); err == nil && serr != nil {
+		if serr := srv.Stop(); err == nil && serr != nil {
 			err = serr
 		}
 	}()
 
 	var r report
-	r.startup = srv.startup
-	cpu0 := readCPU(srv.pid())
+	r.startup = srv.Startup
+	cpu0 := skiffproc.ReadCPU(srv.PID())
 	if err := measureIdle(ctx, srv, &r); err != nil {
 		return err
 	}
-	c, err := newClients(srv.kubeconfig)
+	c, err := newClients(srv.Kubeconfig)
 	if err != nil {
 		return err
 	}
 	for _, m := range []struct {
 		phase   string
-		measure func(context.Context, *clients, *skiffProcess, *report) error
+		measure func(context.Context, *clients, *skiffproc.Process, *report) error
 	}{
 		{"openapi", measureOpenAPI},
 		{"crud", measureCRUD},
@@ -155,26 +156,26 @@ func run(ctx context.Context) (err error) {
 		}
 	}
 	r.serverMetrics = scrapeServerMetrics(ctx, c)
-	r.cpu = readCPU(srv.pid()).sub(cpu0)
-	if err := srv.stop(); err != nil {
+	r.cpu = skiffproc.ReadCPU(srv.PID()).Sub(cpu0)
+	if err := srv.Stop(); err != nil {
 		return err
 	}
-	r.shutdown = srv.shutdown
-	r.serverLog = srv.logSummary()
+	r.shutdown = srv.ShutdownTime
+	r.serverLog = srv.LogSummary()
 	r.print()
 	return nil
 }
 
 // measureIdle lets the server sit idle, then reads its resident set size.
-func measureIdle(ctx context.Context, srv *skiffProcess, r *report) error {
+func measureIdle(ctx context.Context, srv *skiffproc.Process, r *report) error {
 	select {
 	case <-time.After(*idle):
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-srv.exited:
-		return srv.exitError()
+	case <-srv.Exited():
+		return srv.ExitError()
 	}
-	rss, err := procStatusKiB(srv.pid(), "VmRSS")
+	rss, err := skiffproc.ProcStatusKiB(srv.PID(), "VmRSS")
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ type openapiResult struct {
 // the cost of the documents once they have been asked for. It runs before
 // the crud phase, on a small heap, so the figure is not mostly the garbage
 // a large heap lets pile up before the next collection.
-func measureOpenAPI(ctx context.Context, c *clients, srv *skiffProcess, r *report) error {
+func measureOpenAPI(ctx context.Context, c *clients, srv *skiffproc.Process, r *report) error {
 	hc, err := c.httpClient()
 	if err != nil {
 		return err
@@ -90,6 +91,6 @@ func measureOpenAPI(ctx context.Context, c *clients, srv *skiffProcess, r *repor
 	}
 	res.v3 = time.Since(t0)
 	res.failures = c.codes.take()
-	res.rssAfter, err = procStatusKiB(srv.pid(), "VmRSS")
+	res.rssAfter, err = skiffproc.ProcStatusKiB(srv.PID(), "VmRSS")
 	return err
 }

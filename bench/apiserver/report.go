@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"runtime"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -12,7 +13,7 @@ import (
 
 // report is everything measured, printed at the end.
 type report struct {
-	startup startupTimes
+	startup skiffproc.StartupTimes
 	idleRSS int64 // KiB
 
 	crud    []opResult
@@ -30,9 +31,9 @@ type report struct {
 
 	crd crdResult
 
-	cpu           cpuTimes // from the end of startup to the end of the last phase
+	cpu           skiffproc.CPUTimes // from the end of startup to the end of the last phase
 	shutdown      time.Duration
-	serverLog     logSummary
+	serverLog     skiffproc.LogSummary
 	serverMetrics []string
 }
 
@@ -45,7 +46,7 @@ func mib(kib int64) float64 { return float64(kib) / 1024 }
 func (r *report) print() {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measurement\tconfiguration\tn\tper s\tp50 ms\tp99 ms\tmax ms\tvalue\tCPU s server/bench/other\tHTTP failures")
-	row := func(what, config, n, perSec, p50, p99, maxMs, value, failures string, cpu ...cpuTimes) {
+	row := func(what, config, n, perSec, p50, p99, maxMs, value, failures string, cpu ...skiffproc.CPUTimes) {
 		cpuCol := "-"
 		if len(cpu) > 0 {
 			cpuCol = cpu[0].String()
@@ -54,9 +55,9 @@ func (r *report) print() {
 	}
 	f2 := func(d time.Duration) string { return fmt.Sprintf("%.2f", ms(d)) }
 
-	row("startup: /readyz 200", "fresh data dir", fmt.Sprint(r.startup.polls), "-", "-", "-", "-",
-		fmt.Sprintf("%.1f ms", ms(r.startup.ready)), "-")
-	row("startup: export line", "stdout", "-", "-", "-", "-", "-", fmt.Sprintf("%.1f ms", ms(r.startup.export)), "-")
+	row("startup: /readyz 200", "fresh data dir", fmt.Sprint(r.startup.Polls), "-", "-", "-", "-",
+		fmt.Sprintf("%.1f ms", ms(r.startup.Ready)), "-")
+	row("startup: export line", "stdout", "-", "-", "-", "-", "-", fmt.Sprintf("%.1f ms", ms(r.startup.Export)), "-")
 	row("idle RSS", fmt.Sprintf("after %s idle", *idle), "-", "-", "-", "-", "-", fmt.Sprintf("%.1f MiB", mib(r.idleRSS)), "-")
 	if o := r.openapi; o.v3Docs > 0 {
 		row("openapi: first GET v2", "protobuf", "1", "-", "-", "-", "-", fmt.Sprintf("%.0f ms", ms(o.v2)), o.failures.String())
@@ -120,8 +121,8 @@ func (r *report) print() {
 	tw.Flush()
 	fmt.Println()
 
-	fmt.Printf("metric ready_ms %.1f ms\n", ms(r.startup.ready))
-	fmt.Printf("metric export_ms %.1f ms\n", ms(r.startup.export))
+	fmt.Printf("metric ready_ms %.1f ms\n", ms(r.startup.Ready))
+	fmt.Printf("metric export_ms %.1f ms\n", ms(r.startup.Export))
 	fmt.Printf("metric idle_rss_mib %.1f MiB\n", mib(r.idleRSS))
 	if o := r.openapi; o.v3Docs > 0 {
 		fmt.Printf("metric openapi_v2_first_ms %.0f ms\n", ms(o.v2))
@@ -158,7 +159,7 @@ func (r *report) print() {
 		fmt.Printf("metric crd_served_max_ms %.2f ms\n", ms(mx))
 		fmt.Printf("metric cr_creates_per_s_16 %.0f creates/s\n", c.creates.perSec)
 	}
-	fmt.Printf("metric other_cpu_s %.1f s\n", r.cpu.other.Seconds())
+	fmt.Printf("metric other_cpu_s %.1f s\n", r.cpu.Other.Seconds())
 
 	r.printProblems()
 }
@@ -173,9 +174,9 @@ func (r *report) printProblems() {
 	}
 	// Other processes taking more than a tenth of the machine make the
 	// figures unreliable: the server and this benchmark had less of it.
-	if all := r.cpu.server + r.cpu.bench + r.cpu.other; all > 0 && r.cpu.other > all/10 {
+	if all := r.cpu.Server + r.cpu.Bench + r.cpu.Other; all > 0 && r.cpu.Other > all/10 {
 		say("other processes used %.1f CPU-s of the %d cores while this ran (server %.1f, benchmark %.1f): the machine was not quiet, figures are pessimistic",
-			r.cpu.other.Seconds(), runtime.NumCPU(), r.cpu.server.Seconds(), r.cpu.bench.Seconds())
+			r.cpu.Other.Seconds(), runtime.NumCPU(), r.cpu.Server.Seconds(), r.cpu.Bench.Seconds())
 	}
 	for _, c := range r.crud {
 		phase := fmt.Sprintf("%s, %d workers", c.op, c.workers)
@@ -212,9 +213,9 @@ func (r *report) printProblems() {
 	for _, m := range r.serverMetrics {
 		say("server /metrics: %s", m)
 	}
-	if l := r.serverLog; l.errors+l.warnings > 0 {
-		say("server log: %d ERROR and %d WARN lines; first:", l.errors, l.warnings)
-		for _, e := range l.examples {
+	if l := r.serverLog; l.Errors+l.Warnings > 0 {
+		say("server log: %d ERROR and %d WARN lines; first:", l.Errors, l.Warnings)
+		for _, e := range l.Examples {
 			fmt.Fprintln(os.Stderr, "  "+e)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,10 +51,10 @@ type watchResult struct {
 	closedEarly        int64         // watches the server ended while the writer ran
 	firstWatchErr      string
 	failures           failures
-	cpu                cpuTimes // from the first write until the watches are stopped
+	cpu                skiffproc.CPUTimes // from the first write until the watches are stopped
 }
 
-func measureWatch(ctx context.Context, c *clients, srv *skiffProcess, r *report) error {
+func measureWatch(ctx context.Context, c *clients, srv *skiffproc.Process, r *report) error {
 	setup, err := c.clientsets(1, requestTimeout)
 	if err != nil {
 		return err
@@ -189,7 +190,7 @@ func measureWatch(ctx context.Context, c *clients, srv *skiffProcess, r *report)
 		interval  = time.Duration(float64(time.Second) / *watchRate)
 		lastAckAt time.Time
 	)
-	cpu0 := readCPU(srv.pid())
+	cpu0 := skiffproc.ReadCPU(srv.PID())
 	start := time.Now()
 	for k := range total {
 		if d := time.Until(start.Add(time.Duration(k) * interval)); d > 0 {
@@ -246,7 +247,7 @@ func measureWatch(ctx context.Context, c *clients, srv *skiffProcess, r *report)
 		w.Stop()
 	}
 	watchWG.Wait()
-	res.cpu = readCPU(srv.pid()).sub(cpu0)
+	res.cpu = skiffproc.ReadCPU(srv.PID()).Sub(cpu0)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

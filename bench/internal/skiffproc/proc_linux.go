@@ -1,4 +1,4 @@
-package main
+package skiffproc
 
 import (
 	"os/exec"

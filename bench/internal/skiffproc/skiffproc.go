@@ -1,4 +1,8 @@
-package main
+// Package skiffproc runs the skiff binary for the benchmarks: it builds
+// ./cmd/skiff, starts `skiff up` on a free loopback port with a fresh data
+// dir, waits until it is ready, stops it with SIGTERM, and reads what the
+// benchmarks report of it and of the machine (RSS, CPU time, its log).
+package skiffproc
 
 import (
 	"bufio"
@@ -20,8 +24,8 @@ import (
 	"time"
 )
 
-// buildSkiff compiles ./cmd/skiff of the module the benchmark runs in.
-func buildSkiff(ctx context.Context, dir string) (string, error) {
+// Build compiles ./cmd/skiff of the module the benchmark runs in.
+func Build(ctx context.Context, dir string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -39,33 +43,39 @@ func buildSkiff(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// startupTimes are measured from just before the process is started.
-type startupTimes struct {
-	ready  time.Duration // first 200 from /readyz
-	export time.Duration // the `export KUBECONFIG=` line on stdout
-	polls  int           // /readyz requests sent until the 200
+// StartupTimes are measured from just before the process is started.
+type StartupTimes struct {
+	Ready  time.Duration // first 200 from /readyz
+	Export time.Duration // the `export KUBECONFIG=` line on stdout
+	Polls  int           // /readyz requests sent until the 200
 }
 
-// skiffProcess is a running `skiff up`.
-type skiffProcess struct {
-	cmd        *exec.Cmd
-	logPath    string
-	kubeconfig string
-	startup    startupTimes
+// Process is a running `skiff up`.
+type Process struct {
+	// Kubeconfig is the admin kubeconfig the server printed.
+	Kubeconfig string
+	// Startup is how long it took to become ready.
+	Startup StartupTimes
+	// ShutdownTime is SIGTERM to exit, once Stop has returned.
+	ShutdownTime time.Duration
 
+	cmd     *exec.Cmd
+	logPath string
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // valid once exited is closed
 
 	stopOnce sync.Once
 	stopErr  error
-	shutdown time.Duration // SIGTERM to exit
 }
 
-// startSkiff starts `skiff up` on a free loopback port with a fresh data dir
-// under dir and returns once it is ready: /readyz answered 200 and the
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// Start starts `skiff up args...` on a free loopback port with a fresh
+// data dir under dir and returns once it is ready: /readyz answered 200 and the
 // kubeconfig line was printed.
-func startSkiff(ctx context.Context, bin, dir string) (*skiffProcess, error) {
-	addr, err := freeAddr()
+func Start(ctx context.Context, bin, dir string, args ...string) (*Process, error) {
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -77,14 +87,14 @@ func startSkiff(ctx context.Context, bin, dir string) (*skiffProcess, error) {
 	}
 	defer logFile.Close() // the child has its own descriptor
 
-	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--listen", addr)
+	cmd := exec.Command(bin, append([]string{"up", "--data-dir", dataDir, "--listen", addr}, args...)...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
 	setProcAttr(cmd)
-	p := &skiffProcess{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	p := &Process{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 
 	exportLine := make(chan string, 1)
 	start := time.Now()
@@ -108,22 +118,22 @@ func startSkiff(ctx context.Context, bin, dir string) (*skiffProcess, error) {
 
 	ready, polls, err := pollReady(ctx, "https://"+addr+"/readyz", p.exited)
 	if err != nil {
-		p.stop()
-		return nil, fmt.Errorf("waiting for /readyz: %w%s", err, p.logTail())
+		p.Stop()
+		return nil, fmt.Errorf("waiting for /readyz: %w%s", err, p.LogTail())
 	}
-	p.startup = startupTimes{ready: ready.Sub(start), polls: polls}
+	p.Startup = StartupTimes{Ready: ready.Sub(start), Polls: polls}
 
 	select {
 	case kc := <-exportLine:
-		p.kubeconfig = kc
-		p.startup.export = exportAt.Sub(start)
+		p.Kubeconfig = kc
+		p.Startup.Export = exportAt.Sub(start)
 	case <-p.exited:
-		return nil, fmt.Errorf("skiff exited before printing its kubeconfig: %v%s", p.waitErr, p.logTail())
+		return nil, fmt.Errorf("skiff exited before printing its kubeconfig: %v%s", p.waitErr, p.LogTail())
 	case <-time.After(30 * time.Second):
-		p.stop()
-		return nil, fmt.Errorf("no `export KUBECONFIG=` line within 30s of /readyz%s", p.logTail())
+		p.Stop()
+		return nil, fmt.Errorf("no `export KUBECONFIG=` line within 30s of /readyz%s", p.LogTail())
 	case <-ctx.Done():
-		p.stop()
+		p.Stop()
 		return nil, ctx.Err()
 	}
 	return p, nil
@@ -162,8 +172,8 @@ func pollReady(ctx context.Context, url string, exited <-chan struct{}) (time.Ti
 	}
 }
 
-// freeAddr returns a loopback address with a port nothing listens on now.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port nothing listens on now.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -172,18 +182,18 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func (p *skiffProcess) pid() int { return p.cmd.Process.Pid }
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
-func (p *skiffProcess) exitError() error {
-	return fmt.Errorf("skiff exited unexpectedly: %v%s", p.waitErr, p.logTail())
+func (p *Process) ExitError() error {
+	return fmt.Errorf("skiff exited unexpectedly: %v%s", p.waitErr, p.LogTail())
 }
 
 // stop sends SIGTERM and waits for a clean exit; after 30s it kills.
-func (p *skiffProcess) stop() error {
+func (p *Process) Stop() error {
 	p.stopOnce.Do(func() {
 		select {
 		case <-p.exited:
-			p.stopErr = p.exitError()
+			p.stopErr = p.ExitError()
 			return
 		default:
 		}
@@ -191,21 +201,21 @@ func (p *skiffProcess) stop() error {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.exited:
-			p.shutdown = time.Since(t0)
+			p.ShutdownTime = time.Since(t0)
 			if p.waitErr != nil {
-				p.stopErr = fmt.Errorf("skiff did not exit cleanly on SIGTERM: %v%s", p.waitErr, p.logTail())
+				p.stopErr = fmt.Errorf("skiff did not exit cleanly on SIGTERM: %v%s", p.waitErr, p.LogTail())
 			}
 		case <-time.After(30 * time.Second):
 			p.cmd.Process.Kill()
 			<-p.exited
-			p.stopErr = fmt.Errorf("skiff still running 30s after SIGTERM; killed%s", p.logTail())
+			p.stopErr = fmt.Errorf("skiff still running 30s after SIGTERM; killed%s", p.LogTail())
 		}
 	})
 	return p.stopErr
 }
 
 // logTail is the end of the server's log, to explain a failure.
-func (p *skiffProcess) logTail() string {
+func (p *Process) LogTail() string {
 	b, err := os.ReadFile(p.logPath)
 	if err != nil || len(b) == 0 {
 		return ""
@@ -214,41 +224,41 @@ func (p *skiffProcess) logTail() string {
 	return "\nskiff log (last lines):\n  " + strings.Join(lines[max(0, len(lines)-20):], "\n  ")
 }
 
-// logSummary is every ERROR and WARN line the server logged (the first
+// LogSummary is every ERROR and WARN line the server logged (the first
 // few of each) and how many there were.
-type logSummary struct {
-	errors, warnings int
-	examples         []string
+type LogSummary struct {
+	Errors, Warnings int
+	Examples         []string
 }
 
-func (p *skiffProcess) logSummary() logSummary {
-	var s logSummary
+func (p *Process) LogSummary() LogSummary {
+	var s LogSummary
 	b, err := os.ReadFile(p.logPath)
 	if err != nil {
-		s.examples = append(s.examples, "reading the server log: "+err.Error())
+		s.Examples = append(s.Examples, "reading the server log: "+err.Error())
 		return s
 	}
 	for line := range bytes.Lines(b) {
 		l := strings.TrimSpace(string(line))
 		switch {
 		case strings.Contains(l, "level=ERROR"):
-			s.errors++
+			s.Errors++
 		case strings.Contains(l, "level=WARN"):
-			s.warnings++
+			s.Warnings++
 		case strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:"):
-			s.errors++
+			s.Errors++
 		default:
 			continue
 		}
-		if len(s.examples) < 10 {
-			s.examples = append(s.examples, l)
+		if len(s.Examples) < 10 {
+			s.Examples = append(s.Examples, l)
 		}
 	}
 	return s
 }
 
-// procStatusKiB reads one "Name: N kB" field of /proc/PID/status.
-func procStatusKiB(pid int, field string) (int64, error) {
+// ProcStatusKiB reads one "Name: N kB" field of /proc/PID/status.
+func ProcStatusKiB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -263,35 +273,35 @@ func procStatusKiB(pid int, field string) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 }
 
-// resetPeakRSS sets the process's VmHWM back to its current RSS
+// ResetPeakRSS sets the process's VmHWM back to its current RSS
 // (proc(5), /proc/PID/clear_refs, value 5).
-func resetPeakRSS(pid int) error {
+func ResetPeakRSS(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }
 
-// cpuTimes is CPU time (user + system) used by the server, by this
+// CPUTimes is CPU time (user + system) used by the server, by this
 // benchmark, and by every other process on the machine, which share its
 // cores: "other" is what makes a run noisy.
-type cpuTimes struct{ server, bench, other time.Duration }
+type CPUTimes struct{ Server, Bench, Other time.Duration }
 
-func readCPU(pid int) cpuTimes {
-	c := cpuTimes{server: procCPU(strconv.Itoa(pid)), bench: procCPU("self")}
-	c.other = machineCPU() - c.server - c.bench
+func ReadCPU(pid int) CPUTimes {
+	c := CPUTimes{Server: ProcCPU(strconv.Itoa(pid)), Bench: ProcCPU("self")}
+	c.Other = MachineCPU() - c.Server - c.Bench
 	return c
 }
 
-func (c cpuTimes) sub(o cpuTimes) cpuTimes {
-	return cpuTimes{server: c.server - o.server, bench: c.bench - o.bench, other: max(c.other-o.other, 0)}
+func (c CPUTimes) Sub(o CPUTimes) CPUTimes {
+	return CPUTimes{Server: c.Server - o.Server, Bench: c.Bench - o.Bench, Other: max(c.Other-o.Other, 0)}
 }
 
 // String is "server/bench/other" in seconds.
-func (c cpuTimes) String() string {
-	return fmt.Sprintf("%.1f/%.1f/%.1f", c.server.Seconds(), c.bench.Seconds(), c.other.Seconds())
+func (c CPUTimes) String() string {
+	return fmt.Sprintf("%.1f/%.1f/%.1f", c.Server.Seconds(), c.Bench.Seconds(), c.Other.Seconds())
 }
 
-// machineCPU is the busy time of all CPUs from /proc/stat: user, nice,
+// MachineCPU is the busy time of all CPUs from /proc/stat: user, nice,
 // system, irq, softirq and steal (guest time is inside user).
-func machineCPU() time.Duration {
+func MachineCPU() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0
@@ -309,8 +319,8 @@ func machineCPU() time.Duration {
 	return time.Duration(busy) * (time.Second / 100)
 }
 
-// procCPU is utime + stime of /proc/<pid>/stat; 0 if it cannot be read.
-func procCPU(pid string) time.Duration {
+// ProcCPU is utime + stime of /proc/<pid>/stat; 0 if it cannot be read.
+func ProcCPU(pid string) time.Duration {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
 		return 0
