@@ -51,6 +51,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"skiff.dev/skiff/bench/internal/skiffproc"
 	"slices"
 	"sort"
 	"sync"
@@ -108,7 +109,7 @@ type report struct {
 	scheduled       int
 	running         int
 	createErrors    int
-	cpu             cpuTimes
+	cpu             skiffproc.CPUTimes
 	rssKiB, hwmKiB  int64
 	loadBefore      string
 	perNodeMin, max int
@@ -129,21 +130,21 @@ func run(ctx context.Context) (err error) {
 	}()
 	var r report
 	r.loadBefore = loadAvg()
-	bin, err := buildSkiff(ctx, tmp)
+	bin, err := skiffproc.Build(ctx, tmp)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	srv, err := startSkiff(ctx, bin, tmp, "--nodes", fmt.Sprint(*nodes))
+	srv, err := skiffproc.Start(ctx, bin, tmp, "--nodes", fmt.Sprint(*nodes))
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if serr := srv.stop(); err == nil && serr != nil {
+		if serr := srv.Stop(); err == nil && serr != nil {
 			err = serr
 		}
 	}()
-	cfg, err := clientcmd.BuildConfigFromFlags("", srv.kubeconfig)
+	cfg, err := clientcmd.BuildConfigFromFlags("", srv.Kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := readyNodes(ctx, cs, *nodes); err != nil {
-		return fmt.Errorf("%w%s", err, srv.logTail())
+		return fmt.Errorf("%w%s", err, srv.LogTail())
 	}
 	r.nodesReady = time.Since(t0)
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
@@ -173,7 +174,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := measurePods(ctx, cs, watcher, srv, &r); err != nil {
-		return fmt.Errorf("%w%s", err, srv.logTail())
+		return fmt.Errorf("%w%s", err, srv.LogTail())
 	}
 	printReport(&r, srv)
 	return nil
@@ -295,13 +296,13 @@ func benchPod(i int) *corev1.Pod {
 
 // measurePods creates the pods while a watch records when each is bound
 // and when it runs.
-func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *skiffProcess, r *report) error {
+func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *skiffproc.Process, r *report) error {
 	w, err := watcher.CoreV1().Pods(namespace).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
 	defer func() { w.Stop() }()
-	cpu0 := readCPU(srv.pid())
+	cpu0 := skiffproc.ReadCPU(srv.PID())
 	start := time.Now()
 	if *profile != "" {
 		go func() {
@@ -394,7 +395,7 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 	}
 	r.rewatches = rewatches
 	<-createDone
-	r.cpu = readCPU(srv.pid()).sub(cpu0)
+	r.cpu = skiffproc.ReadCPU(srv.PID()).Sub(cpu0)
 	r.createErrors = int(createErrs.Load())
 	r.scheduled, r.running = len(scheduledAt), len(runningAt)
 	times := make([]time.Duration, 0, len(scheduledAt))
@@ -421,10 +422,10 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 	if r.serverBinds, err = serverBindsPerSecond(ctx, cs); err != nil {
 		return err
 	}
-	if r.rssKiB, err = procStatusKiB(srv.pid(), "VmRSS"); err != nil {
+	if r.rssKiB, err = skiffproc.ProcStatusKiB(srv.PID(), "VmRSS"); err != nil {
 		return err
 	}
-	r.hwmKiB, _ = procStatusKiB(srv.pid(), "VmHWM")
+	r.hwmKiB, _ = skiffproc.ProcStatusKiB(srv.PID(), "VmHWM")
 	if *heapProf != "" {
 		b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/heap").DoRaw(ctx)
 		if err == nil {
@@ -447,7 +448,7 @@ func loadAvg() string {
 	return fmt.Sprintf("%.2f %.2f %.2f", a, b5, c)
 }
 
-func printReport(r *report, srv *skiffProcess) {
+func printReport(r *report, srv *skiffproc.Process) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "load average before\t%s\n", r.loadBefore)
 	fmt.Fprintf(tw, "nodes\t%d (start to all Ready and untainted: %v)\n", *nodes, r.nodesReady.Round(time.Millisecond))
@@ -461,10 +462,10 @@ func printReport(r *report, srv *skiffProcess) {
 	fmt.Fprintf(tw, "pods per node\tmin %d, max %d\n", r.perNodeMin, r.max)
 	fmt.Fprintf(tw, "CPU s server/bench/other\t%s\n", r.cpu)
 	fmt.Fprintf(tw, "skiff RSS (peak)\t%.0f MiB (%.0f MiB)\n", float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024)
-	ls := srv.logSummary()
-	fmt.Fprintf(tw, "server log\t%d errors, %d warnings\n", ls.errors, ls.warnings)
+	ls := srv.LogSummary()
+	fmt.Fprintf(tw, "server log\t%d errors, %d warnings\n", ls.Errors, ls.Warnings)
 	tw.Flush()
-	for _, e := range ls.examples {
+	for _, e := range ls.Examples {
 		fmt.Fprintln(os.Stderr, "  server log:", e)
 	}
 	fmt.Printf("metric schedule_pods_per_s %.0f pods/s\n", scheduleRate(r))

@@ -1,9 +1,0 @@
-//go:build !linux
-
-package main
-
-import "os/exec"
-
-// setProcAttr has nothing to add outside Linux: there is no parent-death
-// signal, and stop remains the only way the server is stopped.
-func setProcAttr(*exec.Cmd) {}
