@@ -59,16 +59,7 @@ func trimPod(o any) (any, error) {
 	if !ok {
 		return o, nil
 	}
-	p.ManagedFields = nil
-	if _, ok := p.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
-		a := make(map[string]string, len(p.Annotations)-1)
-		for k, v := range p.Annotations {
-			if k != corev1.LastAppliedConfigAnnotation {
-				a[k] = v
-			}
-		}
-		p.Annotations = a
-	}
+	client.TrimMetadata(p)
 	if p.Spec.NodeName != "" {
 		p.Status.Conditions = nil
 		p.Status.ContainerStatuses = nil

@@ -82,16 +82,7 @@ func TrimPod(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	p.ManagedFields = nil
-	if _, ok := p.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
-		a := make(map[string]string, len(p.Annotations)-1)
-		for k, v := range p.Annotations {
-			if k != corev1.LastAppliedConfigAnnotation {
-				a[k] = v
-			}
-		}
-		p.Annotations = a
-	}
+	client.TrimMetadata(p)
 	p.Spec = corev1.PodSpec{NodeName: p.Spec.NodeName}
 	return p, nil
 }
