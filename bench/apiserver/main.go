@@ -83,6 +83,7 @@ var (
 	watchObjects    = flag.Int("watch-objects", 100, "ConfigMaps the watch writer cycles through")
 	watchValueSize  = flag.Int("watch-value-size", 0, "bytes of extra data per watched ConfigMap")
 	phases          = flag.String("phases", "openapi,crud,list,watch,crd", "measurements to run after startup and idle RSS, in this order")
+	skiffArgs       = flag.String("skiff-args", "", "extra `skiff up` flags, space-separated (e.g. \"--nodes 0 --disable-scheduler --controllers namespace,serviceaccount\" for the API server alone)")
 	keep            = flag.Bool("keep", false, "keep the temp dir (binary, data dir, server log) for inspection")
 )
 
@@ -117,7 +118,7 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	srv, err := skiffproc.Start(ctx, bin, tmp)
+	srv, err := skiffproc.Start(ctx, bin, tmp, strings.Fields(*skiffArgs)...)
 	if err != nil {
 		return err
 	}
