@@ -763,27 +763,15 @@ func TestCRDWidget(t *testing.T) {
 		if _, err := s.Dynamic().Resource(crdGVR).Create(ctx, &unstructured.Unstructured{Object: crd}, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("creating the gizmos CRD: %v", err)
 		}
+		// How soon is a benchmark's business (bench/apiserver's crd phase,
+		// metric crd_served_p50_ms); here it must just be served.
 		begin := time.Now()
 		gizmos := s.Dynamic().Resource(gizmosGVR)
-		var lastErr error
-		for time.Since(begin) < waitTimeout {
-			if _, lastErr = gizmos.List(ctx, metav1.ListOptions{}); lastErr == nil {
-				break
-			}
-			time.Sleep(2 * time.Millisecond) // polling granularity of the measurement, not synchronization
-		}
-		served := time.Since(begin)
-		if lastErr != nil {
-			t.Fatalf("gizmos not served within %v: %v", waitTimeout, lastErr)
-		}
-		t.Logf("a new CRD was served %v after its create returned (issue 5 asks for 100ms)", served)
-		limit := 100 * time.Millisecond // issue 5
-		if raceEnabled {
-			limit = 500 * time.Millisecond
-		}
-		if served > limit {
-			t.Errorf("a new CRD took %v to be served, want at most %v (issue 5: 100ms)", served, limit)
-		}
+		eventually(t, "the new gizmos resource served", func() (bool, string) {
+			_, err := gizmos.List(ctx, metav1.ListOptions{})
+			return err == nil, fmt.Sprint(err)
+		})
+		t.Logf("a new CRD was served %v after its create returned", time.Since(begin))
 
 		file := writeFile(t, t.TempDir(), "g.yaml", "apiVersion: yourco.io/v1\nkind: Gizmo\nmetadata:\n  name: g1\nspec:\n  colour: teal\n")
 		if out := strings.TrimSpace(mustKubectl(t, s, "apply", "-f", file)); out != "gizmo.yourco.io/g1 created" {
