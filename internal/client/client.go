@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -41,7 +42,7 @@ var (
 func init() {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
-		schedulingv1.AddToScheme, storagev1.AddToScheme,
+		schedulingv1.AddToScheme, storagev1.AddToScheme, discoveryv1.AddToScheme,
 	} {
 		if err := add(Scheme); err != nil {
 			panic(fmt.Sprintf("client: registering scheme: %v", err))
@@ -199,6 +200,18 @@ func (g *Group) ControllerRevisions(ns string) *gentype.ClientWithList[*appsv1.C
 func (c *Core) ReplicationControllers(ns string) *gentype.ClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList] {
 	return gentype.NewClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList]("replicationcontrollers", c.rest, ParameterCodec, ns,
 		func() *corev1.ReplicationController { return &corev1.ReplicationController{} }, func() *corev1.ReplicationControllerList { return &corev1.ReplicationControllerList{} })
+}
+
+// Endpoints is core/v1 Endpoints.
+func (c *Core) Endpoints(ns string) *gentype.ClientWithList[*corev1.Endpoints, *corev1.EndpointsList] {
+	return gentype.NewClientWithList[*corev1.Endpoints, *corev1.EndpointsList]("endpoints", c.rest, ParameterCodec, ns,
+		func() *corev1.Endpoints { return &corev1.Endpoints{} }, func() *corev1.EndpointsList { return &corev1.EndpointsList{} })
+}
+
+// EndpointSlices is discovery.k8s.io/v1 EndpointSlices.
+func (g *Group) EndpointSlices(ns string) *gentype.ClientWithList[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList] {
+	return gentype.NewClientWithList[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList]("endpointslices", g.rest, ParameterCodec, ns,
+		func() *discoveryv1.EndpointSlice { return &discoveryv1.EndpointSlice{} }, func() *discoveryv1.EndpointSliceList { return &discoveryv1.EndpointSliceList{} })
 }
 
 // ListerWatcher is what an informer needs of a typed client.

@@ -30,6 +30,7 @@ import (
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
+	"skiff.dev/skiff/internal/controller/endpoints"
 	"skiff.dev/skiff/internal/controller/garbagecollector"
 	"skiff.dev/skiff/internal/controller/namespace"
 	"skiff.dev/skiff/internal/controller/podgc"
@@ -471,6 +472,13 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, rootCA []byte, 
 			return err
 		}
 		runs = append(runs, func() { wl.Run(ctx, on) })
+	}
+	if on["endpoint"] || on["endpointslice"] {
+		ep, err := endpoints.New(cfg, on["endpoint"], on["endpointslice"])
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { ep.Run(ctx, 5) })
 	}
 	var wg sync.WaitGroup
 	for _, run := range runs {
