@@ -52,6 +52,15 @@ metadata:
 spec:
   ports:
   - {port: 80}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ext
+spec:
+  type: ExternalName
+  externalName: example.com
+  selector: {app: ep}
 `
 
 // endpointsOf renders an Endpoints compactly: ready IPs, not-ready IPs
@@ -154,6 +163,10 @@ func TestEndpointsAndSlices(t *testing.T) {
 	}
 	if _, _, err := s.Kubectl("get", "endpoints", "manual"); err == nil {
 		t.Error("a Service without a selector got Endpoints")
+	}
+	// By now the controller has synced ext along with ep.
+	if eps, _ := sliceEndpoints(t, s, "ext"); len(eps) != 0 {
+		t.Errorf("an ExternalName Service got slice endpoints %v", eps)
 	}
 
 	s.MustKubectl("scale", "deployment/ep", "--replicas=1")

@@ -369,7 +369,9 @@ func (c *Controller) syncSlices(ctx context.Context, key string) error {
 	}
 	// A deleted Service's slices go with it: they are owned by it, and the
 	// garbage collector deletes them.
-	if svc == nil || svc.Spec.Selector == nil {
+	// ExternalName Services get no slices either, as upstream
+	// (kubernetes/kubernetes#105986): their name is their endpoint.
+	if svc == nil || svc.Spec.Selector == nil || svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return nil
 	}
 	objs, err := c.slices.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
