@@ -14,6 +14,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -42,7 +43,7 @@ var (
 func init() {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
-		schedulingv1.AddToScheme, storagev1.AddToScheme, discoveryv1.AddToScheme,
+		schedulingv1.AddToScheme, storagev1.AddToScheme, discoveryv1.AddToScheme, batchv1.AddToScheme,
 	} {
 		if err := add(Scheme); err != nil {
 			panic(fmt.Sprintf("client: registering scheme: %v", err))
@@ -212,6 +213,12 @@ func (c *Core) Endpoints(ns string) *gentype.ClientWithList[*corev1.Endpoints, *
 func (g *Group) EndpointSlices(ns string) *gentype.ClientWithList[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList] {
 	return gentype.NewClientWithList[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList]("endpointslices", g.rest, ParameterCodec, ns,
 		func() *discoveryv1.EndpointSlice { return &discoveryv1.EndpointSlice{} }, func() *discoveryv1.EndpointSliceList { return &discoveryv1.EndpointSliceList{} })
+}
+
+// Jobs is batch/v1 Jobs.
+func (g *Group) Jobs(ns string) *gentype.ClientWithList[*batchv1.Job, *batchv1.JobList] {
+	return gentype.NewClientWithList[*batchv1.Job, *batchv1.JobList]("jobs", g.rest, ParameterCodec, ns,
+		func() *batchv1.Job { return &batchv1.Job{} }, func() *batchv1.JobList { return &batchv1.JobList{} })
 }
 
 // ListerWatcher is what an informer needs of a typed client.

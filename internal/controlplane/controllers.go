@@ -10,7 +10,7 @@ import (
 // kube-controller-manager's --controllers spells them.
 var Controllers = []string{
 	"namespace", "serviceaccount", "garbagecollector", "podgc",
-	"replicaset", "replicationcontroller", "deployment", "endpoint", "endpointslice",
+	"replicaset", "replicationcontroller", "deployment", "endpoint", "endpointslice", "job",
 }
 
 // ParseControllers reads a --controllers value: a comma-separated list of

@@ -12,7 +12,7 @@ func TestParseControllers(t *testing.T) {
 	}{
 		{"", Controllers},
 		{"*", Controllers},
-		{"*,-deployment", []string{"endpoint", "endpointslice", "garbagecollector", "namespace", "podgc", "replicaset", "replicationcontroller", "serviceaccount"}},
+		{"*,-deployment", []string{"endpoint", "endpointslice", "garbagecollector", "job", "namespace", "podgc", "replicaset", "replicationcontroller", "serviceaccount"}},
 		{"namespace,serviceaccount", []string{"namespace", "serviceaccount"}},
 		{"namespace,-namespace", nil},
 	} {

@@ -32,6 +32,7 @@ import (
 	"skiff.dev/skiff/internal/auth"
 	"skiff.dev/skiff/internal/controller/endpoints"
 	"skiff.dev/skiff/internal/controller/garbagecollector"
+	"skiff.dev/skiff/internal/controller/job"
 	"skiff.dev/skiff/internal/controller/namespace"
 	"skiff.dev/skiff/internal/controller/podgc"
 	"skiff.dev/skiff/internal/controller/serviceaccount"
@@ -479,6 +480,13 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, rootCA []byte, 
 			return err
 		}
 		runs = append(runs, func() { ep.Run(ctx, 5) })
+	}
+	if on["job"] {
+		jc, err := job.New(cfg)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { jc.Run(ctx, 5) })
 	}
 	var wg sync.WaitGroup
 	for _, run := range runs {

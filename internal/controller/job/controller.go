@@ -1,0 +1,184 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"skiff.dev/skiff/internal/client"
+	"skiff.dev/skiff/internal/controller"
+	"skiff.dev/skiff/internal/controller/replicaset"
+)
+
+// Controller runs Jobs' pods.
+type Controller struct {
+	core  *client.Core
+	batch *client.Group
+	jobs  cache.SharedIndexInformer
+	pods  cache.SharedIndexInformer
+	queue workqueue.TypedRateLimitingInterface[string]
+	exp   *replicaset.Expectations
+	// backoff is the replacement backoff; tests shorten it.
+	backoff Backoff
+	now     func() time.Time
+}
+
+// New returns the Job controller over cfg.
+func New(cfg *rest.Config) (*Controller, error) {
+	core, err := client.NewCore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := client.NewGroup(cfg, batchv1.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{
+		core: core, batch: b, queue: controller.NewQueue("job"), exp: replicaset.NewExpectations(),
+		backoff: Backoff{Base: DefaultBackoff, Max: DefaultMaxBackoff}, now: time.Now,
+	}
+	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+	c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, nsIndex)
+	c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, nsIndex)
+	if _, err := c.jobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, cur any) { c.enqueue(cur) },
+		DeleteFunc: func(obj any) {
+			if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				c.exp.Delete(k)
+			}
+		},
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := c.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if k := ownerKey(obj); k != "" {
+				c.exp.CreationObserved(k)
+				c.queue.Add(k)
+			}
+		},
+		UpdateFunc: func(_, cur any) {
+			if k := ownerKey(cur); k != "" {
+				if p := cur.(*corev1.Pod); p.DeletionTimestamp != nil {
+					c.exp.DeletionObserved(k, p.Namespace+"/"+p.Name)
+				}
+				c.queue.Add(k)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if k := ownerKey(obj); k != "" {
+				p := obj.(*corev1.Pod)
+				c.exp.DeletionObserved(k, p.Namespace+"/"+p.Name)
+				c.queue.Add(k)
+			}
+		},
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Run runs the controller until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	controller.Loop{Name: "job", Queue: c.queue, Informers: []cache.SharedIndexInformer{c.jobs, c.pods}, Sync: c.sync}.Run(ctx, workers)
+}
+
+func (c *Controller) enqueue(obj any) {
+	if k, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
+		c.queue.Add(k)
+	}
+}
+
+// ownerKey is the key of the Job controlling pod obj, or "".
+func ownerKey(obj any) string {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return ""
+	}
+	ref := metav1.GetControllerOf(p)
+	if ref == nil || ref.Kind != "Job" || ref.APIVersion != batchv1.SchemeGroupVersion.String() {
+		return ""
+	}
+	return p.Namespace + "/" + ref.Name
+}
+
+func (c *Controller) sync(ctx context.Context, key string) error {
+	obj, exists, err := c.jobs.GetIndexer().GetByKey(key)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		c.exp.Delete(key)
+		return nil
+	}
+	job := obj.(*batchv1.Job)
+	if job.DeletionTimestamp != nil {
+		return nil
+	}
+	now := c.now()
+	if !c.exp.Satisfied(key, now) {
+		return nil // a pod event brings the key back
+	}
+	objs, err := c.pods.GetIndexer().ByIndex(cache.NamespaceIndex, job.Namespace)
+	if err != nil {
+		return err
+	}
+	var pods []*corev1.Pod
+	for _, o := range objs {
+		p := o.(*corev1.Pod)
+		if ref := metav1.GetControllerOf(p); ref != nil && ref.UID == job.UID {
+			pods = append(pods, p)
+		}
+	}
+	d := Reconcile(job, pods, now, c.backoff)
+
+	var errs []error
+	if len(d.Delete) > 0 {
+		keys := make([]string, len(d.Delete))
+		for i, p := range d.Delete {
+			keys[i] = p.Namespace + "/" + p.Name
+		}
+		c.exp.ExpectDeletions(key, keys, now)
+		for i, p := range d.Delete {
+			err := c.core.Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
+			if err != nil {
+				c.exp.DeletionObserved(key, keys[i])
+				if !apierrors.IsNotFound(err) {
+					errs = append(errs, err)
+				}
+			}
+		}
+	} else if len(d.Create) > 0 {
+		c.exp.ExpectCreations(key, len(d.Create), now)
+		for _, idx := range d.Create {
+			if _, err := c.core.Pods(job.Namespace).Create(ctx, NewPod(job, idx), metav1.CreateOptions{}); err != nil {
+				c.exp.CreationObserved(key)
+				errs = append(errs, err)
+			}
+		}
+	}
+	if !apiequality.Semantic.DeepEqual(job.Status, d.Status) {
+		j := job.DeepCopy()
+		j.Status = d.Status
+		if _, err := c.batch.Jobs(j.Namespace).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	if d.RequeueAfter > 0 {
+		c.queue.AddAfter(key, d.RequeueAfter)
+	}
+	return errors.Join(errs...)
+}

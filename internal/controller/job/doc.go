@@ -1,0 +1,29 @@
+// Package job is the batch/v1 Job controller: it runs a Job's pods to
+// completion and keeps its status, as kube-controller-manager's job
+// controller does.
+//
+// The decision — given a Job, its pods and the time, which pods to create
+// or delete and what the status and conditions become — is the pure
+// function Reconcile; the Controller only feeds it from informers and
+// carries it out. Handled: completions and parallelism in NonIndexed and
+// Indexed completion mode (the batch.kubernetes.io/job-completion-index
+// annotation and label, the pod hostname <job>-<index> and the
+// JOB_COMPLETION_INDEX variable), status active/ready/terminating/
+// succeeded/failed/completedIndexes, startTime and completionTime,
+// backoffLimit with an exponential backoff (10 s doubling, capped at 6
+// min) before failed pods are replaced, activeDeadlineSeconds, suspend,
+// and the FailureTarget/SuccessCriteriaMet conditions set before the
+// final Failed/Complete, once the Job's active pods are gone, as
+// upstream 1.31+.
+//
+// Not done: the batch.kubernetes.io/job-tracking pod finalizer. Upstream
+// puts it on pods so that a finished pod deleted before being counted
+// (by podgc or a user) is still counted; here a Job's succeeded and failed
+// counts never decrease (the larger of status and the pods seen is kept),
+// which loses only pods deleted before the controller ever saw them
+// finish. status.uncountedTerminatedPods is therefore always empty. Also
+// not done: podFailurePolicy, backoffLimitPerIndex, successPolicy,
+// podReplacementPolicy (pods are replaced once terminated), orphan
+// adoption (only pods whose controller reference is the Job count), and
+// events.
+package job

@@ -1,0 +1,389 @@
+package job
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"skiff.dev/skiff/internal/controller/replicaset"
+)
+
+// Upstream's backoff before a failed pod is replaced: 10 s, doubled per
+// consecutive failure, at most 6 minutes.
+const (
+	DefaultBackoff    = 10 * time.Second
+	DefaultMaxBackoff = 6 * time.Minute
+)
+
+// Condition reasons and messages, as upstream spells them.
+const (
+	ReasonBackoffLimitExceeded = "BackoffLimitExceeded"
+	ReasonDeadlineExceeded     = "DeadlineExceeded"
+	ReasonCompletionsReached   = "CompletionsReached"
+	ReasonSuspended            = "JobSuspended"
+	ReasonResumed              = "JobResumed"
+
+	msgBackoffLimit = "Job has reached the specified backoff limit"
+	msgDeadline     = "Job was active longer than specified deadline"
+	msgCompletions  = "Reached expected number of succeeded pods"
+)
+
+// Decision is what Reconcile wants done.
+type Decision struct {
+	// Create holds one entry per pod to create: its completion index in
+	// Indexed mode, -1 otherwise.
+	Create []int
+	// Delete are active pods to delete.
+	Delete []*corev1.Pod
+	// Status is the Job's new status.
+	Status batchv1.JobStatus
+	// RequeueAfter, when > 0, asks to look again then (backoff ends,
+	// deadline passes).
+	RequeueAfter time.Duration
+}
+
+// Backoff is the replacement backoff: Base doubled per consecutive
+// failure, at most Max.
+type Backoff struct{ Base, Max time.Duration }
+
+func (b Backoff) delay(failures int) time.Duration {
+	if failures <= 0 || b.Base <= 0 {
+		return 0
+	}
+	d := b.Base
+	for i := 1; i < failures && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// IsFinished reports whether the Job has its Complete or Failed condition.
+func IsFinished(j *batchv1.Job) bool {
+	for _, c := range j.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func condition(st *batchv1.JobStatus, t batchv1.JobConditionType) *batchv1.JobCondition {
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == t {
+			return &st.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func hasTrue(st *batchv1.JobStatus, t batchv1.JobConditionType) bool {
+	c := condition(st, t)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+// setCondition sets a condition, keeping its transition time when its
+// status does not change.
+func setCondition(st *batchv1.JobStatus, t batchv1.JobConditionType, status corev1.ConditionStatus, reason, msg string, now metav1.Time) {
+	if c := condition(st, t); c != nil {
+		if c.Status == status && c.Reason == reason && c.Message == msg {
+			return // unchanged: no write
+		}
+		if c.Status != status {
+			c.LastTransitionTime = now
+		}
+		c.Status, c.Reason, c.Message, c.LastProbeTime = status, reason, msg, now
+		return
+	}
+	st.Conditions = append(st.Conditions, batchv1.JobCondition{Type: t, Status: status, Reason: reason, Message: msg, LastProbeTime: now, LastTransitionTime: now})
+}
+
+// PodIndex is the pod's completion index, or -1.
+func PodIndex(p *corev1.Pod) int {
+	v, ok := p.Annotations[batchv1.JobCompletionIndexAnnotation]
+	if !ok {
+		v, ok = p.Labels[batchv1.JobCompletionIndexAnnotation]
+	}
+	if !ok {
+		return -1
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 {
+		return -1
+	}
+	return i
+}
+
+// finishTime is when a terminated pod finished: its containers' latest
+// finish, else its Ready condition's last change, else its creation.
+func finishTime(p *corev1.Pod) time.Time {
+	var t time.Time
+	for _, cs := range p.Status.ContainerStatuses {
+		if term := cs.State.Terminated; term != nil && term.FinishedAt.After(t) {
+			t = term.FinishedAt.Time
+		}
+	}
+	if !t.IsZero() {
+		return t
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && !c.LastTransitionTime.IsZero() {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return p.CreationTimestamp.Time
+}
+
+// parseIndexes reads a completedIndexes interval list ("1,3-5").
+func parseIndexes(s string, limit int) map[int]bool {
+	out := map[int]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		if part == "" {
+			continue
+		}
+		lo, hi, found := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if found {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for i := a; i <= b && i < limit; i++ {
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// formatIndexes writes indexes as an ordered interval list.
+func formatIndexes(set map[int]bool) string {
+	idx := make([]int, 0, len(set))
+	for i := range set {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	var b strings.Builder
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if i == j {
+			fmt.Fprint(&b, idx[i])
+		} else {
+			fmt.Fprintf(&b, "%d-%d", idx[i], idx[j])
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+func deref(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// Reconcile decides, for a Job and the pods it controls at now, what to
+// create and delete and what its status becomes.
+func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) Decision {
+	st := *job.Status.DeepCopy()
+	d := Decision{}
+	mnow := metav1.NewTime(now)
+	indexed := job.Spec.CompletionMode != nil && *job.Spec.CompletionMode == batchv1.IndexedCompletion
+	completions := job.Spec.Completions
+	parallelism := int(deref(job.Spec.Parallelism, 1))
+	suspended := job.Spec.Suspend != nil && *job.Spec.Suspend
+
+	var active, succeededPods, failedPods []*corev1.Pod
+	terminating := 0
+	for _, p := range pods {
+		switch {
+		case p.Status.Phase == corev1.PodSucceeded:
+			succeededPods = append(succeededPods, p)
+		case p.Status.Phase == corev1.PodFailed:
+			failedPods = append(failedPods, p)
+		case p.DeletionTimestamp != nil:
+			terminating++
+		default:
+			active = append(active, p)
+		}
+	}
+
+	// Counts never go down: a counted pod may since have been deleted.
+	st.Succeeded = max(st.Succeeded, int32(len(succeededPods)))
+	st.Failed = max(st.Failed, int32(len(failedPods)))
+	completed := map[int]bool{}
+	if indexed && completions != nil {
+		completed = parseIndexes(st.CompletedIndexes, int(*completions))
+		for _, p := range succeededPods {
+			if i := PodIndex(p); i >= 0 && i < int(*completions) {
+				completed[i] = true
+			}
+		}
+		st.CompletedIndexes = formatIndexes(completed)
+		st.Succeeded = max(st.Succeeded, int32(len(completed)))
+	}
+	st.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}
+	setCounts := func(act []*corev1.Pod, term int) {
+		st.Active = int32(len(act))
+		ready := int32(0)
+		for _, p := range act {
+			if replicaset.IsPodReady(p) {
+				ready++
+			}
+		}
+		st.Ready = &ready
+		t := int32(term)
+		st.Terminating = &t
+	}
+
+	if IsFinished(job) {
+		// A finished Job keeps its status; pods still running go.
+		d.Delete = active
+		setCounts(nil, terminating+len(active))
+		d.Status = st
+		return d
+	}
+
+	// finish deletes the active pods under an interim condition and
+	// sets the final one once none is left running.
+	finish := func(interim, final batchv1.JobConditionType, reason, msg string) Decision {
+		setCondition(&st, interim, corev1.ConditionTrue, reason, msg, mnow)
+		d.Delete = active
+		setCounts(nil, terminating+len(active))
+		if len(active) == 0 && terminating == 0 {
+			setCondition(&st, final, corev1.ConditionTrue, reason, msg, mnow)
+			if final == batchv1.JobComplete {
+				st.CompletionTime = &mnow
+			}
+		}
+		d.Status = st
+		return d
+	}
+	// An interim condition already set decides the outcome.
+	if c := condition(&st, batchv1.JobFailureTarget); c != nil && c.Status == corev1.ConditionTrue {
+		return finish(batchv1.JobFailureTarget, batchv1.JobFailed, c.Reason, c.Message)
+	}
+	if c := condition(&st, batchv1.JobSuccessCriteriaMet); c != nil && c.Status == corev1.ConditionTrue {
+		return finish(batchv1.JobSuccessCriteriaMet, batchv1.JobComplete, c.Reason, c.Message)
+	}
+
+	// Success.
+	switch {
+	case completions != nil && indexed && len(completed) >= int(*completions),
+		completions != nil && !indexed && st.Succeeded >= *completions,
+		completions == nil && len(succeededPods) > 0 && len(active) == 0 && terminating == 0:
+		return finish(batchv1.JobSuccessCriteriaMet, batchv1.JobComplete, ReasonCompletionsReached, msgCompletions)
+	}
+	// Failure.
+	if st.Failed > deref(job.Spec.BackoffLimit, 6) {
+		return finish(batchv1.JobFailureTarget, batchv1.JobFailed, ReasonBackoffLimitExceeded, msgBackoffLimit)
+	}
+
+	if suspended {
+		if !hasTrue(&st, batchv1.JobSuspended) {
+			setCondition(&st, batchv1.JobSuspended, corev1.ConditionTrue, ReasonSuspended, "Job suspended", mnow)
+		}
+		d.Delete = active
+		setCounts(nil, terminating+len(active))
+		d.Status = st
+		return d
+	}
+	if hasTrue(&st, batchv1.JobSuspended) {
+		// Resumed: the active deadline counts from now, as upstream.
+		setCondition(&st, batchv1.JobSuspended, corev1.ConditionFalse, ReasonResumed, "Job resumed", mnow)
+		st.StartTime = &mnow
+	}
+	if st.StartTime == nil {
+		st.StartTime = &mnow
+	}
+	if ads := job.Spec.ActiveDeadlineSeconds; ads != nil {
+		end := st.StartTime.Add(time.Duration(*ads) * time.Second)
+		if !now.Before(end) {
+			return finish(batchv1.JobFailureTarget, batchv1.JobFailed, ReasonDeadlineExceeded, msgDeadline)
+		}
+		d.RequeueAfter = end.Sub(now)
+	}
+
+	// How many should run.
+	var keep []*corev1.Pod
+	var createIdx []int
+	if indexed {
+		holder := map[int]bool{}
+		for _, p := range active {
+			i := PodIndex(p)
+			if i < 0 || i >= int(*completions) || completed[i] || holder[i] {
+				d.Delete = append(d.Delete, p) // out of range, done, or a duplicate
+				continue
+			}
+			holder[i] = true
+			keep = append(keep, p)
+		}
+		for i := 0; i < int(*completions) && len(keep)+len(createIdx) < parallelism; i++ {
+			if !completed[i] && !holder[i] {
+				createIdx = append(createIdx, i)
+			}
+		}
+	} else {
+		want := parallelism
+		switch {
+		case completions != nil:
+			want = min(want, int(*completions-st.Succeeded))
+		case len(succeededPods) > 0:
+			want = min(want, len(active)) // a work queue: once one succeeded, no new pods
+		}
+		keep = active
+		if len(active) > want {
+			extra := replicaset.PodsToDelete(active, active, len(active)-want, now)
+			d.Delete = append(d.Delete, extra...)
+			keep = slices.DeleteFunc(slices.Clone(active), func(p *corev1.Pod) bool { return slices.Contains(extra, p) })
+		} else if completions != nil || len(succeededPods) == 0 {
+			for range want - len(active) {
+				createIdx = append(createIdx, -1)
+			}
+		}
+	}
+	setCounts(keep, terminating+len(d.Delete))
+
+	if len(createIdx) > 0 {
+		// Failed pods since the latest success back off replacement.
+		var lastSuccess, lastFailure time.Time
+		for _, p := range succeededPods {
+			if t := finishTime(p); t.After(lastSuccess) {
+				lastSuccess = t
+			}
+		}
+		n := 0
+		for _, p := range failedPods {
+			if t := finishTime(p); t.After(lastSuccess) {
+				n++
+				if t.After(lastFailure) {
+					lastFailure = t
+				}
+			}
+		}
+		if wait := lastFailure.Add(bo.delay(n)).Sub(now); n > 0 && wait > 0 {
+			createIdx = nil
+			if d.RequeueAfter == 0 || wait < d.RequeueAfter {
+				d.RequeueAfter = wait
+			}
+		}
+	}
+	d.Create = createIdx
+	d.Status = st
+	return d
+}

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The Job controller on `skiff up`'s simulated node, whose pods with
+// restartPolicy Never succeed after about a second unless the
+// skiff.dev/simulate-exit-code annotation makes them fail.
+func jobManifest(name, spec, podAnnotations string) string {
+	return fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %s
+spec:
+%s
+  template:
+    metadata:
+      annotations: {%s}
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      tolerations:
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
+      containers:
+      - name: app
+        image: registry.example/batch:1
+`, name, spec, podAnnotations)
+}
+
+func jobPods(t *testing.T, s *Skiff, job string) []corev1.Pod {
+	t.Helper()
+	var l corev1.PodList
+	getJSON(t, s, &l, "pods", "-l", "batch.kubernetes.io/job-name="+job)
+	return l.Items
+}
+
+func jobCondition(j *batchv1.Job, ct batchv1.JobConditionType) *batchv1.JobCondition {
+	for i := range j.Status.Conditions {
+		if j.Status.Conditions[i].Type == ct {
+			return &j.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func TestJob(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	// All three run at once: the failing one's 10 s backoff dominates.
+	applyStdin(t, s, jobManifest("work", "  completions: 3\n  parallelism: 2", ""))
+	applyStdin(t, s, jobManifest("crash", "  backoffLimit: 1", `skiff.dev/simulate-exit-code: "1", skiff.dev/simulate-duration: "0s"`))
+	applyStdin(t, s, jobManifest("idx", "  completions: 3\n  parallelism: 3\n  completionMode: Indexed", ""))
+
+	s.MustKubectl("wait", "--for=condition=complete", "job/work", "--timeout=30s")
+	var work batchv1.Job
+	getJSON(t, s, &work, "job", "work")
+	if st := work.Status; st.Succeeded != 3 || st.Active != 0 || st.Failed != 0 || st.StartTime == nil || st.CompletionTime == nil ||
+		jobCondition(&work, batchv1.JobSuccessCriteriaMet) == nil {
+		t.Errorf("job work status %+v", st)
+	}
+	pods := jobPods(t, s, "work")
+	if len(pods) != 3 {
+		t.Errorf("job work has %d pods, want 3", len(pods))
+	}
+	for _, p := range pods {
+		if ref := metav1.GetControllerOf(&p); ref == nil || ref.Kind != "Job" || ref.UID != work.UID || p.Status.Phase != corev1.PodSucceeded {
+			t.Errorf("pod %s: owner %+v phase %s", p.Name, p.OwnerReferences, p.Status.Phase)
+		}
+	}
+
+	s.MustKubectl("wait", "--for=condition=complete", "job/idx", "--timeout=30s")
+	var idx batchv1.Job
+	getJSON(t, s, &idx, "job", "idx")
+	if idx.Status.CompletedIndexes != "0-2" || idx.Status.Succeeded != 3 {
+		t.Errorf("job idx status %+v", idx.Status)
+	}
+	var got []string
+	for _, p := range jobPods(t, s, "idx") {
+		i := p.Annotations[batchv1.JobCompletionIndexAnnotation]
+		if p.Labels[batchv1.JobCompletionIndexAnnotation] != i || p.Spec.Hostname != "idx-"+i {
+			t.Errorf("pod %s: index annotation %q label %q hostname %q", p.Name, i, p.Labels[batchv1.JobCompletionIndexAnnotation], p.Spec.Hostname)
+		}
+		got = append(got, i)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"0", "1", "2"}) {
+		t.Errorf("idx pods' indexes %v, want 0 1 2", got)
+	}
+
+	// Two failures (one retry after the 10 s backoff) exceed backoffLimit 1.
+	s.MustKubectl("wait", "--for=condition=failed", "job/crash", "--timeout=35s")
+	var crash batchv1.Job
+	getJSON(t, s, &crash, "job", "crash")
+	f := jobCondition(&crash, batchv1.JobFailed)
+	if f == nil || f.Reason != "BackoffLimitExceeded" || f.Message != "Job has reached the specified backoff limit" ||
+		crash.Status.Failed != 2 || crash.Status.Active != 0 || crash.Status.CompletionTime != nil ||
+		jobCondition(&crash, batchv1.JobFailureTarget) == nil {
+		t.Errorf("job crash status %+v", crash.Status)
+	}
+	if n := len(jobPods(t, s, "crash")); n != 2 {
+		t.Errorf("job crash has %d pods, want 2", n)
+	}
+}
