@@ -57,6 +57,35 @@ func TestJob(t *testing.T) {
 	applyStdin(t, s, jobManifest("work", "  completions: 3\n  parallelism: 2", ""))
 	applyStdin(t, s, jobManifest("crash", "  backoffLimit: 1", `skiff.dev/simulate-exit-code: "1", skiff.dev/simulate-duration: "0s"`))
 	applyStdin(t, s, jobManifest("idx", "  completions: 3\n  parallelism: 3\n  completionMode: Indexed", ""))
+	applyStdin(t, s, jobManifest("pause", "  completions: 4\n  parallelism: 2", `skiff.dev/simulate-duration: "60s"`))
+
+	// Suspending deletes the active pods without counting them failed;
+	// resuming starts new ones.
+	getPause := func() batchv1.Job {
+		var j batchv1.Job
+		getJSON(t, s, &j, "job", "pause")
+		return j
+	}
+	eventually(t, "job pause has 2 active pods", func() (bool, string) {
+		j := getPause()
+		return j.Status.Active == 2 && len(jobPods(t, s, "pause")) == 2, fmt.Sprintf("%+v", j.Status)
+	})
+	s.MustKubectl("patch", "job", "pause", "--type=merge", "-p", `{"spec":{"suspend":true}}`)
+	eventually(t, "job pause suspended with no pods", func() (bool, string) {
+		j := getPause()
+		c := jobCondition(&j, batchv1.JobSuspended)
+		return c != nil && c.Status == corev1.ConditionTrue && c.Reason == "JobSuspended" && j.Status.Active == 0 &&
+			len(jobPods(t, s, "pause")) == 0, fmt.Sprintf("%+v", j.Status)
+	})
+	if j := getPause(); j.Status.Failed != 0 {
+		t.Errorf("suspended job's deleted pods counted failed: %+v", j.Status)
+	}
+	s.MustKubectl("patch", "job", "pause", "--type=merge", "-p", `{"spec":{"suspend":false}}`)
+	eventually(t, "job pause resumed with 2 active pods", func() (bool, string) {
+		j := getPause()
+		c := jobCondition(&j, batchv1.JobSuspended)
+		return c != nil && c.Status == corev1.ConditionFalse && c.Reason == "JobResumed" && j.Status.Active == 2, fmt.Sprintf("%+v", j.Status)
+	})
 
 	s.MustKubectl("wait", "--for=condition=complete", "job/work", "--timeout=30s")
 	var work batchv1.Job

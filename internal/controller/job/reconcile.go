@@ -214,6 +214,11 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		switch {
 		case p.Status.Phase == corev1.PodSucceeded:
 			succeededPods = append(succeededPods, p)
+		case p.Status.Phase == corev1.PodFailed && p.DeletionTimestamp != nil && suspended:
+			// Deleted by the suspension and failed on the way out (a
+			// kubelet marks a deleted pod Failed): not a failure, as
+			// upstream.
+			terminating++
 		case p.Status.Phase == corev1.PodFailed:
 			failedPods = append(failedPods, p)
 		case p.DeletionTimestamp != nil:

@@ -114,6 +114,13 @@ func TestReconcile(t *testing.T) {
 		{name: "suspend deletes active pods", job: newJob(started, func(j *batchv1.Job) { j.Spec.Suspend = ptr(true) }),
 			pods:    []*corev1.Pod{pod("a", corev1.PodRunning, -1, zero)},
 			deletes: 1, conds: map[batchv1.JobConditionType]string{batchv1.JobSuspended: "True/JobSuspended"}},
+		{name: "suspend: pods failed on deletion are not failures", job: newJob(started, func(j *batchv1.Job) { j.Spec.Suspend = ptr(true) }),
+			pods: []*corev1.Pod{func() *corev1.Pod {
+				p := pod("a", corev1.PodFailed, -1, t0)
+				p.DeletionTimestamp = &metav1.Time{Time: t0}
+				return p
+			}()},
+			conds: map[batchv1.JobConditionType]string{batchv1.JobSuspended: "True/JobSuspended"}},
 		{name: "resume restarts the clock", job: newJob(started, func(j *batchv1.Job) {
 			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobSuspended, Status: corev1.ConditionTrue, Reason: ReasonSuspended}}
 		}), create: []int{-1, -1}, startTimeIs: t0, conds: map[batchv1.JobConditionType]string{batchv1.JobSuspended: "False/JobResumed"}},
