@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -57,6 +58,7 @@ func TestJob(t *testing.T) {
 	applyStdin(t, s, jobManifest("work", "  completions: 3\n  parallelism: 2", ""))
 	applyStdin(t, s, jobManifest("crash", "  backoffLimit: 1", `skiff.dev/simulate-exit-code: "1", skiff.dev/simulate-duration: "0s"`))
 	applyStdin(t, s, jobManifest("idx", "  completions: 3\n  parallelism: 3\n  completionMode: Indexed", ""))
+	applyStdin(t, s, jobManifest("deadline", "  activeDeadlineSeconds: 2", `skiff.dev/simulate-duration: "60s"`))
 	applyStdin(t, s, jobManifest("pause", "  completions: 4\n  parallelism: 2", `skiff.dev/simulate-duration: "60s"`))
 
 	// Suspending deletes the active pods without counting them failed;
@@ -123,6 +125,17 @@ func TestJob(t *testing.T) {
 		t.Errorf("idx pods' indexes %v, want 0 1 2", got)
 	}
 
+	s.MustKubectl("wait", "--for=condition=failed", "job/deadline", "--timeout=20s")
+	var dl batchv1.Job
+	getJSON(t, s, &dl, "job", "deadline")
+	if f := jobCondition(&dl, batchv1.JobFailed); f == nil || f.Reason != "DeadlineExceeded" || dl.Status.Active != 0 {
+		t.Errorf("job deadline status %+v", dl.Status)
+	}
+	eventually(t, "job deadline's pod deleted", func() (bool, string) {
+		n := len(jobPods(t, s, "deadline"))
+		return n == 0, fmt.Sprintf("%d pods", n)
+	})
+
 	// Two failures (one retry after the 10 s backoff) exceed backoffLimit 1.
 	s.MustKubectl("wait", "--for=condition=failed", "job/crash", "--timeout=35s")
 	var crash batchv1.Job
@@ -136,4 +149,8 @@ func TestJob(t *testing.T) {
 	if n := len(jobPods(t, s, "crash")); n != 2 {
 		t.Errorf("job crash has %d pods, want 2", n)
 	}
+	eventually(t, "job crash's events", func() (bool, string) {
+		out := s.MustKubectl("get", "events", "--field-selector", "involvedObject.name=crash", "-o", "custom-columns=R:.reason,S:.source.component", "--no-headers")
+		return strings.Contains(out, "SuccessfulCreate") && strings.Contains(out, "BackoffLimitExceeded") && strings.Contains(out, "job-controller"), out
+	})
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"skiff.dev/skiff/internal/client"
@@ -30,6 +31,8 @@ type Controller struct {
 	// backoff is the replacement backoff; tests shorten it.
 	backoff Backoff
 	now     func() time.Time
+	// rec records Events; set by Run before any sync.
+	rec record.EventRecorder
 }
 
 // New returns the Job controller over cfg.
@@ -93,6 +96,9 @@ func New(cfg *rest.Config) (*Controller, error) {
 
 // Run runs the controller until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
+	rec, stop := replicaset.StartEventRecorder(ctx, c.core, "job-controller")
+	defer stop()
+	c.rec = rec
 	controller.Loop{Name: "job", Queue: c.queue, Informers: []cache.SharedIndexInformer{c.jobs, c.pods}, Sync: c.sync}.Run(ctx, workers)
 }
 
@@ -154,6 +160,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		c.exp.ExpectDeletions(key, keys, now)
 		for i, p := range d.Delete {
 			err := c.core.Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
+			if err == nil {
+				c.event(job, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: "+p.Name)
+			}
 			if err != nil {
 				c.exp.DeletionObserved(key, keys[i])
 				if !apierrors.IsNotFound(err) {
@@ -164,21 +173,62 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	} else if len(d.Create) > 0 {
 		c.exp.ExpectCreations(key, len(d.Create), now)
 		for _, idx := range d.Create {
-			if _, err := c.core.Pods(job.Namespace).Create(ctx, NewPod(job, idx), metav1.CreateOptions{}); err != nil {
+			p, err := c.core.Pods(job.Namespace).Create(ctx, NewPod(job, idx), metav1.CreateOptions{})
+			if err != nil {
 				c.exp.CreationObserved(key)
 				errs = append(errs, err)
+				c.event(job, corev1.EventTypeWarning, "FailedCreate", "Error creating: "+err.Error())
+				continue
 			}
+			c.event(job, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: "+p.Name)
 		}
 	}
 	if !apiequality.Semantic.DeepEqual(job.Status, d.Status) {
 		j := job.DeepCopy()
 		j.Status = d.Status
-		if _, err := c.batch.Jobs(j.Namespace).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, err)
+		if _, err := c.batch.Jobs(j.Namespace).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		} else {
+			c.conditionEvents(job, &d.Status)
 		}
 	}
 	if d.RequeueAfter > 0 {
 		c.queue.AddAfter(key, d.RequeueAfter)
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Controller) event(job *batchv1.Job, typ, reason, msg string) {
+	if c.rec != nil {
+		c.rec.Event(job, typ, reason, msg)
+	}
+}
+
+// conditionEvents records the Events upstream records when a Job is
+// suspended, resumed, completes or fails.
+func (c *Controller) conditionEvents(job *batchv1.Job, st *batchv1.JobStatus) {
+	became := func(t batchv1.JobConditionType, status corev1.ConditionStatus) *batchv1.JobCondition {
+		n := condition(st, t)
+		if n == nil || n.Status != status {
+			return nil
+		}
+		if o := condition(&job.Status, t); o != nil && o.Status == status {
+			return nil
+		}
+		return n
+	}
+	if became(batchv1.JobComplete, corev1.ConditionTrue) != nil {
+		c.event(job, corev1.EventTypeNormal, "Completed", "Job completed")
+	}
+	if f := became(batchv1.JobFailed, corev1.ConditionTrue); f != nil {
+		c.event(job, corev1.EventTypeWarning, f.Reason, f.Message)
+	}
+	if became(batchv1.JobSuspended, corev1.ConditionTrue) != nil {
+		c.event(job, corev1.EventTypeNormal, "Suspended", "Job suspended")
+	}
+	if became(batchv1.JobSuspended, corev1.ConditionFalse) != nil {
+		c.event(job, corev1.EventTypeNormal, "Resumed", "Job resumed")
+	}
 }

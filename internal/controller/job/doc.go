@@ -24,6 +24,8 @@
 // finish. status.uncountedTerminatedPods is therefore always empty. Also
 // not done: podFailurePolicy, backoffLimitPerIndex, successPolicy,
 // podReplacementPolicy (pods are replaced once terminated), orphan
-// adoption (only pods whose controller reference is the Job count), and
-// events.
+// adoption (only pods whose controller reference is the Job count).
+// Events are recorded as upstream's job-controller records them
+// (SuccessfulCreate, SuccessfulDelete, Completed, BackoffLimitExceeded,
+// DeadlineExceeded, Suspended, Resumed).
 package job
