@@ -19,9 +19,14 @@
 // Not done: the batch.kubernetes.io/job-tracking pod finalizer. Upstream
 // puts it on pods so that a finished pod deleted before being counted
 // (by podgc or a user) is still counted; here a Job's succeeded and failed
-// counts never decrease (the larger of status and the pods seen is kept),
-// which loses only pods deleted before the controller ever saw them
-// finish. status.uncountedTerminatedPods is therefore always empty. Also
+// counts never decrease (the larger of status and the finished pods seen
+// is kept). So a pod deleted before the controller saw it finish is never
+// counted (a deleted active pod is replaced, not counted failed), and
+// once counted pods are deleted, later terminations count only past the
+// recorded total: with the finalizer's two-step protocol (record in
+// status.uncountedTerminatedPods, then remove the finalizer) the counts
+// would be exact. status.uncountedTerminatedPods is always empty. Indexed
+// Jobs are exact for successes: completedIndexes is kept in status. Also
 // not done: podFailurePolicy, backoffLimitPerIndex, successPolicy,
 // podReplacementPolicy (pods are replaced once terminated), orphan
 // adoption (only pods whose controller reference is the Job count).
