@@ -410,11 +410,15 @@ func (s *Server) decode(w http.ResponseWriter, body []byte, contentType, fieldVa
 		// The body named another kind that the scheme knows.
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
 	}
-	if rep, ok := res.Strategy.(registry.UnknownFieldsReporter); ok && fieldValidation != "Ignore" {
+	if rep, ok := res.Strategy.(registry.UnknownFieldsReporter); ok {
 		// Kinds without a Go type learn of unknown fields from their
 		// schema, not the decoder; the message is the decoder's.
+		pruned := rep.PruneUnknownFields(obj)
+		if fieldValidation == "Ignore" {
+			pruned = nil
+		}
 		var msgs []string
-		for _, p := range rep.UnknownFields(obj) {
+		for _, p := range pruned {
 			msgs = append(msgs, fmt.Sprintf("unknown field %q", p))
 		}
 		if len(msgs) > 0 && fieldValidation == "Strict" {

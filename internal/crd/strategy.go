@@ -65,9 +65,10 @@ func (s *strategy) Default(obj runtime.Object) {
 	crdschema.Default(u.Object, s.schema)
 }
 
-// UnknownFields returns the paths of the fields obj has that the schema
-// does not declare, without changing obj: what fieldValidation reports.
-func (s *strategy) UnknownFields(obj runtime.Object) []string {
+// PruneUnknownFields drops, in place, the fields obj has that the schema
+// does not declare, and returns their paths: what fieldValidation reports.
+// Default prunes again later, finding nothing left to remove.
+func (s *strategy) PruneUnknownFields(obj runtime.Object) []string {
 	if s.schema == nil {
 		return nil
 	}
@@ -75,7 +76,7 @@ func (s *strategy) UnknownFields(obj runtime.Object) []string {
 	if !ok {
 		return nil
 	}
-	return crdschema.Prune(runtime.DeepCopyJSON(u.Object), s.schema)
+	return crdschema.Prune(u.Object, s.schema)
 }
 
 func (s *strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {

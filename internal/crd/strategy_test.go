@@ -109,8 +109,8 @@ func TestStrategyWrites(t *testing.T) {
 	ctx := context.Background()
 	st := buildTest(t).storage.Strategy.(*strategy)
 	obj := widget(t, `{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"a"},"spec":{"replicas":1,"extra":true},"status":{"replicas":5}}`)
-	if got := st.UnknownFields(obj); !reflect.DeepEqual(got, []string{"spec.extra"}) {
-		t.Errorf("UnknownFields = %v, want [spec.extra]", got)
+	if got := st.PruneUnknownFields(obj.DeepCopy()); !reflect.DeepEqual(got, []string{"spec.extra"}) {
+		t.Errorf("PruneUnknownFields = %v, want [spec.extra]", got)
 	}
 	st.Default(obj)
 	st.PrepareForCreate(ctx, obj)

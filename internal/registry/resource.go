@@ -118,11 +118,12 @@ type ConditionalUpdateStrategy interface {
 
 // UnknownFieldsReporter is implemented by strategies whose kind has no Go
 // type to decode into (custom resources): the decoder cannot see unknown
-// fields, so the strategy names them for fieldValidation.
+// fields, so the strategy drops them right after decoding, as upstream's
+// decoder does, and names them for fieldValidation.
 type UnknownFieldsReporter interface {
-	// UnknownFields returns the paths of obj's undeclared fields
-	// ("spec.foo"), without changing obj.
-	UnknownFields(obj runtime.Object) []string
+	// PruneUnknownFields removes obj's undeclared fields in place and
+	// returns their paths ("spec.foo").
+	PruneUnknownFields(obj runtime.Object) []string
 }
 
 // DeletionStrategy is implemented by kinds whose deletion waits on more
