@@ -21,7 +21,10 @@ import (
 )
 
 // converter converts custom resources between the versions of one CRD.
-// convert never changes its argument.
+// convert never changes its argument, but returns it as it is when it is
+// already in the wanted version: callers hand over objects they own (one
+// being written, one just decoded), so the copy would be wasted on every
+// read and write of the storage version.
 type converter interface {
 	convert(obj *unstructured.Unstructured, toVersion string) (*unstructured.Unstructured, error)
 }
@@ -30,8 +33,12 @@ type converter interface {
 type noneConverter struct{ group string }
 
 func (c noneConverter) convert(obj *unstructured.Unstructured, to string) (*unstructured.Unstructured, error) {
+	want := c.group + "/" + to
+	if obj.GetAPIVersion() == want {
+		return obj, nil
+	}
 	out := obj.DeepCopy()
-	out.SetAPIVersion(c.group + "/" + to)
+	out.SetAPIVersion(want)
 	return out, nil
 }
 
@@ -88,7 +95,7 @@ func newConverter(crd *apiextensionsv1.CustomResourceDefinition) (converter, err
 func (c *webhookConverter) convert(obj *unstructured.Unstructured, to string) (*unstructured.Unstructured, error) {
 	want := c.group + "/" + to
 	if obj.GetAPIVersion() == want {
-		return obj.DeepCopy(), nil
+		return obj, nil
 	}
 	raw, err := obj.MarshalJSON()
 	if err != nil {
