@@ -12,7 +12,7 @@ func TestParseControllers(t *testing.T) {
 	}{
 		{"", Controllers},
 		{"*", Controllers},
-		{"*,-deployment", []string{"endpoint", "endpointslice", "garbagecollector", "job", "namespace", "podgc", "replicaset", "replicationcontroller", "serviceaccount"}},
+		{"*,-deployment", slices.DeleteFunc(slices.Clone(Controllers), func(n string) bool { return n == "deployment" })},
 		{"namespace,serviceaccount", []string{"namespace", "serviceaccount"}},
 		{"namespace,-namespace", nil},
 	} {

@@ -30,12 +30,6 @@ import (
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
-	"skiff.dev/skiff/internal/controller/endpoints"
-	"skiff.dev/skiff/internal/controller/garbagecollector"
-	"skiff.dev/skiff/internal/controller/job"
-	"skiff.dev/skiff/internal/controller/namespace"
-	"skiff.dev/skiff/internal/controller/podgc"
-	"skiff.dev/skiff/internal/controller/serviceaccount"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/admissionregistration"
@@ -223,7 +217,7 @@ func Run(ctx context.Context, cfg Config) error {
 	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	controllersDone, err := startControllers(ctrlCtx, loopback, bundle.CAPEM, controllers, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
+	controllersDone, err := startControllers(ctrlCtx, &managerContext{cfg: loopback, rootCA: bundle.CAPEM, on: controllers}, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
 	if err != nil {
 		stopControllers()
 		return err
@@ -407,12 +401,13 @@ func loopbackConfig(addr net.Addr, host string, b *pki.Bundle, dialer *connrotat
 
 // startControllers runs the built-in controllers until ctx ends; the
 // returned channel closes when they have all stopped.
-func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, on map[string]bool, scheduling bool, identity string) (<-chan struct{}, error) {
+func startControllers(ctx context.Context, mc *managerContext, scheduling bool, identity string) (<-chan struct{}, error) {
+	cfg := mc.cfg
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := runLeading(ctx, cfg, controllerManagerLease, identity, func(ctx context.Context) {
-			if err := runControllerManager(ctx, cfg, rootCA, on); err != nil {
+			if err := runControllerManager(ctx, mc); err != nil {
 				slog.Error("controller manager", "err", err)
 			}
 		})
@@ -432,68 +427,6 @@ func startControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, on m
 		close(done)
 	}()
 	return done, nil
-}
-
-// runControllerManager runs the built-in controllers until ctx ends: while
-// this process holds the controller-manager Lease, so that servers sharing
-// a store never both create a ReplicaSet's pods.
-func runControllerManager(ctx context.Context, cfg *rest.Config, rootCA []byte, on map[string]bool) error {
-	var runs []func()
-	if on["namespace"] {
-		ns, err := namespace.New(cfg)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { ns.Run(ctx, 2) })
-	}
-	if on["serviceaccount"] {
-		sa, err := serviceaccount.New(cfg, rootCA)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { sa.Run(ctx, 2) })
-	}
-	if on["garbagecollector"] {
-		gc, err := garbagecollector.New(cfg, 0)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { gc.Run(ctx, 5) })
-	}
-	if on["podgc"] {
-		pgc, err := podgc.New(cfg)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { pgc.Run(ctx) })
-	}
-	if on["replicaset"] || on["replicationcontroller"] || on["deployment"] {
-		wl, err := newWorkloads(cfg)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { wl.Run(ctx, on) })
-	}
-	if on["endpoint"] || on["endpointslice"] {
-		ep, err := endpoints.New(cfg, on["endpoint"], on["endpointslice"])
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { ep.Run(ctx, 5) })
-	}
-	if on["job"] {
-		jc, err := job.New(cfg)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, func() { jc.Run(ctx, 5) })
-	}
-	var wg sync.WaitGroup
-	for _, run := range runs {
-		wg.Go(run)
-	}
-	wg.Wait()
-	return nil
 }
 
 // shutdownWatchdog logs every goroutine's stack if shutdown has not
