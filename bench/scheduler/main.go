@@ -45,7 +45,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -61,10 +60,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -129,7 +126,7 @@ func run(ctx context.Context) (err error) {
 		os.RemoveAll(tmp)
 	}()
 	var r report
-	r.loadBefore = loadAvg()
+	r.loadBefore = skiffproc.LoadAvg()
 	bin, err := skiffproc.Build(ctx, tmp)
 	if err != nil {
 		return err
@@ -157,7 +154,7 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := readyNodes(ctx, cs, *nodes); err != nil {
+	if err := skiffproc.WaitNodes(ctx, cs, *nodes, 3*time.Minute); err != nil {
 		return fmt.Errorf("%w%s", err, srv.LogTail())
 	}
 	r.nodesReady = time.Since(t0)
@@ -178,101 +175,6 @@ func run(ctx context.Context) (err error) {
 	}
 	printReport(&r, srv)
 	return nil
-}
-
-// readyNodes waits for n Ready nodes and removes the not-ready NoSchedule
-// taint from them (see the package doc).
-func readyNodes(ctx context.Context, cs *kubernetes.Clientset, n int) error {
-	deadline := time.Now().Add(3 * time.Minute)
-	untainted := map[string]bool{}
-	for {
-		list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		var todo []corev1.Node
-		for _, node := range list.Items {
-			if untainted[node.Name] || !nodeReady(&node) {
-				continue
-			}
-			todo = append(todo, node)
-		}
-		done, err := untaint(ctx, cs, todo)
-		if err != nil {
-			return err
-		}
-		for _, name := range done {
-			untainted[name] = true
-		}
-		if len(untainted) >= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d nodes ready after 3m", len(untainted), n)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// untaint returns the nodes it removed the taint from (or found without
-// it); a node the agent changed meanwhile (a conflict) is left for the
-// next round.
-func untaint(ctx context.Context, cs *kubernetes.Clientset, nodes []corev1.Node) ([]string, error) {
-	work := make(chan corev1.Node)
-	var wg sync.WaitGroup
-	var firstErr error
-	var done []string
-	var mu sync.Mutex
-	for range 16 {
-		wg.Go(func() {
-			for n := range work {
-				var keep []corev1.Taint
-				for _, t := range n.Spec.Taints {
-					if t.Key != corev1.TaintNodeNotReady {
-						keep = append(keep, t)
-					}
-				}
-				if len(keep) == len(n.Spec.Taints) {
-					mu.Lock()
-					done = append(done, n.Name)
-					mu.Unlock()
-					continue
-				}
-				patch, _ := json.Marshal(map[string]any{
-					"metadata": map[string]any{"resourceVersion": n.ResourceVersion},
-					"spec":     map[string]any{"taints": keep},
-				})
-				_, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-				mu.Lock()
-				switch {
-				case err == nil:
-					done = append(done, n.Name)
-				case !apierrors.IsConflict(err):
-					firstErr = cmpErr(firstErr, err)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, n := range nodes {
-		work <- n
-	}
-	close(work)
-	wg.Wait()
-	return done, firstErr
 }
 
 func cmpErr(a, b error) error {
@@ -436,16 +338,6 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 		}
 	}
 	return nil
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	var a, b5, c float64
-	fmt.Sscanf(string(b), "%f %f %f", &a, &b5, &c)
-	return fmt.Sprintf("%.2f %.2f %.2f", a, b5, c)
 }
 
 func printReport(r *report, srv *skiffproc.Process) {

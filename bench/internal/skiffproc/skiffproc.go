@@ -1,7 +1,8 @@
 // Package skiffproc runs the skiff binary for the benchmarks: it builds
 // ./cmd/skiff, starts `skiff up` on a free loopback port with a fresh data
-// dir, waits until it is ready, stops it with SIGTERM, and reads what the
-// benchmarks report of it and of the machine (RSS, CPU time, its log).
+// dir, waits until it is ready, starts `skiff node` agents and waits for
+// their nodes, stops them with SIGTERM, and reads what the benchmarks
+// report of them and of the machine (RSS, CPU time, logs, load average).
 package skiffproc
 
 import (
