@@ -54,7 +54,11 @@ func (h *resourceHandler) serveBinding(w http.ResponseWriter, r *http.Request) e
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(bindingGVK.GroupKind(), h.info.Name, errs)
 	}
-	opts, err := h.writeOptions(r, "create")
+	// The pod's managed fields are left as they are, as kube-apiserver
+	// leaves them: it writes a binding straight to storage, so no manager
+	// owns spec.nodeName through one. Tracking it cost a conversion of the
+	// whole pod to a typed value and back on every scheduled pod.
+	opts, err := h.writeOptionsWith(r, "create", keepManagedFields)
 	if err != nil {
 		return err
 	}
@@ -101,3 +105,7 @@ func setPodScheduled(pod *corev1.Pod) {
 	}
 	pod.Status.Conditions = append(pod.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now})
 }
+
+// keepManagedFields is the write tracking of a write that leaves an
+// object's managed fields unchanged.
+func keepManagedFields(context.Context, runtime.Object, runtime.Object) error { return nil }

@@ -60,7 +60,7 @@ func (s *Server) PublishOpenAPI() error {
 		if err != nil {
 			return nil, err
 		}
-		return managedfields.NewTypeConverter(schemas, false)
+		return newTypeConverter(schemas)
 	})
 	return nil
 }
