@@ -14,6 +14,8 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -44,6 +46,7 @@ func init() {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, coordinationv1.AddToScheme, policyv1.AddToScheme,
 		schedulingv1.AddToScheme, storagev1.AddToScheme, discoveryv1.AddToScheme, batchv1.AddToScheme,
+		autoscalingv1.AddToScheme, autoscalingv2.AddToScheme,
 	} {
 		if err := add(Scheme); err != nil {
 			panic(fmt.Sprintf("client: registering scheme: %v", err))
@@ -197,6 +200,12 @@ func (g *Group) ControllerRevisions(ns string) *gentype.ClientWithList[*appsv1.C
 		func() *appsv1.ControllerRevision { return &appsv1.ControllerRevision{} }, func() *appsv1.ControllerRevisionList { return &appsv1.ControllerRevisionList{} })
 }
 
+// DaemonSets is apps/v1 DaemonSets.
+func (g *Group) DaemonSets(ns string) *gentype.ClientWithList[*appsv1.DaemonSet, *appsv1.DaemonSetList] {
+	return gentype.NewClientWithList[*appsv1.DaemonSet, *appsv1.DaemonSetList]("daemonsets", g.rest, ParameterCodec, ns,
+		func() *appsv1.DaemonSet { return &appsv1.DaemonSet{} }, func() *appsv1.DaemonSetList { return &appsv1.DaemonSetList{} })
+}
+
 // ReplicationControllers is core/v1 ReplicationControllers.
 func (c *Core) ReplicationControllers(ns string) *gentype.ClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList] {
 	return gentype.NewClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList]("replicationcontrollers", c.rest, ParameterCodec, ns,
@@ -219,6 +228,24 @@ func (g *Group) EndpointSlices(ns string) *gentype.ClientWithList[*discoveryv1.E
 func (g *Group) Jobs(ns string) *gentype.ClientWithList[*batchv1.Job, *batchv1.JobList] {
 	return gentype.NewClientWithList[*batchv1.Job, *batchv1.JobList]("jobs", g.rest, ParameterCodec, ns,
 		func() *batchv1.Job { return &batchv1.Job{} }, func() *batchv1.JobList { return &batchv1.JobList{} })
+}
+
+// CronJobs is batch/v1 CronJobs.
+func (g *Group) CronJobs(ns string) *gentype.ClientWithList[*batchv1.CronJob, *batchv1.CronJobList] {
+	return gentype.NewClientWithList[*batchv1.CronJob, *batchv1.CronJobList]("cronjobs", g.rest, ParameterCodec, ns,
+		func() *batchv1.CronJob { return &batchv1.CronJob{} }, func() *batchv1.CronJobList { return &batchv1.CronJobList{} })
+}
+
+// ResourceQuotas is core/v1 ResourceQuotas.
+func (c *Core) ResourceQuotas(ns string) *gentype.ClientWithList[*corev1.ResourceQuota, *corev1.ResourceQuotaList] {
+	return gentype.NewClientWithList[*corev1.ResourceQuota, *corev1.ResourceQuotaList]("resourcequotas", c.rest, ParameterCodec, ns,
+		func() *corev1.ResourceQuota { return &corev1.ResourceQuota{} }, func() *corev1.ResourceQuotaList { return &corev1.ResourceQuotaList{} })
+}
+
+// HorizontalPodAutoscalers is autoscaling/v2 HorizontalPodAutoscalers.
+func (g *Group) HorizontalPodAutoscalers(ns string) *gentype.ClientWithList[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList] {
+	return gentype.NewClientWithList[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList]("horizontalpodautoscalers", g.rest, ParameterCodec, ns,
+		func() *autoscalingv2.HorizontalPodAutoscaler { return &autoscalingv2.HorizontalPodAutoscaler{} }, func() *autoscalingv2.HorizontalPodAutoscalerList { return &autoscalingv2.HorizontalPodAutoscalerList{} })
 }
 
 // ListerWatcher is what an informer needs of a typed client.
