@@ -98,7 +98,9 @@ func TestNewVolume(t *testing.T) {
 	block := corev1.PersistentVolumeBlock
 	for name, c := range map[string]*corev1.PersistentVolumeClaim{
 		"block": claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeMode = &block }),
-		"rwx":   claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany} }),
+		"rwx": claim(func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}),
 	} {
 		if _, err := NewVolume(c, DefaultClass(), node); err == nil {
 			t.Errorf("%s: NewVolume succeeded", name)
@@ -128,7 +130,9 @@ func TestShouldDelete(t *testing.T) {
 	}{
 		{"released", mk(nil), true},
 		{"bound", mk(func(v *corev1.PersistentVolume) { v.Status.Phase = corev1.VolumeBound }), false},
-		{"retain", mk(func(v *corev1.PersistentVolume) { v.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain }), false},
+		{"retain", mk(func(v *corev1.PersistentVolume) {
+			v.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
+		}), false},
 		{"someone else's", mk(func(v *corev1.PersistentVolume) { v.Annotations = nil }), false},
 		{"already deleting", mk(func(v *corev1.PersistentVolume) { v.DeletionTimestamp = &metav1.Time{} }), false},
 	}
