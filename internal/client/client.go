@@ -206,6 +206,12 @@ func (g *Group) DaemonSets(ns string) *gentype.ClientWithList[*appsv1.DaemonSet,
 		func() *appsv1.DaemonSet { return &appsv1.DaemonSet{} }, func() *appsv1.DaemonSetList { return &appsv1.DaemonSetList{} })
 }
 
+// StatefulSets is apps/v1 StatefulSets.
+func (g *Group) StatefulSets(ns string) *gentype.ClientWithList[*appsv1.StatefulSet, *appsv1.StatefulSetList] {
+	return gentype.NewClientWithList[*appsv1.StatefulSet, *appsv1.StatefulSetList]("statefulsets", g.rest, ParameterCodec, ns,
+		func() *appsv1.StatefulSet { return &appsv1.StatefulSet{} }, func() *appsv1.StatefulSetList { return &appsv1.StatefulSetList{} })
+}
+
 // ReplicationControllers is core/v1 ReplicationControllers.
 func (c *Core) ReplicationControllers(ns string) *gentype.ClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList] {
 	return gentype.NewClientWithList[*corev1.ReplicationController, *corev1.ReplicationControllerList]("replicationcontrollers", c.rest, ParameterCodec, ns,

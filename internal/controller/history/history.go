@@ -140,7 +140,7 @@ func FindEqual(revisions []*appsv1.ControllerRevision, needle *appsv1.Controller
 // those parent controls whose labels match selector, adopt the orphans
 // that match, release those parent controls that no longer match.
 // Revisions controlled by another object are left out. An owner being
-// deleted adopts nothing.
+// deleted neither adopts nor releases.
 func Claim(revisions []*appsv1.ControllerRevision, parent metav1.Object, selector labels.Selector) (owned, adopt, release []*appsv1.ControllerRevision) {
 	for _, r := range revisions {
 		match := selector.Matches(labels.Set(r.Labels))
@@ -149,7 +149,7 @@ func Claim(revisions []*appsv1.ControllerRevision, parent metav1.Object, selecto
 		case ref != nil && ref.UID != parent.GetUID():
 		case ref != nil && match:
 			owned = append(owned, r)
-		case ref != nil:
+		case ref != nil && parent.GetDeletionTimestamp() == nil:
 			release = append(release, r)
 		case match && r.DeletionTimestamp == nil && parent.GetDeletionTimestamp() == nil:
 			adopt = append(adopt, r)
