@@ -3,6 +3,9 @@ package job
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -10,6 +13,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -33,6 +37,12 @@ type Controller struct {
 	now     func() time.Time
 	// rec records Events; set by Run before any sync.
 	rec record.EventRecorder
+
+	// released holds the pods whose finalizer this controller removed
+	// and whose update the cache has not shown yet: taken as released,
+	// so a stale cache never counts a pod a second time.
+	releasedMu sync.Mutex
+	released   map[types.UID]bool
 }
 
 // New returns the Job controller over cfg.
@@ -48,6 +58,7 @@ func New(cfg *rest.Config) (*Controller, error) {
 	c := &Controller{
 		core: core, batch: b, queue: controller.NewQueue("job"), exp: replicaset.NewExpectations(),
 		backoff: Backoff{Base: DefaultBackoff, Max: DefaultMaxBackoff}, now: time.Now,
+		released: map[types.UID]bool{},
 	}
 	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 	c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, nsIndex)
@@ -58,6 +69,7 @@ func New(cfg *rest.Config) (*Controller, error) {
 		DeleteFunc: func(obj any) {
 			if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
 				c.exp.Delete(k)
+				c.queue.Add(k) // its pods' finalizers are released
 			}
 		},
 	}); err != nil {
@@ -71,6 +83,9 @@ func New(cfg *rest.Config) (*Controller, error) {
 			}
 		},
 		UpdateFunc: func(_, cur any) {
+			if p := cur.(*corev1.Pod); !HasTrackingFinalizer(p) {
+				c.forgetReleased(p.UID)
+			}
 			if k := ownerKey(cur); k != "" {
 				if p := cur.(*corev1.Pod); p.DeletionTimestamp != nil {
 					c.exp.DeletionObserved(k, p.Namespace+"/"+p.Name)
@@ -81,6 +96,9 @@ func New(cfg *rest.Config) (*Controller, error) {
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
+			}
+			if p, ok := obj.(*corev1.Pod); ok {
+				c.forgetReleased(p.UID)
 			}
 			if k := ownerKey(obj); k != "" {
 				p := obj.(*corev1.Pod)
@@ -126,13 +144,15 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	ns, name, _ := strings.Cut(key, "/")
 	if !exists {
 		c.exp.Delete(key)
-		return nil
+		return c.releaseOrphans(ctx, ns, name, nil)
 	}
 	job := obj.(*batchv1.Job)
 	if job.DeletionTimestamp != nil {
-		return nil
+		// Being deleted: its pods' ends will never be counted.
+		return c.releaseOrphans(ctx, ns, name, job)
 	}
 	now := c.now()
 	if !c.exp.Satisfied(key, now) {
@@ -142,23 +162,54 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	var pods []*corev1.Pod
+	var pods, orphans []*corev1.Pod
 	for _, o := range objs {
 		p := o.(*corev1.Pod)
-		if ref := metav1.GetControllerOf(p); ref != nil && ref.UID == job.UID {
-			pods = append(pods, p)
+		ref := metav1.GetControllerOf(p)
+		switch {
+		case ref == nil:
+		case ref.UID == job.UID:
+			pods = append(pods, c.asReleased(p))
+		case isJobRef(ref) && ref.Name == job.Name && HasTrackingFinalizer(p):
+			orphans = append(orphans, p) // of an earlier Job of this name
 		}
 	}
 	d := Reconcile(job, pods, now, c.backoff)
 
+	// The count is written before finalizers go and pods are deleted, so
+	// a failed write loses nothing: the next sync decides again.
+	if !apiequality.Semantic.DeepEqual(job.Status, d.Status) {
+		j := job.DeepCopy()
+		j.Status = d.Status
+		if _, err := c.batch.Jobs(j.Namespace).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		c.conditionEvents(job, &d.Status)
+	}
 	var errs []error
+	kept := map[types.UID]bool{} // finalizer still on: not deleted yet
+	for _, p := range append(d.RemoveFinalizers, orphans...) {
+		if err := c.release(ctx, p); err != nil {
+			kept[p.UID] = true
+			errs = append(errs, err)
+		}
+	}
 	if len(d.Delete) > 0 {
-		keys := make([]string, len(d.Delete))
-		for i, p := range d.Delete {
+		var del []*corev1.Pod
+		for _, p := range d.Delete {
+			if !kept[p.UID] {
+				del = append(del, p)
+			}
+		}
+		keys := make([]string, len(del))
+		for i, p := range del {
 			keys[i] = p.Namespace + "/" + p.Name
 		}
 		c.exp.ExpectDeletions(key, keys, now)
-		for i, p := range d.Delete {
+		for i, p := range del {
 			err := c.core.Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
 			if err == nil {
 				c.event(job, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: "+p.Name)
@@ -183,19 +234,89 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			c.event(job, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: "+p.Name)
 		}
 	}
-	if !apiequality.Semantic.DeepEqual(job.Status, d.Status) {
-		j := job.DeepCopy()
-		j.Status = d.Status
-		if _, err := c.batch.Jobs(j.Namespace).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
-			if !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
-		} else {
-			c.conditionEvents(job, &d.Status)
-		}
-	}
 	if d.RequeueAfter > 0 {
 		c.queue.AddAfter(key, d.RequeueAfter)
+	}
+	return errors.Join(errs...)
+}
+
+// releaseFinalizerPatch removes the job-tracking finalizer and nothing
+// else, whatever other finalizers the pod has.
+var releaseFinalizerPatch = []byte(`{"metadata":{"$deleteFromPrimitiveList/finalizers":["` + batchv1.JobTrackingFinalizer + `"]}}`)
+
+// release removes p's job-tracking finalizer.
+func (c *Controller) release(ctx context.Context, p *corev1.Pod) error {
+	_, err := c.core.Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, releaseFinalizerPatch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err == nil {
+		c.releasedMu.Lock()
+		c.released[p.UID] = true
+		c.releasedMu.Unlock()
+	}
+	return err
+}
+
+func (c *Controller) forgetReleased(uid types.UID) {
+	c.releasedMu.Lock()
+	delete(c.released, uid)
+	c.releasedMu.Unlock()
+}
+
+// asReleased is p as Reconcile must see it: without the finalizer if
+// this controller removed it already.
+func (c *Controller) asReleased(p *corev1.Pod) *corev1.Pod {
+	if !HasTrackingFinalizer(p) {
+		return p
+	}
+	c.releasedMu.Lock()
+	gone := c.released[p.UID]
+	c.releasedMu.Unlock()
+	if !gone {
+		return p
+	}
+	cp := *p
+	cp.Finalizers = slices.DeleteFunc(slices.Clone(p.Finalizers), func(f string) bool { return f == batchv1.JobTrackingFinalizer })
+	return &cp
+}
+
+func isJobRef(ref *metav1.OwnerReference) bool {
+	return ref.Kind == "Job" && ref.APIVersion == batchv1.SchemeGroupVersion.String()
+}
+
+// releaseOrphans removes the finalizer from the pods of Job ns/name that
+// is gone (job nil) or being deleted: nothing will count them, and the
+// finalizer would keep them forever.
+func (c *Controller) releaseOrphans(ctx context.Context, ns, name string, job *batchv1.Job) error {
+	objs, err := c.pods.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
+	if err != nil {
+		return err
+	}
+	var held []*corev1.Pod
+	for _, o := range objs {
+		p := o.(*corev1.Pod)
+		if ref := metav1.GetControllerOf(p); ref != nil && isJobRef(ref) && ref.Name == name && HasTrackingFinalizer(p) &&
+			(job == nil || ref.UID == job.UID) {
+			held = append(held, p)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	if job == nil {
+		// The cache may not have seen a new Job yet: ask.
+		cur, err := c.batch.Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			held = slices.DeleteFunc(held, func(p *corev1.Pod) bool { return metav1.GetControllerOf(p).UID == cur.UID })
+		case !apierrors.IsNotFound(err):
+			return err
+		}
+	}
+	var errs []error
+	for _, p := range held {
+		errs = append(errs, c.release(ctx, p))
 	}
 	return errors.Join(errs...)
 }

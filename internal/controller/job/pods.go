@@ -2,6 +2,7 @@ package job
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -14,7 +15,7 @@ import (
 const jobIndexEnv = "JOB_COMPLETION_INDEX"
 
 // NewPod is the pod to create for job: its template, controlled by the
-// Job, named after it. index >= 0 (Indexed mode) goes into the completion
+// Job, named after it, with the job-tracking finalizer. index >= 0 (Indexed mode) goes into the completion
 // index annotation and label, the name, the hostname and every
 // container's JOB_COMPLETION_INDEX.
 func NewPod(job *batchv1.Job, index int) *corev1.Pod {
@@ -24,6 +25,8 @@ func NewPod(job *batchv1.Job, index int) *corev1.Pod {
 			Namespace: job.Namespace, GenerateName: job.Name + "-",
 			Labels: t.Labels, Annotations: t.Annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))},
+			// Held until the pod's end is counted in the Job's status.
+			Finalizers: append(slices.Clip(t.Finalizers), batchv1.JobTrackingFinalizer),
 		},
 		Spec: t.Spec,
 	}

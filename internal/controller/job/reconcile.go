@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"skiff.dev/skiff/internal/controller/replicaset"
 )
@@ -42,6 +43,11 @@ type Decision struct {
 	Create []int
 	// Delete are active pods to delete.
 	Delete []*corev1.Pod
+	// RemoveFinalizers are pods whose job-tracking finalizer is to be
+	// removed, once Status is written: pods it lists as uncounted, pods
+	// not to be counted (failures the policy ignores, a second success of
+	// an index), pods to delete, and every pod of a finished Job.
+	RemoveFinalizers []*corev1.Pod
 	// Status is the Job's new status.
 	Status batchv1.JobStatus
 	// RequeueAfter, when > 0, asks to look again then (backoff ends,
@@ -197,8 +203,23 @@ func deref(p *int32, def int32) int32 {
 	return *p
 }
 
+// HasTrackingFinalizer reports whether the pod still holds the
+// batch.kubernetes.io/job-tracking finalizer, i.e. its end is not yet
+// counted in its Job's status.
+func HasTrackingFinalizer(p *corev1.Pod) bool {
+	return slices.Contains(p.Finalizers, batchv1.JobTrackingFinalizer)
+}
+
 // Reconcile decides, for a Job and the pods it controls at now, what to
-// create and delete and what its status becomes.
+// create and delete, whose tracking finalizer to remove, and what its
+// status becomes.
+//
+// Finished pods are counted with upstream's two steps: a finished pod
+// that still has the finalizer goes into status.uncountedTerminatedPods;
+// once that status is written its finalizer is removed; a listed pod that
+// has lost its finalizer, or is gone, then moves into succeeded/failed.
+// A pod without the finalizer is never counted again, so each end counts
+// exactly once however pods are deleted.
 func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) Decision {
 	st := *job.Status.DeepCopy()
 	d := Decision{}
@@ -207,6 +228,42 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	completions := job.Spec.Completions
 	parallelism := int(deref(job.Spec.Parallelism, 1))
 	suspended := job.Spec.Suspend != nil && *job.Spec.Suspend
+	policy := job.Spec.PodFailurePolicy
+
+	unc := st.UncountedTerminatedPods
+	if unc == nil {
+		unc = &batchv1.UncountedTerminatedPods{}
+	}
+	st.UncountedTerminatedPods = unc
+	byUID := make(map[types.UID]*corev1.Pod, len(pods))
+	for _, p := range pods {
+		byUID[p.UID] = p
+	}
+	// Step two of the count: listed pods whose finalizer is gone.
+	flush := func(uids []types.UID, count *int32) []types.UID {
+		kept := uids[:0:0]
+		for _, uid := range uids {
+			if p := byUID[uid]; p != nil && HasTrackingFinalizer(p) {
+				kept = append(kept, uid)
+			} else {
+				*count++
+			}
+		}
+		return kept
+	}
+	unc.Succeeded = flush(unc.Succeeded, &st.Succeeded)
+	unc.Failed = flush(unc.Failed, &st.Failed)
+	listed := map[types.UID]bool{}
+	for _, uid := range slices.Concat(unc.Succeeded, unc.Failed) {
+		listed[uid] = true
+	}
+	isNew := func(p *corev1.Pod) bool { return HasTrackingFinalizer(p) && !listed[p.UID] }
+	count := func(list *[]types.UID, p *corev1.Pod) {
+		*list = append(*list, p.UID)
+		listed[p.UID] = true
+	}
+	// release are pods whose finalizer goes without their being counted.
+	release := map[types.UID]bool{}
 
 	var active, succeededPods, failedPods []*corev1.Pod
 	terminating := 0
@@ -214,12 +271,17 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		switch {
 		case p.Status.Phase == corev1.PodSucceeded:
 			succeededPods = append(succeededPods, p)
-		case p.Status.Phase == corev1.PodFailed && p.DeletionTimestamp != nil && suspended:
+		case p.Status.Phase == corev1.PodFailed && p.DeletionTimestamp != nil && suspended && !HasTrackingFinalizer(p):
 			// Deleted by the suspension and failed on the way out (a
 			// kubelet marks a deleted pod Failed): not a failure, as
 			// upstream.
 			terminating++
 		case p.Status.Phase == corev1.PodFailed:
+			failedPods = append(failedPods, p)
+		case p.DeletionTimestamp != nil && HasTrackingFinalizer(p) && policy == nil:
+			// Deleted by someone else before it finished: a failure, as
+			// upstream counts it (with a podFailurePolicy, only once it
+			// is Failed and the policy has seen how).
 			failedPods = append(failedPods, p)
 		case p.DeletionTimestamp != nil:
 			terminating++
@@ -228,21 +290,10 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		}
 	}
 
-	// Counts never go down: a counted pod may since have been deleted.
-	st.Succeeded = max(st.Succeeded, int32(len(succeededPods)))
-	st.Failed = max(st.Failed, int32(len(failedPods)))
 	completed := map[int]bool{}
 	if indexed && completions != nil {
 		completed = parseIndexes(st.CompletedIndexes, int(*completions))
-		for _, p := range succeededPods {
-			if i := PodIndex(p); i >= 0 && i < int(*completions) {
-				completed[i] = true
-			}
-		}
-		st.CompletedIndexes = formatIndexes(completed)
-		st.Succeeded = max(st.Succeeded, int32(len(completed)))
 	}
-	st.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}
 	setCounts := func(act []*corev1.Pod, term int) {
 		st.Active = int32(len(act))
 		ready := int32(0)
@@ -255,29 +306,103 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		t := int32(term)
 		st.Terminating = &t
 	}
-
-	if IsFinished(job) {
-		// A finished Job keeps its status; pods still running go.
-		d.Delete = active
-		setCounts(nil, terminating+len(active))
+	// decide fills in what every return shares: whose finalizer to
+	// remove (counted or released pods, and pods to delete, which a
+	// controller deleting them does not count) and the status.
+	decide := func() Decision {
+		for _, p := range d.Delete {
+			release[p.UID] = true
+		}
+		for _, p := range pods {
+			if HasTrackingFinalizer(p) && (listed[p.UID] || release[p.UID]) {
+				d.RemoveFinalizers = append(d.RemoveFinalizers, p)
+			}
+		}
 		d.Status = st
 		return d
 	}
 
+	if IsFinished(job) {
+		// A finished Job keeps its counts; pods still running go, and
+		// every finalizer is released.
+		d.Delete = active
+		for _, p := range pods {
+			release[p.UID] = true
+		}
+		setCounts(nil, terminating+len(active))
+		return decide()
+	}
+
+	// Step one of the count: newly finished pods are listed.
+	if indexed && completions != nil {
+		for _, p := range succeededPods {
+			if i := PodIndex(p); !isNew(p) && i >= 0 && i < int(*completions) {
+				completed[i] = true
+			}
+		}
+	}
+	for _, p := range succeededPods {
+		if !isNew(p) {
+			continue
+		}
+		if indexed {
+			i := PodIndex(p)
+			if completions == nil || i < 0 || i >= int(*completions) || completed[i] {
+				release[p.UID] = true // out of range, or its index already done
+				continue
+			}
+			completed[i] = true
+		}
+		count(&unc.Succeeded, p)
+	}
+	if indexed && completions != nil {
+		st.CompletedIndexes = formatIndexes(completed)
+	}
+	var failJob string
+	ignored := map[types.UID]bool{}
+	for _, p := range failedPods {
+		action, msg := matchPolicy(policy, p)
+		if action == batchv1.PodFailurePolicyActionIgnore {
+			ignored[p.UID] = true
+		}
+		if !isNew(p) {
+			continue
+		}
+		switch action {
+		case batchv1.PodFailurePolicyActionIgnore:
+			release[p.UID] = true
+			continue
+		case batchv1.PodFailurePolicyActionFailJob:
+			if failJob == "" {
+				failJob = msg
+			}
+		}
+		count(&unc.Failed, p)
+	}
+	succeeded := st.Succeeded + int32(len(unc.Succeeded))
+	failed := st.Failed + int32(len(unc.Failed))
+
 	// finish deletes the active pods under an interim condition and
-	// sets the final one once none is left running.
+	// sets the final one once none is left running or uncounted. On
+	// failure the deleted pods count as failed, as upstream.
 	finish := func(interim, final batchv1.JobConditionType, reason, msg string) Decision {
 		setCondition(&st, interim, corev1.ConditionTrue, reason, msg, mnow)
 		d.Delete = active
+		if final == batchv1.JobFailed {
+			for _, p := range active {
+				if isNew(p) {
+					count(&unc.Failed, p)
+				}
+			}
+		}
 		setCounts(nil, terminating+len(active))
-		if len(active) == 0 && terminating == 0 {
+		if len(active) == 0 && terminating == 0 && len(unc.Succeeded)+len(unc.Failed) == 0 {
 			setCondition(&st, final, corev1.ConditionTrue, reason, msg, mnow)
 			if final == batchv1.JobComplete {
 				st.CompletionTime = &mnow
 			}
 		}
-		d.Status = st
-		return d
+		return decide()
 	}
 	// An interim condition already set decides the outcome.
 	if c := condition(&st, batchv1.JobFailureTarget); c != nil && c.Status == corev1.ConditionTrue {
@@ -286,16 +411,19 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	if c := condition(&st, batchv1.JobSuccessCriteriaMet); c != nil && c.Status == corev1.ConditionTrue {
 		return finish(batchv1.JobSuccessCriteriaMet, batchv1.JobComplete, c.Reason, c.Message)
 	}
+	if failJob != "" {
+		return finish(batchv1.JobFailureTarget, batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy, failJob)
+	}
 
 	// Success.
 	switch {
 	case completions != nil && indexed && len(completed) >= int(*completions),
-		completions != nil && !indexed && st.Succeeded >= *completions,
+		completions != nil && !indexed && succeeded >= *completions,
 		completions == nil && len(succeededPods) > 0 && len(active) == 0 && terminating == 0:
 		return finish(batchv1.JobSuccessCriteriaMet, batchv1.JobComplete, ReasonCompletionsReached, msgCompletions)
 	}
 	// Failure.
-	if st.Failed > deref(job.Spec.BackoffLimit, 6) {
+	if failed > deref(job.Spec.BackoffLimit, 6) {
 		return finish(batchv1.JobFailureTarget, batchv1.JobFailed, ReasonBackoffLimitExceeded, msgBackoffLimit)
 	}
 
@@ -305,8 +433,7 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		}
 		d.Delete = active
 		setCounts(nil, terminating+len(active))
-		d.Status = st
-		return d
+		return decide()
 	}
 	if hasTrue(&st, batchv1.JobSuspended) {
 		// Resumed: the active deadline counts from now, as upstream.
@@ -347,7 +474,7 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		want := parallelism
 		switch {
 		case completions != nil:
-			want = min(want, int(*completions-st.Succeeded))
+			want = min(want, int(*completions-succeeded))
 		case len(succeededPods) > 0:
 			want = min(want, len(active)) // a work queue: once one succeeded, no new pods
 		}
@@ -365,7 +492,8 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	setCounts(keep, terminating+len(d.Delete))
 
 	if len(createIdx) > 0 {
-		// Failed pods since the latest success back off replacement.
+		// Failed pods since the latest success back off replacement;
+		// failures the policy ignores do not.
 		var lastSuccess, lastFailure time.Time
 		for _, p := range succeededPods {
 			if t := finishTime(p); t.After(lastSuccess) {
@@ -374,7 +502,7 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		}
 		n := 0
 		for _, p := range failedPods {
-			if t := finishTime(p); t.After(lastSuccess) {
+			if t := finishTime(p); !ignored[p.UID] && t.After(lastSuccess) {
 				n++
 				if t.After(lastFailure) {
 					lastFailure = t
@@ -389,6 +517,5 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		}
 	}
 	d.Create = createIdx
-	d.Status = st
-	return d
+	return decide()
 }

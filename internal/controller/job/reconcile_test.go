@@ -1,6 +1,7 @@
 package job
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -34,7 +35,8 @@ func indexed(j *batchv1.Job) { j.Spec.CompletionMode = ptr(batchv1.IndexedComple
 func started(j *batchv1.Job) { j.Status.StartTime = &metav1.Time{Time: t0.Add(-time.Minute)} }
 
 func pod(name string, phase corev1.PodPhase, index int, finished time.Time) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), CreationTimestamp: metav1.NewTime(t0.Add(-time.Hour))},
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), CreationTimestamp: metav1.NewTime(t0.Add(-time.Hour)),
+		Finalizers: []string{batchv1.JobTrackingFinalizer}},
 		Status: corev1.PodStatus{Phase: phase}}
 	if index >= 0 {
 		p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: itoa(index)}
@@ -99,14 +101,14 @@ func TestReconcile(t *testing.T) {
 			conds:  map[batchv1.JobConditionType]string{batchv1.JobFailureTarget: "True/BackoffLimitExceeded", batchv1.JobFailed: "True/BackoffLimitExceeded"}},
 		{name: "backoff limit exceeded with a pod running: interim condition only", job: newJob(started, func(j *batchv1.Job) { j.Spec.BackoffLimit = ptr[int32](0) }),
 			pods:   []*corev1.Pod{pod("a", corev1.PodFailed, -1, t0), pod("b", corev1.PodRunning, -1, zero)},
-			failed: 1, deletes: 1,
+			failed: 2, deletes: 1, // the running pod deleted on failure counts as failed, as upstream
 			conds: map[batchv1.JobConditionType]string{batchv1.JobFailureTarget: "True/BackoffLimitExceeded"}},
 		{name: "counts never go down", job: newJob(started, func(j *batchv1.Job) { j.Status.Succeeded = 2; j.Status.Failed = 1 }),
 			pods:   []*corev1.Pod{pod("c", corev1.PodRunning, -1, zero)},
 			active: 1, succeeded: 2, failed: 1, conds: map[batchv1.JobConditionType]string{}},
 		{name: "active deadline exceeded", job: newJob(started, func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr[int64](30) }),
 			pods:    []*corev1.Pod{pod("a", corev1.PodRunning, -1, zero)},
-			deletes: 1,
+			deletes: 1, failed: 1,
 			conds:   map[batchv1.JobConditionType]string{batchv1.JobFailureTarget: "True/DeadlineExceeded"}},
 		{name: "active deadline ahead: requeue then", job: newJob(started, func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr[int64](90) }),
 			pods:   []*corev1.Pod{pod("a", corev1.PodRunning, -1, zero), pod("b", corev1.PodRunning, -1, zero)},
@@ -118,6 +120,7 @@ func TestReconcile(t *testing.T) {
 			pods: []*corev1.Pod{func() *corev1.Pod {
 				p := pod("a", corev1.PodFailed, -1, t0)
 				p.DeletionTimestamp = &metav1.Time{Time: t0}
+				p.Finalizers = nil // released before the suspension deleted it
 				return p
 			}()},
 			conds: map[batchv1.JobConditionType]string{batchv1.JobSuspended: "True/JobSuspended"}},
@@ -133,7 +136,7 @@ func TestReconcile(t *testing.T) {
 		{name: "indexed: all indexes done", job: newJob(started, indexed),
 			pods: []*corev1.Pod{pod("a", corev1.PodSucceeded, 0, t0), pod("b", corev1.PodSucceeded, 1, t0), pod("c", corev1.PodSucceeded, 2, t0),
 				pod("d", corev1.PodSucceeded, 2, t0)},
-			succeeded: 4, completed: "0-2", completion: true,
+			succeeded: 3, completed: "0-2", completion: true, // d's index was done: not counted
 			conds: map[batchv1.JobConditionType]string{batchv1.JobSuccessCriteriaMet: "True/CompletionsReached", batchv1.JobComplete: "True/CompletionsReached"}},
 		{name: "work queue: done once one succeeded and none runs", job: newJob(started, func(j *batchv1.Job) { j.Spec.Completions = nil }),
 			pods:      []*corev1.Pod{pod("a", corev1.PodSucceeded, -1, t0)},
@@ -149,7 +152,7 @@ func TestReconcile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Reconcile(tt.job, tt.pods, t0, bo)
+			d := settle(tt.job, tt.pods, t0, bo)
 			if len(d.Create) != len(tt.create) {
 				t.Errorf("create %v, want %v", d.Create, tt.create)
 			} else {
@@ -189,6 +192,29 @@ func TestReconcile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// settle runs Reconcile as the controller would until no finalizer is
+// left to remove: its status written, the finalizers it names removed.
+// The last decision is the Job's steady state.
+func settle(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) Decision {
+	job = job.DeepCopy()
+	pods = slices.Clone(pods)
+	for range 4 {
+		d := Reconcile(job, pods, now, bo)
+		if len(d.RemoveFinalizers) == 0 {
+			return d
+		}
+		job.Status = d.Status
+		for i, p := range pods {
+			if slices.Contains(d.RemoveFinalizers, p) {
+				cp := p.DeepCopy()
+				cp.Finalizers = nil
+				pods[i] = cp
+			}
+		}
+	}
+	return Reconcile(job, pods, now, bo)
 }
 
 func TestBackoffDelay(t *testing.T) {
