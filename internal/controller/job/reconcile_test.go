@@ -109,7 +109,7 @@ func TestReconcile(t *testing.T) {
 		{name: "active deadline exceeded", job: newJob(started, func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr[int64](30) }),
 			pods:    []*corev1.Pod{pod("a", corev1.PodRunning, -1, zero)},
 			deletes: 1, failed: 1,
-			conds:   map[batchv1.JobConditionType]string{batchv1.JobFailureTarget: "True/DeadlineExceeded"}},
+			conds: map[batchv1.JobConditionType]string{batchv1.JobFailureTarget: "True/DeadlineExceeded"}},
 		{name: "active deadline ahead: requeue then", job: newJob(started, func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr[int64](90) }),
 			pods:   []*corev1.Pod{pod("a", corev1.PodRunning, -1, zero), pod("b", corev1.PodRunning, -1, zero)},
 			active: 2, requeue: 30 * time.Second, conds: map[batchv1.JobConditionType]string{}},
