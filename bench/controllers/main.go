@@ -408,10 +408,13 @@ func startInformers(ctx context.Context, cs *kubernetes.Clientset, tr *tracker, 
 		if !ok {
 			return obj, nil
 		}
-		slim := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion}}
+		slim := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID,
+			ResourceVersion: p.ResourceVersion, CreationTimestamp: p.CreationTimestamp}}
 		slim.Spec.NodeName = p.Spec.NodeName
-		if c := podReady(p); c != nil {
-			slim.Status.Conditions = []corev1.PodCondition{*c}
+		for _, typ := range []corev1.PodConditionType{corev1.PodScheduled, corev1.PodReady} {
+			if c := podCondition(p, typ); c != nil {
+				slim.Status.Conditions = append(slim.Status.Conditions, *c)
+			}
 		}
 		return slim, nil
 	})

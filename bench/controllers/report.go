@@ -48,6 +48,10 @@ func printReport(r *report, srv, agent *skiffproc.Process) {
 		fmt.Fprintf(tw, "  all new pods Ready after\t%s (by the server's clock, 1 s resolution: %s)\n", ms(s.allReady), server)
 		fmt.Fprintf(tw, "  pods Ready per second\t%s\n", perSecond(s.readyPerSecond))
 		fmt.Fprintf(tw, "    in each second\t%v\n", s.readyPerSecond)
+		fmt.Fprintf(tw, "  by the server's clock, per second\t\n")
+		fmt.Fprintf(tw, "    created\t%v\n", s.serverCreated)
+		fmt.Fprintf(tw, "    bound\t%v\n", s.serverBound)
+		fmt.Fprintf(tw, "    Ready\t%v\n", s.serverReady)
 		fmt.Fprintf(tw, "  all Deployments done after\t%s\n", ms(s.deploymentsDone))
 		if p == rollout {
 			gone := "not all within 30 s of the end"

@@ -32,6 +32,10 @@ type phaseStats struct {
 	// does not move when the benchmark's watch lags.
 	lastReadyServer time.Time
 	readyPerSecond  []int
+	// The same pods created, bound and Ready in each second by the
+	// server's clock (creation and condition transition times, counted
+	// from the second the phase started in).
+	serverCreated, serverBound, serverReady []int
 	// The previous phase's pods deleted in this one, and when the last
 	// of them went.
 	oldDeleted int
@@ -107,7 +111,9 @@ func (t *tracker) snapshot(p int) phaseStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.stats[p]
-	s.readyPerSecond = append([]int(nil), s.readyPerSecond...)
+	for _, per := range []*[]int{&s.readyPerSecond, &s.serverCreated, &s.serverBound, &s.serverReady} {
+		*per = append([]int(nil), *per...)
+	}
 	return s
 }
 
@@ -140,22 +146,23 @@ func (t *tracker) onPod(p *corev1.Pod) {
 		if s.created++; s.created == t.want {
 			s.allCreated = t.since()
 		}
+		countAt(&s.serverCreated, s.start, p.CreationTimestamp.Time)
 	}
 	s = &t.stats[r.phase]
 	if !r.scheduled && p.Spec.NodeName != "" {
 		r.scheduled = true
+		if c := podCondition(p, corev1.PodScheduled); c != nil {
+			countAt(&s.serverBound, s.start, c.LastTransitionTime.Time)
+		}
 		if s.scheduled++; s.scheduled == t.want {
 			s.allScheduled = time.Since(s.start)
 		}
 	}
-	if c := podReady(p); !r.ready && c != nil {
+	if c := podCondition(p, corev1.PodReady); !r.ready && c != nil {
 		r.ready = true
 		now := time.Since(s.start)
-		sec := int(now / time.Second)
-		for len(s.readyPerSecond) <= sec {
-			s.readyPerSecond = append(s.readyPerSecond, 0)
-		}
-		s.readyPerSecond[sec]++
+		count(&s.readyPerSecond, int(now/time.Second))
+		countAt(&s.serverReady, s.start, c.LastTransitionTime.Time)
 		if c.LastTransitionTime.After(s.lastReadyServer) {
 			s.lastReadyServer = c.LastTransitionTime.Time
 		}
@@ -262,13 +269,28 @@ func (t *tracker) check() {
 	}
 }
 
-func podReady(p *corev1.Pod) *corev1.PodCondition {
+// podCondition is p's condition of type typ if it is True.
+func podCondition(p *corev1.Pod, typ corev1.PodConditionType) *corev1.PodCondition {
 	for i := range p.Status.Conditions {
-		if c := &p.Status.Conditions[i]; c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+		if c := &p.Status.Conditions[i]; c.Type == typ && c.Status == corev1.ConditionTrue {
 			return c
 		}
 	}
 	return nil
+}
+
+func count(per *[]int, sec int) {
+	sec = max(sec, 0)
+	for len(*per) <= sec {
+		*per = append(*per, 0)
+	}
+	(*per)[sec]++
+}
+
+// countAt counts a server timestamp (one second resolution) in its
+// second since the one start is in.
+func countAt(per *[]int, start, at time.Time) {
+	count(per, int(at.Sub(start.Truncate(time.Second))/time.Second))
 }
 
 func ptrOr(p *int32, def int32) int32 {
