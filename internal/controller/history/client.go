@@ -40,6 +40,9 @@ func Create(ctx context.Context, c Client, revision *appsv1.ControllerRevision, 
 		return nil, fmt.Errorf("history: revision %s has no controller", revision.Name)
 	}
 	r := revision.DeepCopy()
+	if r.Labels == nil {
+		r.Labels = map[string]string{}
+	}
 	for range maxCollisions {
 		hash := Hash(r.Data.Raw, collisionCount)
 		r.Name = Name(ref.Name, hash)
