@@ -1,0 +1,154 @@
+package job
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func uncounted(s, f []types.UID) jobOpt {
+	return func(j *batchv1.Job) {
+		j.Status.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{Succeeded: s, Failed: f}
+	}
+}
+
+func released(p *corev1.Pod) *corev1.Pod { p.Finalizers = nil; return p }
+
+func deleting(p *corev1.Pod) *corev1.Pod { p.DeletionTimestamp = &metav1.Time{Time: t0}; return p }
+
+func podNames(ps []*corev1.Pod) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// One Reconcile at a time: the two steps of counting a finished pod.
+func TestTrackingFinalizer(t *testing.T) {
+	var zero time.Time
+	tests := []struct {
+		name              string
+		job               *batchv1.Job
+		pods              []*corev1.Pod
+		succeeded, failed int32
+		uncS, uncF        []types.UID
+		release           []string
+		deletes           int
+	}{
+		{name: "a finished pod is listed, then released", job: newJob(started),
+			pods: []*corev1.Pod{pod("a", corev1.PodSucceeded, -1, t0), pod("b", corev1.PodFailed, -1, t0.Add(-time.Minute))},
+			uncS: []types.UID{"a"}, uncF: []types.UID{"b"}, release: []string{"a", "b"}},
+		{name: "a listed pod released is counted", job: newJob(started, uncounted([]types.UID{"a"}, []types.UID{"b"})),
+			pods:      []*corev1.Pod{released(pod("a", corev1.PodSucceeded, -1, t0)), released(pod("b", corev1.PodFailed, -1, t0.Add(-time.Minute)))},
+			succeeded: 1, failed: 1},
+		{name: "a listed pod deleted meanwhile is counted", job: newJob(started, uncounted([]types.UID{"gone"}, nil)),
+			succeeded: 1},
+		{name: "a listed pod still held stays listed", job: newJob(started, uncounted([]types.UID{"a"}, nil)),
+			pods: []*corev1.Pod{pod("a", corev1.PodSucceeded, -1, t0)}, uncS: []types.UID{"a"}, release: []string{"a"}},
+		{name: "a released pod not listed was counted before: not again", job: newJob(started, func(j *batchv1.Job) { j.Status.Succeeded = 1 }),
+			pods: []*corev1.Pod{released(pod("a", corev1.PodSucceeded, -1, t0))}, succeeded: 1},
+		{name: "a running pod deleted by someone else is a failure", job: newJob(started),
+			pods: []*corev1.Pod{deleting(pod("a", corev1.PodRunning, -1, zero))}, uncF: []types.UID{"a"}, release: []string{"a"}},
+		{name: "extra pods are released and deleted, not counted", job: newJob(started, func(j *batchv1.Job) { j.Spec.Parallelism = ptr[int32](1) }),
+			pods: []*corev1.Pod{func() *corev1.Pod { p := pod("a", corev1.PodRunning, -1, zero); p.Spec.NodeName = "n1"; return p }(),
+				pod("b", corev1.PodPending, -1, zero)},
+			release: []string{"b"}, deletes: 1}, // the unscheduled one goes
+		{name: "a finished job releases every pod", job: newJob(started, func(j *batchv1.Job) {
+			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+		}), pods: []*corev1.Pod{pod("a", corev1.PodSucceeded, -1, t0), pod("b", corev1.PodFailed, -1, t0)}, release: []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Reconcile(tt.job, tt.pods, t0, Backoff{Base: 10 * time.Second, Max: time.Minute})
+			st := d.Status
+			if st.Succeeded != tt.succeeded || st.Failed != tt.failed {
+				t.Errorf("succeeded/failed %d/%d, want %d/%d", st.Succeeded, st.Failed, tt.succeeded, tt.failed)
+			}
+			if u := st.UncountedTerminatedPods; !slices.Equal(u.Succeeded, tt.uncS) || !slices.Equal(u.Failed, tt.uncF) {
+				t.Errorf("uncounted %v/%v, want %v/%v", u.Succeeded, u.Failed, tt.uncS, tt.uncF)
+			}
+			if got := podNames(d.RemoveFinalizers); !slices.Equal(got, tt.release) {
+				t.Errorf("release %v, want %v", got, tt.release)
+			}
+			if len(d.Delete) != tt.deletes {
+				t.Errorf("delete %v, want %d", podNames(d.Delete), tt.deletes)
+			}
+		})
+	}
+}
+
+func exited(name string, code int32, conds ...corev1.PodConditionType) *corev1.Pod {
+	p := pod(name, corev1.PodFailed, -1, time.Time{})
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: code, FinishedAt: metav1.NewTime(t0.Add(-time.Second))}}}}
+	for _, c := range conds {
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: c, Status: corev1.ConditionTrue})
+	}
+	return p
+}
+
+func TestPodFailurePolicy(t *testing.T) {
+	rules := func(rs ...batchv1.PodFailurePolicyRule) jobOpt {
+		return func(j *batchv1.Job) { j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: rs} }
+	}
+	onCodes := func(a batchv1.PodFailurePolicyAction, op batchv1.PodFailurePolicyOnExitCodesOperator, codes ...int32) batchv1.PodFailurePolicyRule {
+		return batchv1.PodFailurePolicyRule{Action: a, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: op, Values: codes}}
+	}
+	onCond := func(a batchv1.PodFailurePolicyAction, ct corev1.PodConditionType) batchv1.PodFailurePolicyRule {
+		return batchv1.PodFailurePolicyRule{Action: a, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: ct, Status: corev1.ConditionTrue}}}
+	}
+	failJob42 := onCodes(batchv1.PodFailurePolicyActionFailJob, batchv1.PodFailurePolicyOnExitCodesOpIn, 42)
+	ignoreDisruption := onCond(batchv1.PodFailurePolicyActionIgnore, corev1.DisruptionTarget)
+	tests := []struct {
+		name    string
+		job     *batchv1.Job
+		pods    []*corev1.Pod
+		failed  int32
+		create  int
+		reason  string // of the Failed condition, "" if none
+		message string
+	}{
+		{name: "FailJob on a matching exit code", job: newJob(started, rules(ignoreDisruption, failJob42)),
+			pods: []*corev1.Pod{exited("a", 42), pod("b", corev1.PodRunning, -1, time.Time{})}, failed: 2,
+			reason: "PodFailurePolicy", message: "Container app for pod ns/a failed with exit code 42 matching FailJob rule at index 1"},
+		{name: "another exit code counts and backs off", job: newJob(started, rules(failJob42)),
+			pods: []*corev1.Pod{exited("a", 1)}, failed: 1},
+		{name: "NotIn matches the codes not listed", job: newJob(started, rules(onCodes(batchv1.PodFailurePolicyActionFailJob, batchv1.PodFailurePolicyOnExitCodesOpNotIn, 1, 2))),
+			pods: []*corev1.Pod{exited("a", 3)}, failed: 1,
+			reason: "PodFailurePolicy", message: "Container app for pod ns/a failed with exit code 3 matching FailJob rule at index 0"},
+		{name: "Ignore: not counted, replaced without backoff", job: newJob(started, rules(ignoreDisruption, failJob42)),
+			pods: []*corev1.Pod{exited("a", 42, corev1.DisruptionTarget)}, create: 2},
+		{name: "FailJob on a pod condition", job: newJob(started, rules(onCond(batchv1.PodFailurePolicyActionFailJob, corev1.DisruptionTarget))),
+			pods: []*corev1.Pod{exited("a", 137, corev1.DisruptionTarget)}, failed: 1,
+			reason: "PodFailurePolicy", message: "Pod ns/a has condition DisruptionTarget matching FailJob rule at index 0"},
+		{name: "Count counts", job: newJob(started, rules(onCodes(batchv1.PodFailurePolicyActionCount, batchv1.PodFailurePolicyOnExitCodesOpIn, 42), failJob42)),
+			pods: []*corev1.Pod{exited("a", 42)}, failed: 1},
+		{name: "another container's name does not match", job: newJob(started, rules(func() batchv1.PodFailurePolicyRule {
+			r := failJob42
+			r.OnExitCodes = &batchv1.PodFailurePolicyOnExitCodesRequirement{ContainerName: ptr("sidecar"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}}
+			return r
+		}())), pods: []*corev1.Pod{exited("a", 42)}, failed: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := settle(tt.job, tt.pods, t0, Backoff{Base: 10 * time.Second, Max: time.Minute})
+			if d.Status.Failed != tt.failed || len(d.Create) != tt.create {
+				t.Errorf("failed %d create %d, want %d %d", d.Status.Failed, len(d.Create), tt.failed, tt.create)
+			}
+			c := condition(&d.Status, batchv1.JobFailureTarget)
+			switch {
+			case tt.reason == "" && c != nil:
+				t.Errorf("FailureTarget %+v, want none", c)
+			case tt.reason != "" && (c == nil || c.Reason != tt.reason || c.Message != tt.message):
+				t.Errorf("FailureTarget %+v, want %s: %s", c, tt.reason, tt.message)
+			}
+		})
+	}
+}
