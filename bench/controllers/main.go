@@ -124,6 +124,7 @@ type phaseReport struct {
 	applied  time.Duration // all create/patch requests answered
 	load     string        // load average at the end
 	rss, hwm [2]int64      // server, agent KiB at the end
+	requests requestCounts // the server's request counters' growth
 }
 
 type report struct {
@@ -259,6 +260,10 @@ func run(ctx context.Context) (err error) {
 
 	for p := range phases {
 		pr := &r.phase[p]
+		req0, err := scrapeRequests(ctx, cs)
+		if err != nil {
+			return fmt.Errorf("reading /metrics: %w", err)
+		}
 		u0 := readUsage(srv, agent)
 		tr.begin(p)
 		if *profile != "" {
@@ -287,6 +292,11 @@ func run(ctx context.Context) (err error) {
 			return err
 		}
 		pr.cpu = readUsage(srv, agent).sub(u0)
+		req1, err := scrapeRequests(ctx, cs)
+		if err != nil {
+			return fmt.Errorf("reading /metrics: %w", err)
+		}
+		pr.requests = req1.sub(req0)
 		pr.load = skiffproc.LoadAvg()
 		pr.rss[0], _ = skiffproc.ProcStatusKiB(srv.PID(), "VmRSS")
 		pr.hwm[0], _ = skiffproc.ProcStatusKiB(srv.PID(), "VmHWM")

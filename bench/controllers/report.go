@@ -68,6 +68,13 @@ func printReport(r *report, srv, agent *skiffproc.Process) {
 		}
 		fmt.Fprintln(tw)
 		fmt.Fprintf(tw, "  load average at the end\t%s\n", pr.load)
+		for i, l := range pr.requests.lines() {
+			label := ""
+			if i == 0 {
+				label = "  requests served (non-2xx codes)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", label, l)
+		}
 	}
 	fmt.Fprintf(tw, "benchmark's informers\t%d lists, %d watches (3 watches and at most 3 lists if none was re-established)\n", r.lists, r.watches)
 	ls := srv.LogSummary()
