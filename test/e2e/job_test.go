@@ -154,3 +154,51 @@ func TestJob(t *testing.T) {
 		return strings.Contains(out, "SuccessfulCreate") && strings.Contains(out, "BackoffLimitExceeded") && strings.Contains(out, "job-controller"), out
 	})
 }
+
+// A podFailurePolicy fails the Job on the exit code it names, without
+// retries; a Job with ttlSecondsAfterFinished 0 is deleted, pods and all,
+// once it completes; finished pods keep no job-tracking finalizer.
+func TestJobPodFailurePolicyAndTTL(t *testing.T) {
+	t.Parallel()
+	s := startSkiff(t)
+	applyStdin(t, s, jobManifest("exit42", `  backoffLimit: 6
+  podFailurePolicy:
+    rules:
+    - action: Ignore
+      onPodConditions: [{type: DisruptionTarget}]
+    - action: FailJob
+      onExitCodes: {operator: In, values: [42]}`, `skiff.dev/simulate-exit-code: "42", skiff.dev/simulate-duration: "0s"`))
+	applyStdin(t, s, jobManifest("ephemeral", "  ttlSecondsAfterFinished: 0\n  completions: 2\n  parallelism: 2", `skiff.dev/simulate-duration: "0s"`))
+
+	s.MustKubectl("wait", "--for=condition=failed", "job/exit42", "--timeout=20s")
+	var j batchv1.Job
+	getJSON(t, s, &j, "job", "exit42")
+	f := jobCondition(&j, batchv1.JobFailed)
+	if f == nil || f.Reason != "PodFailurePolicy" || !strings.HasPrefix(f.Message, "Container app for pod default/exit42-") ||
+		!strings.HasSuffix(f.Message, "failed with exit code 42 matching FailJob rule at index 1") {
+		t.Errorf("job exit42 Failed condition %+v", f)
+	}
+	if j.Status.Failed != 1 || j.Status.Active != 0 || (j.Status.UncountedTerminatedPods != nil &&
+		len(j.Status.UncountedTerminatedPods.Failed)+len(j.Status.UncountedTerminatedPods.Succeeded) > 0) {
+		t.Errorf("job exit42 status %+v", j.Status)
+	}
+	eventually(t, "job exit42's one pod is released", func() (bool, string) {
+		pods := jobPods(t, s, "exit42")
+		return len(pods) == 1 && !slices.Contains(pods[0].Finalizers, batchv1.JobTrackingFinalizer), fmt.Sprintf("%d pods: %+v", len(pods), pods)
+	})
+
+	// The TTL controller deletes the Job in the background; the garbage
+	// collector then deletes its pods, which the Job controller released.
+	eventually(t, "job ephemeral deleted after it completed", func() (bool, string) {
+		_, stderr, err := s.Kubectl("get", "job", "ephemeral")
+		return err != nil && strings.Contains(stderr, "NotFound"), stderr
+	})
+	eventually(t, "job ephemeral's pods deleted", func() (bool, string) {
+		n := len(jobPods(t, s, "ephemeral"))
+		return n == 0, fmt.Sprintf("%d pods", n)
+	})
+	out := s.MustKubectl("get", "events", "--field-selector", "involvedObject.name=ephemeral", "-o", "custom-columns=R:.reason", "--no-headers")
+	if !strings.Contains(out, "Completed") {
+		t.Errorf("job ephemeral was deleted without completing; its events: %s", out)
+	}
+}
