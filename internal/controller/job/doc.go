@@ -16,20 +16,28 @@
 // final Failed/Complete, once the Job's active pods are gone, as
 // upstream 1.31+.
 //
-// Not done: the batch.kubernetes.io/job-tracking pod finalizer. Upstream
-// puts it on pods so that a finished pod deleted before being counted
-// (by podgc or a user) is still counted; here a Job's succeeded and failed
-// counts never decrease (the larger of status and the finished pods seen
-// is kept). So a pod deleted before the controller saw it finish is never
-// counted (a deleted active pod is replaced, not counted failed), and
-// once counted pods are deleted, later terminations count only past the
-// recorded total: with the finalizer's two-step protocol (record in
-// status.uncountedTerminatedPods, then remove the finalizer) the counts
-// would be exact. status.uncountedTerminatedPods is always empty. Indexed
-// Jobs are exact for successes: completedIndexes is kept in status. Also
-// not done: podFailurePolicy, backoffLimitPerIndex, successPolicy,
-// podReplacementPolicy (pods are replaced once terminated), orphan
-// adoption (only pods whose controller reference is the Job count).
+// Pods are counted as upstream counts them, with the
+// batch.kubernetes.io/job-tracking finalizer: every pod is created with
+// it; a finished pod that still holds it is first listed in
+// status.uncountedTerminatedPods, its finalizer is removed once that
+// status is written, and a listed pod without the finalizer (or gone) is
+// then added to succeeded/failed. So each pod's end counts exactly once,
+// even if the pod is deleted before or after; pods the controller deletes
+// itself (extra, suspended) are released first and not counted; a
+// running pod deleted by someone else, or deleted because the Job
+// failed, counts as failed. Pods of a Job being deleted or gone are
+// released. podFailurePolicy rules (onExitCodes In/NotIn, optionally per
+// container, then init containers; onPodConditions such as
+// DisruptionTarget) are matched in order on each failed pod: FailJob
+// fails the Job with reason PodFailurePolicy and upstream's message,
+// Ignore neither counts the failure nor backs off its replacement, Count
+// counts it.
+//
+// Not done: backoffLimitPerIndex and the FailIndex action (counted as
+// Count), successPolicy, podReplacementPolicy (pods are replaced once
+// terminating, even with a podFailurePolicy, where upstream waits until
+// they are Failed), orphan adoption (only pods whose controller
+// reference is the Job count).
 // Events are recorded as upstream's job-controller records them
 // (SuccessfulCreate, SuccessfulDelete, Completed, BackoffLimitExceeded,
 // DeadlineExceeded, Suspended, Resumed).
