@@ -31,10 +31,13 @@
 // DisruptionTarget) are matched in order on each failed pod: FailJob
 // fails the Job with reason PodFailurePolicy and upstream's message,
 // Ignore neither counts the failure nor backs off its replacement, Count
-// counts it.
+// counts it. An Indexed Job's successPolicy rules (succeededIndexes,
+// succeededCount, or both) are checked before completions: the first met
+// sets SuccessCriteriaMet with reason SuccessPolicy, and the pods still
+// running are deleted, not counted as failed.
 //
 // Not done: backoffLimitPerIndex and the FailIndex action (counted as
-// Count), successPolicy, podReplacementPolicy (pods are replaced once
+// Count), podReplacementPolicy (pods are replaced once
 // terminating, even with a podFailurePolicy, where upstream waits until
 // they are Failed), orphan adoption (only pods whose controller
 // reference is the Job count).

@@ -66,3 +66,34 @@ func matchPodConditions(st *corev1.PodStatus, patterns []batchv1.PodFailurePolic
 	}
 	return nil
 }
+
+// matchSuccessPolicy is the message of the first successPolicy rule the
+// completed indexes meet, as upstream words it, or "". A rule with
+// succeededIndexes wants all of them done, or succeededCount of them; a
+// rule with only succeededCount wants that many indexes done.
+func matchSuccessPolicy(policy *batchv1.SuccessPolicy, completions int, completed map[int]bool) string {
+	if policy == nil || len(completed) == 0 {
+		return ""
+	}
+	for i, r := range policy.Rules {
+		switch {
+		case r.SucceededIndexes != nil:
+			want := parseIndexes(*r.SucceededIndexes, completions)
+			if len(want) == 0 {
+				continue
+			}
+			done := 0
+			for idx := range want {
+				if completed[idx] {
+					done++
+				}
+			}
+			if (r.SucceededCount == nil && done == len(want)) || (r.SucceededCount != nil && done >= int(*r.SucceededCount)) {
+				return fmt.Sprintf("Matched rules at index %d", i)
+			}
+		case r.SucceededCount != nil && len(completed) >= int(*r.SucceededCount):
+			return fmt.Sprintf("Matched rules at index %d", i)
+		}
+	}
+	return ""
+}

@@ -416,6 +416,11 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	}
 
 	// Success.
+	if indexed && completions != nil {
+		if msg := matchSuccessPolicy(job.Spec.SuccessPolicy, int(*completions), completed); msg != "" {
+			return finish(batchv1.JobSuccessCriteriaMet, batchv1.JobComplete, batchv1.JobReasonSuccessPolicy, msg)
+		}
+	}
 	switch {
 	case completions != nil && indexed && len(completed) >= int(*completions),
 		completions != nil && !indexed && succeeded >= *completions,

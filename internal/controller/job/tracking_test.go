@@ -152,3 +152,48 @@ func TestPodFailurePolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestSuccessPolicy(t *testing.T) {
+	rule := func(idx *string, count *int32) batchv1.SuccessPolicyRule {
+		return batchv1.SuccessPolicyRule{SucceededIndexes: idx, SucceededCount: count}
+	}
+	job := func(rs ...batchv1.SuccessPolicyRule) *batchv1.Job {
+		return newJob(started, indexed, func(j *batchv1.Job) {
+			j.Spec.Completions, j.Spec.Parallelism = ptr[int32](5), ptr[int32](5)
+			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: rs}
+		})
+	}
+	running := func(i int) *corev1.Pod { return pod("r"+itoa(i), corev1.PodRunning, i, time.Time{}) }
+	done := func(i int) *corev1.Pod { return pod("d"+itoa(i), corev1.PodSucceeded, i, t0) }
+	tests := []struct {
+		name    string
+		job     *batchv1.Job
+		pods    []*corev1.Pod
+		message string // of SuccessCriteriaMet, "" for none
+		deletes int
+	}{
+		{name: "all the named indexes done", job: job(rule(ptr("0,2"), nil)),
+			pods: []*corev1.Pod{done(0), running(1), done(2), running(3), running(4)}, message: "Matched rules at index 0", deletes: 3},
+		{name: "a named index not done", job: job(rule(ptr("0-2"), nil)),
+			pods: []*corev1.Pod{done(0), running(1), done(2), running(3), running(4)}},
+		{name: "a count of the named indexes", job: job(rule(ptr("1-3"), nil), rule(ptr("0-2"), ptr[int32](2))),
+			pods: []*corev1.Pod{done(0), running(1), done(2), running(3), running(4)}, message: "Matched rules at index 1", deletes: 3},
+		{name: "a count of any indexes", job: job(rule(nil, ptr[int32](3))),
+			pods: []*corev1.Pod{done(0), done(1), running(2), done(3), running(4)}, message: "Matched rules at index 0", deletes: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := settle(tt.job, tt.pods, t0, Backoff{Base: 10 * time.Second, Max: time.Minute})
+			c := condition(&d.Status, batchv1.JobSuccessCriteriaMet)
+			switch {
+			case tt.message == "" && c != nil:
+				t.Errorf("SuccessCriteriaMet %+v, want none", c)
+			case tt.message != "" && (c == nil || c.Reason != "SuccessPolicy" || c.Message != tt.message):
+				t.Errorf("SuccessCriteriaMet %+v, want SuccessPolicy: %s", c, tt.message)
+			}
+			if len(d.Delete) != tt.deletes || d.Status.Failed != 0 {
+				t.Errorf("deletes %d failed %d, want %d 0", len(d.Delete), d.Status.Failed, tt.deletes)
+			}
+		})
+	}
+}
