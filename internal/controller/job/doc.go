@@ -36,11 +36,13 @@
 // sets SuccessCriteriaMet with reason SuccessPolicy, and the pods still
 // running are deleted, not counted as failed.
 //
+// podReplacementPolicy Failed (implied by a podFailurePolicy) lets a
+// terminating pod keep its place (and index) until it is Failed; with
+// TerminatingOrFailed it is a failure and replaced at once.
+//
 // Not done: backoffLimitPerIndex and the FailIndex action (counted as
-// Count), podReplacementPolicy (pods are replaced once
-// terminating, even with a podFailurePolicy, where upstream waits until
-// they are Failed), orphan adoption (only pods whose controller
-// reference is the Job count).
+// Count), orphan adoption (only pods whose controller reference is the
+// Job count).
 // Events are recorded as upstream's job-controller records them
 // (SuccessfulCreate, SuccessfulDelete, Completed, BackoffLimitExceeded,
 // DeadlineExceeded, Suspended, Resumed).

@@ -229,6 +229,9 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	parallelism := int(deref(job.Spec.Parallelism, 1))
 	suspended := job.Spec.Suspend != nil && *job.Spec.Suspend
 	policy := job.Spec.PodFailurePolicy
+	// Replace only Failed pods, not terminating ones, as upstream does for
+	// podReplacementPolicy Failed and whenever a podFailurePolicy is set.
+	onlyFailed := policy != nil || (job.Spec.PodReplacementPolicy != nil && *job.Spec.PodReplacementPolicy == batchv1.Failed)
 
 	unc := st.UncountedTerminatedPods
 	if unc == nil {
@@ -265,7 +268,7 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	// release are pods whose finalizer goes without their being counted.
 	release := map[types.UID]bool{}
 
-	var active, succeededPods, failedPods []*corev1.Pod
+	var active, succeededPods, failedPods, terminatingPods []*corev1.Pod
 	terminating := 0
 	for _, p := range pods {
 		switch {
@@ -278,13 +281,14 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 			terminating++
 		case p.Status.Phase == corev1.PodFailed:
 			failedPods = append(failedPods, p)
-		case p.DeletionTimestamp != nil && HasTrackingFinalizer(p) && policy == nil:
+		case p.DeletionTimestamp != nil && HasTrackingFinalizer(p) && !onlyFailed:
 			// Deleted by someone else before it finished: a failure, as
 			// upstream counts it (with a podFailurePolicy, only once it
 			// is Failed and the policy has seen how).
 			failedPods = append(failedPods, p)
 		case p.DeletionTimestamp != nil:
 			terminating++
+			terminatingPods = append(terminatingPods, p)
 		default:
 			active = append(active, p)
 		}
@@ -459,8 +463,17 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	// How many should run.
 	var keep []*corev1.Pod
 	var createIdx []int
+	// Terminating pods hold their place until they are Failed when only
+	// failed pods are replaced.
+	var holding []*corev1.Pod
+	if onlyFailed {
+		holding = terminatingPods
+	}
 	if indexed {
 		holder := map[int]bool{}
+		for _, p := range holding {
+			holder[PodIndex(p)] = true
+		}
 		for _, p := range active {
 			i := PodIndex(p)
 			if i < 0 || i >= int(*completions) || completed[i] || holder[i] {
@@ -470,7 +483,7 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 			holder[i] = true
 			keep = append(keep, p)
 		}
-		for i := 0; i < int(*completions) && len(keep)+len(createIdx) < parallelism; i++ {
+		for i := 0; i < int(*completions) && len(keep)+len(holding)+len(createIdx) < parallelism; i++ {
 			if !completed[i] && !holder[i] {
 				createIdx = append(createIdx, i)
 			}
@@ -489,7 +502,7 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 			d.Delete = append(d.Delete, extra...)
 			keep = slices.DeleteFunc(slices.Clone(active), func(p *corev1.Pod) bool { return slices.Contains(extra, p) })
 		} else if completions != nil || len(succeededPods) == 0 {
-			for range want - len(active) {
+			for range want - len(active) - len(holding) {
 				createIdx = append(createIdx, -1)
 			}
 		}

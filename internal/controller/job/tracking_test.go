@@ -197,3 +197,30 @@ func TestSuccessPolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestPodReplacementPolicy(t *testing.T) {
+	var zero time.Time
+	failedOnly := func(j *batchv1.Job) { j.Spec.PodReplacementPolicy = ptr(batchv1.Failed) }
+	tests := []struct {
+		name   string
+		job    *batchv1.Job
+		pods   []*corev1.Pod
+		create []int
+		failed int32
+	}{
+		{name: "TerminatingOrFailed: a deleted pod is a failure and replaced at once", job: newJob(started),
+			pods: []*corev1.Pod{deleting(pod("a", corev1.PodRunning, -1, zero)), pod("b", corev1.PodRunning, -1, zero)}, create: []int{-1}, failed: 1},
+		{name: "Failed: a terminating pod holds its place", job: newJob(started, failedOnly),
+			pods: []*corev1.Pod{deleting(pod("a", corev1.PodRunning, -1, zero)), pod("b", corev1.PodRunning, -1, zero)}},
+		{name: "Failed, indexed: its index too", job: newJob(started, indexed, failedOnly),
+			pods: []*corev1.Pod{deleting(pod("a", corev1.PodRunning, 0, zero))}, create: []int{1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := settle(tt.job, tt.pods, t0, Backoff{Base: 10 * time.Second, Max: time.Minute})
+			if !slices.Equal(d.Create, tt.create) || d.Status.Failed != tt.failed {
+				t.Errorf("create %v failed %d, want %v %d", d.Create, d.Status.Failed, tt.create, tt.failed)
+			}
+		})
+	}
+}
