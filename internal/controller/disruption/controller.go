@@ -32,6 +32,7 @@ type Controller struct {
 	scales *client.Scales
 	pods   cache.SharedIndexInformer
 	pdbs   cache.SharedIndexInformer
+	rss    cache.SharedIndexInformer // nil: read from the API
 	queue  workqueue.TypedRateLimitingInterface[string]
 	now    func() time.Time
 	rec    record.EventRecorder
@@ -43,6 +44,9 @@ type Controller struct {
 // their objects.
 type Informers struct {
 	Pods, PDBs cache.SharedIndexInformer
+	// ReplicaSets, when set, is read to find the Deployment of a pod's
+	// ReplicaSet; without it the ReplicaSet is read from the API.
+	ReplicaSets cache.SharedIndexInformer
 }
 
 // NewInformers returns informers of the controller's own.
@@ -84,7 +88,7 @@ func New(cfg *rest.Config, inf Informers) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{core: core, policy: p, apps: apps, scales: scales, pods: inf.Pods, pdbs: inf.PDBs,
+	c := &Controller{core: core, policy: p, apps: apps, scales: scales, pods: inf.Pods, pdbs: inf.PDBs, rss: inf.ReplicaSets,
 		queue: controller.NewQueue("disruption"), now: time.Now}
 	if _, err := c.pdbs.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -117,7 +121,11 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	rec, stop := replicaset.StartEventRecorder(ctx, c.core, "controllermanager")
 	defer stop()
 	c.rec = rec
-	controller.Loop{Name: "disruption", Queue: c.queue, Informers: []cache.SharedIndexInformer{c.pods, c.pdbs}, Sync: c.sync}.Run(ctx, workers)
+	informers := []cache.SharedIndexInformer{c.pods, c.pdbs}
+	if c.rss != nil {
+		informers = append(informers, c.rss)
+	}
+	controller.Loop{Name: "disruption", Queue: c.queue, Informers: informers, Sync: c.sync}.Run(ctx, workers)
 }
 
 func (c *Controller) enqueue(obj any) {
@@ -263,7 +271,7 @@ func (c *Controller) expectedScale(ctx context.Context, pods []*corev1.Pod) (int
 // has no scale.
 func (c *Controller) controllerScale(ctx context.Context, ns string, ref *metav1.OwnerReference) (uid types.UID, replicas int32, found bool, err error) {
 	if ref.Kind == "ReplicaSet" && ref.APIVersion == appsv1.SchemeGroupVersion.String() {
-		rs, err := c.apps.ReplicaSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		rs, err := c.replicaSet(ctx, ns, ref.Name)
 		if apierrors.IsNotFound(err) {
 			return "", 0, false, nil
 		}
@@ -294,6 +302,22 @@ func (c *Controller) controllerScale(ctx context.Context, ns string, ref *metav1
 		return "", 0, false, nil
 	}
 	return scale.UID, scale.Spec.Replicas, true, nil
+}
+
+// replicaSet reads ReplicaSet ns/name from the informer when there is
+// one (a NotFound error when it is not there), else from the API.
+func (c *Controller) replicaSet(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error) {
+	if c.rss == nil {
+		return c.apps.ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
+	}
+	obj, ok, err := c.rss.GetIndexer().GetByKey(ns + "/" + name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apierrors.NewNotFound(appsv1.Resource("replicasets"), name)
+	}
+	return obj.(*appsv1.ReplicaSet), nil
 }
 
 // slimPod keeps of a pod what budgets are computed from: identity,
