@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -224,7 +225,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	} else if len(d.Create) > 0 {
 		c.exp.ExpectCreations(key, len(d.Create), now)
 		for _, idx := range d.Create {
-			p, err := c.core.Pods(job.Namespace).Create(ctx, NewPod(job, idx), metav1.CreateOptions{})
+			pod := NewPod(job, idx)
+			if n, ok := d.IndexFailures[idx]; ok {
+				pod.Annotations[batchv1.JobIndexFailureCountAnnotation] = strconv.Itoa(n)
+			}
+			p, err := c.core.Pods(job.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {
 				c.exp.CreationObserved(key)
 				errs = append(errs, err)

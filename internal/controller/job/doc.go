@@ -40,9 +40,16 @@
 // terminating pod keep its place (and index) until it is Failed; with
 // TerminatingOrFailed it is a failure and replaced at once.
 //
-// Not done: backoffLimitPerIndex and the FailIndex action (counted as
-// Count), orphan adoption (only pods whose controller reference is the
-// Job count).
+// backoffLimitPerIndex: each index backs off on its own failures (the
+// batch.kubernetes.io/job-index-failure-count annotation carries the
+// count to the index's next pod); an index failed more often than the
+// limit, or whose pod matched a FailIndex rule, goes into
+// status.failedIndexes and is not run again; more failed indexes than
+// maxFailedIndexes fails the Job (MaxFailedIndexesExceeded), as does
+// every index done with some failed (FailedIndexes).
+//
+// Not done: orphan adoption (only pods whose controller reference is the
+// Job count); the job-index-ignored-failure-count annotation.
 // Events are recorded as upstream's job-controller records them
 // (SuccessfulCreate, SuccessfulDelete, Completed, BackoffLimitExceeded,
 // DeadlineExceeded, Suspended, Resumed).

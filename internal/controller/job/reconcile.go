@@ -34,6 +34,9 @@ const (
 	msgBackoffLimit = "Job has reached the specified backoff limit"
 	msgDeadline     = "Job was active longer than specified deadline"
 	msgCompletions  = "Reached expected number of succeeded pods"
+
+	msgMaxFailedIndexes = "Job has exceeded the specified maximal number of failed indexes"
+	msgFailedIndexes    = "Job has failed indexes"
 )
 
 // Decision is what Reconcile wants done.
@@ -50,6 +53,10 @@ type Decision struct {
 	RemoveFinalizers []*corev1.Pod
 	// Status is the Job's new status.
 	Status batchv1.JobStatus
+	// IndexFailures is, with backoffLimitPerIndex, how many failures
+	// each index in Create has had, for its pod's
+	// batch.kubernetes.io/job-index-failure-count annotation.
+	IndexFailures map[int]int
 	// RequeueAfter, when > 0, asks to look again then (backoff ends,
 	// deadline passes).
 	RequeueAfter time.Duration
@@ -126,6 +133,16 @@ func PodIndex(p *corev1.Pod) int {
 	return i
 }
 
+// indexFailures is the pod's batch.kubernetes.io/job-index-failure-count:
+// how many times its index failed before it.
+func indexFailures(p *corev1.Pod) int {
+	n, err := strconv.Atoi(p.Annotations[batchv1.JobIndexFailureCountAnnotation])
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
 // finishTime is when a terminated pod finished: its containers' latest
 // finish, else its Ready condition's last change, else its creation.
 func finishTime(p *corev1.Pod) time.Time {
@@ -196,7 +213,7 @@ func formatIndexes(set map[int]bool) string {
 	return b.String()
 }
 
-func deref(p *int32, def int32) int32 {
+func deref[T any](p *T, def T) T {
 	if p == nil {
 		return def
 	}
@@ -362,12 +379,28 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	if indexed && completions != nil {
 		st.CompletedIndexes = formatIndexes(completed)
 	}
+	perIndex := indexed && completions != nil && job.Spec.BackoffLimitPerIndex != nil
+	failedIdx := map[int]bool{}
+	if perIndex {
+		failedIdx = parseIndexes(deref(st.FailedIndexes, ""), int(*completions))
+	}
 	var failJob string
 	ignored := map[types.UID]bool{}
+	// lastFail is, per index, the latest failure the policy does not
+	// ignore: when it ended and how many failures the index has had.
+	type indexFailure struct {
+		at    time.Time
+		count int
+	}
+	lastFail := map[int]indexFailure{}
 	for _, p := range failedPods {
 		action, msg := matchPolicy(policy, p)
 		if action == batchv1.PodFailurePolicyActionIgnore {
 			ignored[p.UID] = true
+		} else if i := PodIndex(p); perIndex && i >= 0 {
+			if t := finishTime(p); !t.Before(lastFail[i].at) {
+				lastFail[i] = indexFailure{t, indexFailures(p) + 1}
+			}
 		}
 		if !isNew(p) {
 			continue
@@ -381,7 +414,15 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 				failJob = msg
 			}
 		}
+		if i := PodIndex(p); perIndex && i >= 0 && i < int(*completions) && !completed[i] &&
+			(action == batchv1.PodFailurePolicyActionFailIndex || indexFailures(p)+1 > int(*job.Spec.BackoffLimitPerIndex)) {
+			failedIdx[i] = true
+		}
 		count(&unc.Failed, p)
+	}
+	if perIndex {
+		f := formatIndexes(failedIdx)
+		st.FailedIndexes = &f
 	}
 	succeeded := st.Succeeded + int32(len(unc.Succeeded))
 	failed := st.Failed + int32(len(unc.Failed))
@@ -417,6 +458,14 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	}
 	if failJob != "" {
 		return finish(batchv1.JobFailureTarget, batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy, failJob)
+	}
+	if perIndex {
+		if m := job.Spec.MaxFailedIndexes; m != nil && len(failedIdx) > int(*m) {
+			return finish(batchv1.JobFailureTarget, batchv1.JobFailed, batchv1.JobReasonMaxFailedIndexesExceeded, msgMaxFailedIndexes)
+		}
+		if len(failedIdx) > 0 && len(failedIdx)+len(completed) >= int(*completions) {
+			return finish(batchv1.JobFailureTarget, batchv1.JobFailed, batchv1.JobReasonFailedIndexes, msgFailedIndexes)
+		}
 	}
 
 	// Success.
@@ -476,17 +525,27 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 		}
 		for _, p := range active {
 			i := PodIndex(p)
-			if i < 0 || i >= int(*completions) || completed[i] || holder[i] {
-				d.Delete = append(d.Delete, p) // out of range, done, or a duplicate
+			if i < 0 || i >= int(*completions) || completed[i] || failedIdx[i] || holder[i] {
+				d.Delete = append(d.Delete, p) // out of range, done, failed, or a duplicate
 				continue
 			}
 			holder[i] = true
 			keep = append(keep, p)
 		}
 		for i := 0; i < int(*completions) && len(keep)+len(holding)+len(createIdx) < parallelism; i++ {
-			if !completed[i] && !holder[i] {
-				createIdx = append(createIdx, i)
+			if completed[i] || failedIdx[i] || holder[i] {
+				continue
 			}
+			if f, ok := lastFail[i]; ok {
+				// Each index backs off on its own failures.
+				if wait := f.at.Add(bo.delay(f.count)).Sub(now); wait > 0 {
+					if d.RequeueAfter == 0 || wait < d.RequeueAfter {
+						d.RequeueAfter = wait
+					}
+					continue
+				}
+			}
+			createIdx = append(createIdx, i)
 		}
 	} else {
 		want := parallelism
@@ -509,7 +568,12 @@ func Reconcile(job *batchv1.Job, pods []*corev1.Pod, now time.Time, bo Backoff) 
 	}
 	setCounts(keep, terminating+len(d.Delete))
 
-	if len(createIdx) > 0 {
+	if perIndex {
+		d.IndexFailures = make(map[int]int, len(createIdx))
+		for _, i := range createIdx {
+			d.IndexFailures[i] = lastFail[i].count
+		}
+	} else if len(createIdx) > 0 {
 		// Failed pods since the latest success back off replacement;
 		// failures the policy ignores do not.
 		var lastSuccess, lastFailure time.Time

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -220,6 +221,67 @@ func TestPodReplacementPolicy(t *testing.T) {
 			d := settle(tt.job, tt.pods, t0, Backoff{Base: 10 * time.Second, Max: time.Minute})
 			if !slices.Equal(d.Create, tt.create) || d.Status.Failed != tt.failed {
 				t.Errorf("create %v failed %d, want %v %d", d.Create, d.Status.Failed, tt.create, tt.failed)
+			}
+		})
+	}
+}
+
+func TestBackoffLimitPerIndex(t *testing.T) {
+	perIndex := func(limit int32, maxFailed *int32) jobOpt {
+		return func(j *batchv1.Job) {
+			j.Spec.Completions, j.Spec.Parallelism = ptr[int32](3), ptr[int32](3)
+			j.Spec.BackoffLimitPerIndex, j.Spec.MaxFailedIndexes = ptr(limit), maxFailed
+			j.Spec.BackoffLimit = ptr[int32](1<<31 - 1)
+		}
+	}
+	// failedAt is index i's pod that failed at t, after n earlier failures.
+	failedAt := func(name string, i, n int, t time.Time) *corev1.Pod {
+		p := pod(name, corev1.PodFailed, i, t)
+		p.Annotations[batchv1.JobIndexFailureCountAnnotation] = itoa(n)
+		return p
+	}
+	run := func(i int) *corev1.Pod { return pod("run"+itoa(i), corev1.PodRunning, i, time.Time{}) }
+	tests := []struct {
+		name          string
+		job           *batchv1.Job
+		pods          []*corev1.Pod
+		create        []int
+		failures      map[int]int
+		failedIndexes string
+		reason        string
+		requeue       time.Duration
+	}{
+		{name: "a failed index is retried after its own backoff, with its count", job: newJob(started, indexed, perIndex(2, nil)),
+			pods:   []*corev1.Pod{failedAt("a", 0, 0, t0.Add(-11*time.Second)), failedAt("b", 1, 1, t0.Add(-21*time.Second)), run(2)},
+			create: []int{0, 1}, failures: map[int]int{0: 1, 1: 2}},
+		{name: "an index within its backoff waits", job: newJob(started, indexed, perIndex(2, nil)),
+			pods:   []*corev1.Pod{failedAt("a", 0, 1, t0.Add(-5*time.Second)), run(1), run(2)},
+			create: nil, failures: map[int]int{}, requeue: 15 * time.Second},
+		{name: "past its limit an index fails and is not retried", job: newJob(started, indexed, perIndex(1, nil)),
+			pods:   []*corev1.Pod{failedAt("a", 0, 1, t0.Add(-time.Minute)), run(1), run(2)},
+			create: nil, failures: map[int]int{}, failedIndexes: "0"},
+		{name: "every index done or failed: FailedIndexes", job: newJob(started, indexed, perIndex(0, nil)),
+			pods:          []*corev1.Pod{failedAt("a", 0, 0, t0), pod("b", corev1.PodSucceeded, 1, t0), pod("c", corev1.PodSucceeded, 2, t0)},
+			failedIndexes: "0", reason: "FailedIndexes"},
+		{name: "more failed indexes than allowed: MaxFailedIndexesExceeded", job: newJob(started, indexed, perIndex(0, ptr[int32](0))),
+			pods:          []*corev1.Pod{failedAt("a", 0, 0, t0), run(1), run(2)},
+			failedIndexes: "0", reason: "MaxFailedIndexesExceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := settle(tt.job, tt.pods, t0, Backoff{Base: 10 * time.Second, Max: time.Minute})
+			if !slices.Equal(d.Create, tt.create) || (tt.failures != nil && !maps.Equal(d.IndexFailures, tt.failures)) {
+				t.Errorf("create %v with failures %v, want %v %v", d.Create, d.IndexFailures, tt.create, tt.failures)
+			}
+			if got := deref(d.Status.FailedIndexes, ""); got != tt.failedIndexes {
+				t.Errorf("failedIndexes %q, want %q", got, tt.failedIndexes)
+			}
+			c := condition(&d.Status, batchv1.JobFailureTarget)
+			if (tt.reason == "" && c != nil) || (tt.reason != "" && (c == nil || c.Reason != tt.reason)) {
+				t.Errorf("FailureTarget %+v, want reason %q", c, tt.reason)
+			}
+			if d.RequeueAfter != tt.requeue {
+				t.Errorf("requeue %v, want %v", d.RequeueAfter, tt.requeue)
 			}
 		})
 	}
