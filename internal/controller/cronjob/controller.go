@@ -33,8 +33,17 @@ type Controller struct {
 	rec record.EventRecorder
 }
 
+// Option configures New.
+type Option func(*Controller)
+
+// WithJobInformer makes the controller read Jobs from the given informer
+// (a process's shared one, indexed by controller UID) instead of its own.
+func WithJobInformer(jobs cache.SharedIndexInformer) Option {
+	return func(c *Controller) { c.jobs = jobs }
+}
+
 // New returns the CronJob controller over cfg.
-func New(cfg *rest.Config) (*Controller, error) {
+func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -44,16 +53,21 @@ func New(cfg *rest.Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{core: core, batch: b, queue: controller.NewQueue("cronjob"), now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
 	c.cronJobs = cache.NewSharedIndexInformer(client.ListWatch(b.CronJobs(""), nil), &batchv1.CronJob{}, 0, cache.Indexers{})
-	c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0,
-		cache.Indexers{replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc})
 	// Status writes go through the status subresource, which keeps the
 	// stored metadata: what is trimmed here is never lost.
 	if err := c.cronJobs.SetTransform(trimMeta); err != nil {
 		return nil, err
 	}
-	if err := c.jobs.SetTransform(trimJob); err != nil {
-		return nil, err
+	if c.jobs == nil {
+		c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0,
+			cache.Indexers{replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc})
+		if err := c.jobs.SetTransform(trimJob); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := c.cronJobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,

@@ -44,10 +44,23 @@ type Controller struct {
 	// so a stale cache never counts a pod a second time.
 	releasedMu sync.Mutex
 	released   map[types.UID]bool
+	// gone holds, per Job key, the UIDs of deleted Jobs of that name
+	// whose pods may still hold the finalizer.
+	gone map[string][]types.UID
+}
+
+// Option configures New.
+type Option func(*Controller)
+
+// WithInformers makes the controller read pods and Jobs from the given
+// informers (a process's shared ones, indexed by namespace and by
+// controller UID) instead of starting its own.
+func WithInformers(pods, jobs cache.SharedIndexInformer) Option {
+	return func(c *Controller) { c.pods, c.jobs = pods, jobs }
 }
 
 // New returns the Job controller over cfg.
-func New(cfg *rest.Config) (*Controller, error) {
+func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -59,17 +72,37 @@ func New(cfg *rest.Config) (*Controller, error) {
 	c := &Controller{
 		core: core, batch: b, queue: controller.NewQueue("job"), exp: replicaset.NewExpectations(),
 		backoff: Backoff{Base: DefaultBackoff, Max: DefaultMaxBackoff}, now: time.Now,
-		released: map[types.UID]bool{},
+		released: map[types.UID]bool{}, gone: map[string][]types.UID{},
 	}
-	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
-	c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, nsIndex)
-	c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, nsIndex)
+	for _, o := range opts {
+		o(c)
+	}
+	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc}
+	if c.jobs == nil {
+		c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, indexers)
+		if err := c.jobs.SetTransform(dropManagedFields); err != nil {
+			return nil, err
+		}
+	}
+	if c.pods == nil {
+		c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, indexers)
+		if err := c.pods.SetTransform(trimPod); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := c.jobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, cur any) { c.enqueue(cur) },
 		DeleteFunc: func(obj any) {
-			if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if j, ok := obj.(*batchv1.Job); ok {
+				k := j.Namespace + "/" + j.Name
 				c.exp.Delete(k)
+				c.releasedMu.Lock()
+				c.gone[k] = append(c.gone[k], j.UID)
+				c.releasedMu.Unlock()
 				c.queue.Add(k) // its pods' finalizers are released
 			}
 		},
@@ -159,22 +192,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if !c.exp.Satisfied(key, now) {
 		return nil // a pod event brings the key back
 	}
-	objs, err := c.pods.GetIndexer().ByIndex(cache.NamespaceIndex, job.Namespace)
+	objs, err := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(job.UID))
 	if err != nil {
 		return err
 	}
-	var pods, orphans []*corev1.Pod
+	var pods []*corev1.Pod
 	for _, o := range objs {
-		p := o.(*corev1.Pod)
-		ref := metav1.GetControllerOf(p)
-		switch {
-		case ref == nil:
-		case ref.UID == job.UID:
+		if p := o.(*corev1.Pod); p.Namespace == job.Namespace {
 			pods = append(pods, c.asReleased(p))
-		case isJobRef(ref) && ref.Name == job.Name && HasTrackingFinalizer(p):
-			orphans = append(orphans, p) // of an earlier Job of this name
 		}
 	}
+	// Pods of earlier Jobs of this name, deleted since.
+	orphans, goneUIDs := c.podsOfGone(key)
 	d := Reconcile(job, pods, now, c.backoff)
 
 	// The count is written before finalizers go and pods are deleted, so
@@ -192,11 +221,17 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	var errs []error
 	kept := map[types.UID]bool{} // finalizer still on: not deleted yet
-	for _, p := range append(d.RemoveFinalizers, orphans...) {
+	for _, p := range d.RemoveFinalizers {
 		if err := c.release(ctx, p); err != nil {
 			kept[p.UID] = true
 			errs = append(errs, err)
 		}
+	}
+	if err := c.releaseAll(ctx, orphans); err != nil {
+		c.releasedMu.Lock()
+		c.gone[key] = append(c.gone[key], goneUIDs...) // retried with the key
+		c.releasedMu.Unlock()
+		errs = append(errs, err)
 	}
 	if len(d.Delete) > 0 {
 		var del []*corev1.Pod
@@ -319,11 +354,54 @@ func (c *Controller) releaseOrphans(ctx context.Context, ns, name string, job *b
 			return err
 		}
 	}
+	return c.releaseAll(ctx, held)
+}
+
+func (c *Controller) releaseAll(ctx context.Context, pods []*corev1.Pod) error {
 	var errs []error
-	for _, p := range held {
+	for _, p := range pods {
 		errs = append(errs, c.release(ctx, p))
 	}
 	return errors.Join(errs...)
+}
+
+// podsOfGone takes the UIDs of key's deleted Jobs and returns their pods
+// that still hold the finalizer.
+func (c *Controller) podsOfGone(key string) ([]*corev1.Pod, []types.UID) {
+	c.releasedMu.Lock()
+	uids := c.gone[key]
+	delete(c.gone, key)
+	c.releasedMu.Unlock()
+	var out []*corev1.Pod
+	for _, uid := range uids {
+		objs, _ := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(uid))
+		for _, o := range objs {
+			if p := o.(*corev1.Pod); HasTrackingFinalizer(p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, uids
+}
+
+// trimPod keeps of a pod what Reconcile reads: metadata, status and the
+// node it is on. Pods are created, patched and deleted, never written
+// back from the cache, so nothing dropped is lost.
+func trimPod(obj any) (any, error) {
+	if p, ok := obj.(*corev1.Pod); ok {
+		client.TrimMetadata(p)
+		p.Spec = corev1.PodSpec{NodeName: p.Spec.NodeName}
+	}
+	return obj, nil
+}
+
+// dropManagedFields drops what no controller reads; a status update
+// without managed fields keeps the stored ones.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 func (c *Controller) event(job *batchv1.Job, typ, reason, msg string) {

@@ -43,17 +43,31 @@ type Controller struct {
 	now   func() time.Time
 }
 
+// Option configures New.
+type Option func(*Controller)
+
+// WithJobInformer makes the controller read Jobs from the given informer
+// (a process's shared one) instead of its own.
+func WithJobInformer(jobs cache.SharedIndexInformer) Option {
+	return func(c *Controller) { c.jobs = jobs }
+}
+
 // New returns the controller over cfg.
-func New(cfg *rest.Config) (*Controller, error) {
+func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	b, err := client.NewGroup(cfg, batchv1.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
 	}
 	c := &Controller{batch: b, queue: controller.NewQueue("ttl-after-finished"), now: time.Now}
-	c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, cache.Indexers{})
-	// Only Expiry's inputs are kept: Jobs are deleted, never written back.
-	if err := c.jobs.SetTransform(trim); err != nil {
-		return nil, err
+	for _, o := range opts {
+		o(c)
+	}
+	if c.jobs == nil {
+		c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, cache.Indexers{})
+		// Only Expiry's inputs are kept: Jobs are deleted, never written back.
+		if err := c.jobs.SetTransform(trim); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := c.jobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
