@@ -38,15 +38,27 @@ type Controller struct {
 	quotas   cache.SharedIndexInformer
 	queue    workqueue.TypedRateLimitingInterface[string]
 	period   time.Duration
+	shared   Shared // nil: the monitors' informers are all our own
 	runCtx   context.Context
 	monitors monitors
 	// wg holds the goroutines Run started besides the loop's.
 	wg sync.WaitGroup
 }
 
+// Shared gives informers the process already runs, indexed by namespace,
+// so that the monitors of pods, services and claims add a handler to
+// them instead of holding a copy of every object of their own. The
+// informers' RunWithContext must return when its context ends and leave
+// the informer running for its other users.
+type Shared interface {
+	Pods() cache.SharedIndexInformer
+	Services() cache.SharedIndexInformer
+	PersistentVolumeClaims() cache.SharedIndexInformer
+}
+
 // New returns the resourcequota controller over cfg; period <= 0 is
-// DefaultResyncPeriod.
-func New(cfg *rest.Config, period time.Duration) (*Controller, error) {
+// DefaultResyncPeriod; shared may be nil.
+func New(cfg *rest.Config, period time.Duration, shared Shared) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -58,7 +70,7 @@ func New(cfg *rest.Config, period time.Duration) (*Controller, error) {
 	if period <= 0 {
 		period = DefaultResyncPeriod
 	}
-	c := &Controller{core: core, md: md, queue: controller.NewQueue("resourcequota"), period: period}
+	c := &Controller{core: core, md: md, queue: controller.NewQueue("resourcequota"), period: period, shared: shared}
 	c.monitors.byGR = map[schema.GroupResource]*monitor{}
 	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 	// The informer's resync is the periodic full recalculation.
@@ -221,8 +233,20 @@ type monitors struct {
 type monitor struct {
 	gvr      schema.GroupVersionResource
 	informer cache.SharedIndexInformer
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// handler is our handler on a shared informer, removed on stop.
+	handler cache.ResourceEventHandlerRegistration
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// stop stops the monitor's informer, or leaves a shared one to its other
+// users without our handler.
+func (m *monitor) stop() {
+	m.cancel()
+	<-m.done
+	if m.handler != nil {
+		_ = m.informer.RemoveEventHandler(m.handler)
+	}
 }
 
 func (ms *monitors) get(gr schema.GroupResource) *monitor {
@@ -237,8 +261,7 @@ func (ms *monitors) stopAll() {
 	ms.byGR = map[schema.GroupResource]*monitor{}
 	ms.mu.Unlock()
 	for _, m := range all {
-		m.cancel()
-		<-m.done
+		m.stop()
 	}
 }
 
@@ -341,13 +364,25 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 	var inf cache.SharedIndexInformer
 	var transform cache.TransformFunc = trim
-	switch gr {
-	case quota.Pods:
+	if c.shared != nil {
+		switch gr {
+		case quota.Pods:
+			inf = c.shared.Pods()
+		case quota.Services:
+			inf = c.shared.Services()
+		case quota.PVCs:
+			inf = c.shared.PersistentVolumeClaims()
+		}
+	}
+	switch {
+	case inf != nil:
+		transform = nil // the shared informer trims its objects itself
+	case gr == quota.Pods:
 		inf = cache.NewSharedIndexInformer(client.ListWatch(c.core.Pods(""), nil), &corev1.Pod{}, 0, nsIndex)
 		transform = slimPod
-	case quota.Services:
+	case gr == quota.Services:
 		inf = cache.NewSharedIndexInformer(client.ListWatch(c.core.Services(""), nil), &corev1.Service{}, 0, nsIndex)
-	case quota.PVCs:
+	case gr == quota.PVCs:
 		inf = cache.NewSharedIndexInformer(client.ListWatch(c.core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{}, 0, nsIndex)
 	default:
 		ri := c.md.Resource(gvr)
@@ -361,8 +396,10 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 		}
 		inf = cache.NewSharedIndexInformer(listThenWatch{lw}, &metav1.PartialObjectMetadata{}, 0, nsIndex)
 	}
-	if err := inf.SetTransform(transform); err != nil {
-		return nil, err
+	if transform != nil {
+		if err := inf.SetTransform(transform); err != nil {
+			return nil, err
+		}
 	}
 	nsOf := func(obj any) string {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -373,7 +410,7 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 		}
 		return ""
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { c.enqueueNamespace(nsOf(obj)) },
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(runtime.Object)
@@ -383,10 +420,11 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 			}
 		},
 		DeleteFunc: func(obj any) { c.enqueueNamespace(nsOf(obj)) },
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &monitor{gvr: gvr, informer: inf}, nil
+	return &monitor{gvr: gvr, informer: inf, handler: reg}, nil
 }
 
 // listThenWatch makes the reflector list, then watch, instead of one
@@ -423,8 +461,7 @@ func (c *Controller) collectMonitors(ctx context.Context) {
 		c.monitors.mu.Unlock()
 		for _, m := range stop {
 			slog.Debug("resourcequota: monitor no longer needed", "resource", m.gvr)
-			m.cancel()
-			<-m.done
+			m.stop()
 		}
 	}
 }
