@@ -64,8 +64,19 @@ type Controller struct {
 	rec record.EventRecorder
 }
 
+// Option configures New.
+type Option func(*Controller)
+
+// WithInformers makes the controller read pods and nodes from the given
+// informers (a process's shared ones, pods indexed by namespace and by
+// controller UID) instead of starting its own, so a cluster's pods and
+// nodes are held once.
+func WithInformers(pods, nodes cache.SharedIndexInformer) Option {
+	return func(c *Controller) { c.pods, c.nodes = pods, nodes }
+}
+
 // New returns the DaemonSet controller over cfg.
-func New(cfg *rest.Config) (*Controller, error) {
+func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -78,15 +89,25 @@ func New(cfg *rest.Config) (*Controller, error) {
 		core: core, apps: apps, queue: controller.NewQueue("daemonset"), exp: newExpectations(),
 		backoff: flowcontrol.NewBackOff(failedBackoffInitial, failedBackoffMax), now: time.Now,
 	}
+	for _, o := range opts {
+		o(c)
+	}
 	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc}
+	own := map[cache.SharedIndexInformer]cache.TransformFunc{}
+	if c.pods == nil {
+		c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, indexers)
+		own[c.pods] = trimPod
+	}
+	if c.nodes == nil {
+		c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
+		own[c.nodes] = trimNode
+	}
 	c.dsets = cache.NewSharedIndexInformer(client.ListWatch(apps.DaemonSets(""), nil), &appsv1.DaemonSet{}, 0,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, indexers)
-	c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
+	own[c.dsets] = trimObject
 	c.revs = cache.NewSharedIndexInformer(client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, 0, indexers)
-	for inf, transform := range map[cache.SharedIndexInformer]cache.TransformFunc{
-		c.dsets: trimObject, c.pods: trimPod, c.nodes: trimNode, c.revs: replicaset.DropManagedFields,
-	} {
+	own[c.revs] = replicaset.DropManagedFields
+	for inf, transform := range own {
 		if err := inf.SetTransform(transform); err != nil {
 			return nil, err
 		}

@@ -52,6 +52,8 @@
 // observedGeneration and collisionCount, written only when they change;
 // `kubectl rollout status daemonset/x` reads them.
 //
-// Informer caches are never modified. The pod cache keeps of pods other
-// controllers own only their identity, and of nodes no status.
+// Informer caches are never modified. Pods and nodes come from the
+// process's shared informers when it has them (WithInformers); on its own
+// the controller keeps of pods other controllers own only their identity,
+// and of nodes no status.
 package daemonset
