@@ -240,6 +240,18 @@ func (c *Controller) historyOf(key string) *History {
 // an error when too few metrics could be read, as upstream: all of them
 // invalid, or some invalid while the valid ones would scale down.
 func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, scale *autoscalingv1.Scale, now time.Time) (int32, string, []autoscalingv2.MetricStatus, error) {
+	if scale.Status.Selector == "" {
+		c.rec.Event(hpa, corev1.EventTypeWarning, "SelectorRequired", "selector is required")
+		setCondition(hpa, autoscalingv2.ScalingActive, corev1.ConditionFalse, "InvalidSelector", "the HPA target's scale is missing a selector")
+		return -1, "", nil, errors.New("selector is required")
+	}
+	selector, err := labels.Parse(scale.Status.Selector)
+	if err != nil {
+		msg := fmt.Sprintf("couldn't convert selector into a corresponding internal selector object: %v", err)
+		c.rec.Event(hpa, corev1.EventTypeWarning, "InvalidSelector", msg)
+		setCondition(hpa, autoscalingv2.ScalingActive, corev1.ConditionFalse, "InvalidSelector", "%s", msg)
+		return -1, "", nil, errors.New(msg)
+	}
 	specs := hpa.Spec.Metrics
 	statuses := make([]autoscalingv2.MetricStatus, len(specs))
 	replicas, name := int32(0), ""
@@ -247,7 +259,7 @@ func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.
 	var firstErr error
 	var invalidCond *autoscalingv2.HorizontalPodAutoscalerCondition
 	for i, spec := range specs {
-		n, st, err := c.replicasForMetric(ctx, hpa, scale, spec, now)
+		n, st, err := c.replicasForMetric(ctx, hpa, scale, selector, spec, now)
 		if err != nil {
 			if invalid == 0 {
 				firstErr = fmt.Errorf("failed to get %s metric value: %w", metricName(spec), err.err)
@@ -284,7 +296,7 @@ func (c *Controller) unable(hpa *autoscalingv2.HorizontalPodAutoscaler, reason s
 	}}
 }
 
-func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, scale *autoscalingv1.Scale, spec autoscalingv2.MetricSpec, now time.Time) (int32, autoscalingv2.MetricStatus, *metricError) {
+func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, scale *autoscalingv1.Scale, selector labels.Selector, spec autoscalingv2.MetricSpec, now time.Time) (int32, autoscalingv2.MetricStatus, *metricError) {
 	var (
 		res       corev1.ResourceName
 		container string
@@ -314,10 +326,6 @@ func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.H
 			r = "InvalidMetricSourceType"
 		}
 		return 0, autoscalingv2.MetricStatus{}, c.unable(hpa, r, fmt.Errorf("unable to get metric %s: no custom or external metrics API is served", metricName(spec)))
-	}
-	selector, err := labels.Parse(scale.Status.Selector)
-	if err != nil || scale.Status.Selector == "" {
-		return 0, autoscalingv2.MetricStatus{}, c.unable(hpa, "InvalidSelector", fmt.Errorf("selector is required"))
 	}
 	fail := func(err error) *metricError {
 		return c.unable(hpa, reason, fmt.Errorf("failed to get %s utilization: %w", res, err))
