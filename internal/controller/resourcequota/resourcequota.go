@@ -300,7 +300,10 @@ func (c *Controller) ensureMonitor(ctx context.Context, gr schema.GroupResource)
 	}
 	c.monitors.mu.Lock()
 	if cur := c.monitors.byGR[gr]; cur != nil {
+		// Another worker started it first: ours never runs, and must
+		// not stay a handler on a shared informer.
 		c.monitors.mu.Unlock()
+		_ = m.informer.RemoveEventHandler(m.handler)
 		return cur.informer.HasSynced(), nil
 	}
 	c.monitors.byGR[gr] = m
