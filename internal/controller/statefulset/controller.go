@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -26,51 +27,50 @@ import (
 	"skiff.dev/skiff/internal/controller/replicaset"
 )
 
-// Informers are what the controller watches. Pods and Revisions must be
-// indexed by namespace (cache.NamespaceIndex) and by controller
-// (replicaset.ControllerUIDIndex); Sets and Claims by namespace. They may
-// be shared with other controllers: cached objects are never modified.
+// Informers are what the controller watches; New starts its own for
+// those left nil. Pods and Revisions must be indexed by namespace
+// (cache.NamespaceIndex) and by controller (replicaset.ControllerUIDIndex),
+// Sets and Claims by namespace. They may be shared with other controllers
+// (a process's shared informers): cached objects are never modified, and
+// only a pod's metadata, nodeName and status and a claim's metadata are
+// read.
 type Informers struct {
 	Sets, Pods, Revisions, Claims cache.SharedIndexInformer
 }
 
-// NewInformers returns informers of the controller's own, through cfg.
-func NewInformers(cfg *rest.Config) (Informers, error) {
-	core, err := client.NewCore(cfg)
-	if err != nil {
-		return Informers{}, err
-	}
-	apps, err := client.NewGroup(cfg, appsv1.SchemeGroupVersion)
-	if err != nil {
-		return Informers{}, err
-	}
+// fill makes the informers inf lacks.
+func (inf *Informers) fill(core *client.Core, apps *client.Group) error {
 	idx := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc}
-	inf := Informers{
-		Sets:      cache.NewSharedIndexInformer(client.ListWatch(apps.StatefulSets(""), nil), &appsv1.StatefulSet{}, 0, idx),
-		Pods:      cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, idx),
-		Revisions: cache.NewSharedIndexInformer(client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, 0, idx),
-		Claims:    cache.NewSharedIndexInformer(client.ListWatch(core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{}, 0, idx),
-	}
 	// Sets and revisions are written back whole (status, revision
 	// numbers), so they keep their annotations; pods and claims are only
 	// created, patched and deleted, so they keep only what is read.
-	for _, i := range []cache.SharedIndexInformer{inf.Sets, inf.Revisions} {
-		if err := i.SetTransform(replicaset.DropManagedFields); err != nil {
-			return Informers{}, err
+	for _, m := range []struct {
+		to        *cache.SharedIndexInformer
+		lw        cache.ListerWatcher
+		obj       runtime.Object
+		transform cache.TransformFunc
+	}{
+		{&inf.Sets, client.ListWatch(apps.StatefulSets(""), nil), &appsv1.StatefulSet{}, replicaset.DropManagedFields},
+		{&inf.Revisions, client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, replicaset.DropManagedFields},
+		{&inf.Pods, client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, trimPod},
+		{&inf.Claims, client.ListWatch(core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{}, trimMeta},
+	} {
+		if *m.to != nil {
+			continue
+		}
+		*m.to = cache.NewSharedIndexInformer(m.lw, m.obj, 0, idx)
+		if err := (*m.to).SetTransform(m.transform); err != nil {
+			return err
 		}
 	}
-	if err := inf.Pods.SetTransform(trimPod); err != nil {
-		return Informers{}, err
+	return nil
+}
+
+func trimMeta(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		client.TrimMetadata(m)
 	}
-	if err := inf.Claims.SetTransform(func(obj any) (any, error) {
-		if m, ok := obj.(metav1.Object); ok {
-			client.TrimMetadata(m)
-		}
-		return obj, nil
-	}); err != nil {
-		return Informers{}, err
-	}
-	return inf, nil
+	return obj, nil
 }
 
 // trimPod keeps of a pod what the controller reads: metadata (less the
@@ -94,7 +94,8 @@ type Controller struct {
 	rec record.EventRecorder
 }
 
-// New returns the StatefulSet controller over cfg, reading inf.
+// New returns the StatefulSet controller over cfg, reading inf and its
+// own informers for what inf leaves nil.
 func New(cfg *rest.Config, inf Informers) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
@@ -102,6 +103,9 @@ func New(cfg *rest.Config, inf Informers) (*Controller, error) {
 	}
 	apps, err := client.NewGroup(cfg, appsv1.SchemeGroupVersion)
 	if err != nil {
+		return nil, err
+	}
+	if err := inf.fill(core, apps); err != nil {
 		return nil, err
 	}
 	c := &Controller{core: core, apps: apps, inf: inf, queue: controller.NewQueue("statefulset"), now: time.Now}
