@@ -86,6 +86,8 @@ var (
 	profile   = flag.String("cpuprofile", "", "write the server's CPU profile of each phase's first -profile-seconds to PREFIX-deploy.pprof and PREFIX-rollout.pprof")
 	heapProf  = flag.String("heapprofile", "", "write the server's heap profile after the rollout to this file")
 	profSec   = flag.Int("profile-seconds", 30, "length of the -cpuprofile profiles")
+	stallDump = flag.String("stall-dump", "", "when no pod has turned Ready for -stall-after, write the server's goroutines to PREFIX-<phase>-<n>.txt (at most 5)")
+	stallFor  = flag.Duration("stall-after", 3*time.Second, "see -stall-dump")
 )
 
 const namespace = "bench"
@@ -217,6 +219,27 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	tr := newTracker(*nDeploy, *replicas)
+	if *stallDump != "" {
+		var dumps atomic.Int64
+		tr.stallAfter = *stallFor
+		tr.onStall = func(p, pending int) {
+			n := dumps.Add(1)
+			if n > 5 {
+				return
+			}
+			path := fmt.Sprintf("%s-%s-%d.txt", *stallDump, phaseName(p), n)
+			b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/goroutine").Param("debug", "2").DoRaw(ctx)
+			if err == nil {
+				err = os.WriteFile(path, b, 0o644)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench/controllers: goroutine dump:", err)
+				return
+			}
+			fmt.Fprintf(os.Stderr, "bench/controllers: no pod Ready for %v (%d pending, %s after the %s phase began); server goroutines in %s\n",
+				*stallFor, pending, time.Since(tr.stats[p].start).Round(time.Second), phaseName(p), path)
+		}
+	}
 	var calls callCounter
 	infCtx, stopInformers := context.WithCancel(ctx)
 	defer stopInformers()

@@ -75,6 +75,11 @@ type tracker struct {
 	// change (from the patch response).
 	patchedGen map[string]int64
 	oldGoneCh  chan struct{} // closed when the rollout has deleted every first-phase pod
+	// onStall, if set, runs (on its own goroutine) when no pod has
+	// turned Ready for stallAfter while the phase still waits for some.
+	onStall    func(phase int, pending int)
+	stallAfter time.Duration
+	stallTimer *time.Timer
 }
 
 func newTracker(nDeploy, replicas int) *tracker {
@@ -96,6 +101,21 @@ func (t *tracker) begin(p int) {
 	defer t.mu.Unlock()
 	t.phase = p
 	t.stats[p].start = time.Now()
+	if t.onStall != nil && t.stallTimer == nil {
+		t.stallTimer = time.AfterFunc(t.stallAfter, t.stalled)
+	}
+}
+
+func (t *tracker) stalled() {
+	t.mu.Lock()
+	p, pending := t.phase, t.want-t.stats[t.phase].ready
+	t.mu.Unlock()
+	if pending > 0 {
+		t.onStall(p, pending)
+	}
+	t.mu.Lock()
+	t.stallTimer.Reset(t.stallAfter)
+	t.mu.Unlock()
 }
 
 func (t *tracker) oldGone() <-chan struct{} { return t.oldGoneCh }
@@ -160,6 +180,9 @@ func (t *tracker) onPod(p *corev1.Pod) {
 	}
 	if c := podCondition(p, corev1.PodReady); !r.ready && c != nil {
 		r.ready = true
+		if t.stallTimer != nil {
+			t.stallTimer.Reset(t.stallAfter)
+		}
 		now := time.Since(s.start)
 		count(&s.readyPerSecond, int(now/time.Second))
 		countAt(&s.serverReady, s.start, c.LastTransitionTime.Time)
