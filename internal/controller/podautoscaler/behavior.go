@@ -34,6 +34,15 @@ type ScaleEvent struct {
 	Change int32
 }
 
+// Begin records the target's replica count as the first recommendation
+// of an HPA seen for the first time, as upstream does: a new HPA does not
+// scale a target down before the stabilization window has passed.
+func (h *History) Begin(current int32, now time.Time) {
+	if h.Recommendations == nil {
+		h.Recommendations = []Recommendation{{At: now, Replicas: current}}
+	}
+}
+
 // Limited is a normalization's outcome for the HPA's conditions:
 // AbleToScale's reason and message (stabilized or ready for a new scale)
 // and ScalingLimited's (limited when Desired differs from what the

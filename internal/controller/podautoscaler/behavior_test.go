@@ -114,6 +114,16 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+func TestNewHPADoesNotScaleDownWithinTheWindow(t *testing.T) {
+	var h History
+	h.Begin(10, now.Add(-time.Minute))
+	h.Begin(3, now) // not the first sync: ignored
+	got := Normalize(&h, upstreamDefault, 10, 2, 1, 20, DefaultDownscaleStabilization, now)
+	if got.Desired != 10 || got.AbleReason != "ScaleDownStabilized" {
+		t.Errorf("got %+v, want 10 held by the first recommendation", got)
+	}
+}
+
 func TestRecordKeepsEventsOfTheLongestPeriod(t *testing.T) {
 	h := History{ScaleUps: []ScaleEvent{{At: now.Add(-2 * time.Minute), Change: 3}, {At: now.Add(-10 * time.Second), Change: 1}}}
 	h.Record(upstreamDefault, 4, 6, now)

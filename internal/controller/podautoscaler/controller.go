@@ -169,6 +169,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, hpa *autoscaling
 		minReplicas = *hpa.Spec.MinReplicas
 	}
 	h := c.historyOf(key)
+	h.Begin(current, now)
 
 	var desired int32
 	var reason string
