@@ -15,6 +15,7 @@ import (
 	"skiff.dev/skiff/internal/controller/namespace"
 	"skiff.dev/skiff/internal/controller/podgc"
 	"skiff.dev/skiff/internal/controller/serviceaccount"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // managerContext is what every built-in controller is started from.
@@ -24,6 +25,9 @@ type managerContext struct {
 	// on holds the enabled controllers' names, for starters that serve
 	// several names from shared informers.
 	on map[string]bool
+	// informers are the process's shared informers: a controller takes
+	// its informers from here, so each kind is watched and held once.
+	informers *informers.Factory
 }
 
 // starter builds one or more controllers and returns the function that
@@ -50,15 +54,15 @@ var starters = []starter{
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"podgc"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := podgc.New(mc.cfg)
+		c, err := podgc.New(mc.cfg, mc.informers)
 		return func() { c.Run(ctx) }, err
 	}},
 	{[]string{"replicaset", "replicationcontroller", "deployment"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := newWorkloads(mc.cfg)
+		c, err := newWorkloads(mc.cfg, mc.informers)
 		return func() { c.Run(ctx, mc.on) }, err
 	}},
 	{[]string{"endpoint", "endpointslice"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := endpoints.New(mc.cfg, mc.on["endpoint"], mc.on["endpointslice"])
+		c, err := endpoints.New(mc.cfg, mc.informers, mc.on["endpoint"], mc.on["endpointslice"])
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"job"}, func(ctx context.Context, mc *managerContext) (func(), error) {

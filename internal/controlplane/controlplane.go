@@ -30,6 +30,7 @@ import (
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
+	"skiff.dev/skiff/internal/informers"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
 	"skiff.dev/skiff/internal/registry/admissionregistration"
@@ -217,16 +218,24 @@ func Run(ctx context.Context, cfg Config) error {
 	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	controllersDone, err := startControllers(ctrlCtx, &managerContext{cfg: loopback, rootCA: bundle.CAPEM, on: controllers}, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
+	// One informer per kind for the controllers, the scheduler and the
+	// simulated nodes of this process.
+	shared, err := informers.New(ctrlCtx, loopback)
 	if err != nil {
 		stopControllers()
 		return err
 	}
-	nodesDone := startNodes(ctrlCtx, loopback, cfg.Nodes)
+	controllersDone, err := startControllers(ctrlCtx, &managerContext{cfg: loopback, rootCA: bundle.CAPEM, on: controllers, informers: shared}, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
+	if err != nil {
+		stopControllers()
+		return err
+	}
+	nodesDone := startNodes(ctrlCtx, loopback, shared, cfg.Nodes)
 	defer func() {
 		stopControllers()
 		<-controllersDone
 		<-nodesDone
+		shared.Wait()
 	}()
 	slog.Info("skiff is ready", "listen", ln.Addr().String(), "store", cfg.Store, "startup", time.Since(start).Round(time.Millisecond))
 	if cfg.Ready != nil {
@@ -417,7 +426,7 @@ func startControllers(ctx context.Context, mc *managerContext, scheduling bool, 
 	})
 	if scheduling {
 		wg.Go(func() {
-			if err := runScheduler(ctx, cfg, identity); err != nil {
+			if err := runScheduler(ctx, cfg, mc.informers, identity); err != nil {
 				slog.Error("scheduler", "err", err)
 			}
 		})

@@ -6,14 +6,16 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"skiff.dev/skiff/internal/informers"
 	"skiff.dev/skiff/internal/node"
 )
 
 // startNodes runs count simulated nodes (skiff-node-0 ...) over the
-// loopback client until ctx ends; the returned channel closes when they
+// loopback client, reading the control plane's shared pod informer, until
+// ctx ends; the returned channel closes when they
 // have stopped. Their names are fixed, so a restarted `skiff up` adopts
 // the nodes, leases and pods of the previous run. count 0 runs none.
-func startNodes(ctx context.Context, cfg *rest.Config, count int) <-chan struct{} {
+func startNodes(ctx context.Context, cfg *rest.Config, inf *informers.Factory, count int) <-chan struct{} {
 	done := make(chan struct{})
 	if count <= 0 {
 		close(done)
@@ -23,7 +25,7 @@ func startNodes(ctx context.Context, cfg *rest.Config, count int) <-chan struct{
 	c.UserAgent = "skiff-node"
 	go func() {
 		defer close(done)
-		opts := node.Options{Count: count, NamePrefix: node.DefaultNamePrefix}
+		opts := node.Options{Count: count, NamePrefix: node.DefaultNamePrefix, Pods: inf.Pods()}
 		if err := node.RunSimulated(ctx, c, opts); err != nil && ctx.Err() == nil {
 			slog.Error("simulated nodes stopped", "err", err)
 		}

@@ -8,20 +8,17 @@ import (
 
 	"skiff.dev/skiff/internal/controller/deployment"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // workloads are the ReplicaSet, ReplicationController and Deployment
-// controllers, which share one pod and one ReplicaSet informer.
+// controllers.
 type workloads struct {
 	rs, rc *replicaset.Controller
 	deploy *deployment.Controller
 }
 
-func newWorkloads(cfg *rest.Config) (*workloads, error) {
-	inf, err := replicaset.NewInformers(cfg)
-	if err != nil {
-		return nil, err
-	}
+func newWorkloads(cfg *rest.Config, inf *informers.Factory) (*workloads, error) {
 	rs, err := replicaset.NewReplicaSets(cfg, inf)
 	if err != nil {
 		return nil, err

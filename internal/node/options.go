@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 )
 
@@ -73,6 +74,12 @@ type Options struct {
 	// Workers is how many API writes are in flight at once; default 64
 	// (writes wait on the server far more than they use CPU here).
 	Workers int
+
+	// Pods, when set, is an informer of every pod shared with the rest of
+	// the process (`skiff up`'s nodes read the control plane's): the
+	// agent reads it instead of watching the pods bound to its nodes. It
+	// must not be changed: the agent never writes to the pods it holds.
+	Pods cache.SharedIndexInformer
 
 	// Clock drives leases, heartbeats and simulated durations; default
 	// the real clock. Tests pass a fake one.

@@ -1,87 +1,64 @@
 package scheduler
 
 import (
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 
-	"skiff.dev/skiff/internal/client"
+	shared "skiff.dev/skiff/internal/informers"
 )
 
-// informers are the scheduler's watches. Pods are watched without the
-// finished ones (status.phase Succeeded or Failed), as upstream does:
-// they hold no resources, and a pod finishing looks like its deletion.
+// informers are the scheduler's views of the process's shared informers.
+// Finished pods (status.phase Succeeded or Failed) are left out, as
+// upstream's field selector leaves them out: they hold no resources, and
+// a pod finishing looks like its deletion.
 type informers struct {
 	pods, nodes, pvs, pvcs, storageClasses, pdbs toolscache.SharedIndexInformer
 	volumes                                      volumeLister
+	// registrations are the scheduler's event handlers, removed when it
+	// stops: the informers outlive it.
+	registrations []registration
 }
 
-func (inf *informers) init(cfg *rest.Config, core *client.Core) error {
-	policy, err := client.NewGroup(cfg, policyv1.SchemeGroupVersion)
-	if err != nil {
-		return err
-	}
-	storage, err := client.NewGroup(cfg, storagev1.SchemeGroupVersion)
-	if err != nil {
-		return err
-	}
-	notFinished := func(o *metav1.ListOptions) {
-		o.FieldSelector = "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed)
-	}
-	inf.pods = newInformer(client.ListWatch(core.Pods(""), notFinished), &corev1.Pod{})
-	if err := inf.pods.SetTransform(trimPod); err != nil {
-		return err
-	}
-	inf.nodes = newInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{})
-	inf.pvs = newInformer(client.ListWatch(core.PersistentVolumes(), nil), &corev1.PersistentVolume{})
-	inf.pvcs = newInformer(client.ListWatch(core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{})
-	inf.storageClasses = newInformer(client.ListWatch(storage.StorageClasses(), nil), &storagev1.StorageClass{})
-	inf.pdbs = newInformer(client.ListWatch(policy.PodDisruptionBudgets(""), nil), &policyv1.PodDisruptionBudget{})
+type registration struct {
+	inf toolscache.SharedIndexInformer
+	reg toolscache.ResourceEventHandlerRegistration
+}
+
+func (inf *informers) init(f *shared.Factory) {
+	inf.pods = f.Pods()
+	inf.nodes = f.Nodes()
+	inf.pvs = f.PersistentVolumes()
+	inf.pvcs = f.PersistentVolumeClaims()
+	inf.storageClasses = f.StorageClasses()
+	inf.pdbs = f.PodDisruptionBudgets()
 	inf.volumes = volumeLister{pvs: inf.pvs.GetStore(), pvcs: inf.pvcs.GetStore(), classes: inf.storageClasses.GetStore()}
-	return nil
 }
 
-// trimPod drops what the scheduler never reads from the pods it holds
-// (10,000 pods are 10,000 copies): managed fields, the last-applied
-// annotation, and, once a pod is bound, the per-container statuses and
-// conditions (phase, the pod IPs and nominatedNodeName stay). Unbound pods
-// keep their conditions: the scheduler compares its PodScheduled
-// condition before writing it.
-func trimPod(o any) (any, error) {
-	p, ok := o.(*corev1.Pod)
-	if !ok {
-		return o, nil
+// handle adds h to i's handlers until removeHandlers.
+func (inf *informers) handle(i toolscache.SharedIndexInformer, h toolscache.ResourceEventHandler) {
+	reg, err := i.AddEventHandler(h)
+	if err != nil {
+		// Only a stopped informer refuses a handler: the process is
+		// shutting down, and the scheduler with it.
+		return
 	}
-	client.TrimMetadata(p)
-	if p.Spec.NodeName != "" {
-		p.Status.Conditions = nil
-		p.Status.ContainerStatuses = nil
-		p.Status.InitContainerStatuses = nil
-		p.Status.EphemeralContainerStatuses = nil
-	}
-	return p, nil
+	inf.registrations = append(inf.registrations, registration{i, reg})
 }
 
-// newInformer drops managed fields on arrival: the scheduler never reads
-// them and they are a large part of every object held.
-func newInformer(lw toolscache.ListerWatcher, obj runtime.Object) toolscache.SharedIndexInformer {
-	inf := toolscache.NewSharedIndexInformer(lw, obj, 0, toolscache.Indexers{})
-	if err := inf.SetTransform(func(o any) (any, error) {
-		if m, ok := o.(metav1.Object); ok {
-			m.SetManagedFields(nil)
-		}
-		return o, nil
-	}); err != nil {
-		panic(fmt.Sprintf("scheduler: informer transform: %v", err))
+func (inf *informers) removeHandlers() {
+	for _, r := range inf.registrations {
+		_ = r.inf.RemoveEventHandler(r.reg)
 	}
-	return inf
+	inf.registrations = nil
+}
+
+// finished reports whether a pod has ended: the scheduler ignores it.
+func finished(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
 func (inf *informers) all() []toolscache.SharedIndexInformer {
@@ -99,7 +76,7 @@ func (inf *informers) synced() []toolscache.InformerSynced {
 // pod returns the informer's current pod namespace/name.
 func (inf *informers) pod(namespace, name string) (*corev1.Pod, bool) {
 	obj, ok, err := inf.pods.GetStore().GetByKey(namespace + "/" + name)
-	if err != nil || !ok {
+	if err != nil || !ok || finished(obj.(*corev1.Pod)) {
 		return nil, false
 	}
 	return obj.(*corev1.Pod), true
@@ -169,7 +146,11 @@ func asNode(obj any) (*corev1.Node, bool) {
 
 // addHandlers routes informer events to the cache and the queue.
 func (s *Scheduler) addHandlers() {
-	s.informers.pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	notFinished := func(obj any) bool {
+		pod, ok := asPod(obj)
+		return ok && !finished(pod)
+	}
+	s.informers.handle(s.informers.pods, toolscache.FilteringResourceEventHandler{FilterFunc: notFinished, Handler: toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			pod, ok := asPod(obj)
 			if !ok {
@@ -192,8 +173,8 @@ func (s *Scheduler) addHandlers() {
 			}
 			s.podDeleted(pod)
 		},
-	})
-	s.informers.nodes.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	}})
+	s.informers.handle(s.informers.nodes, toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			if n, ok := asNode(obj); ok {
 				s.cache.AddNode(n)
@@ -225,9 +206,9 @@ func (s *Scheduler) addHandlers() {
 		}
 		return h
 	}
-	s.informers.pvs.AddEventHandler(moveOn(EventPVChange, false))
-	s.informers.pvcs.AddEventHandler(moveOn(EventPVCChange, false))
-	s.informers.storageClasses.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	s.informers.handle(s.informers.pvs, moveOn(EventPVChange, false))
+	s.informers.handle(s.informers.pvcs, moveOn(EventPVCChange, false))
+	s.informers.handle(s.informers.storageClasses, toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { s.queue.MoveAllToActiveOrBackoff(EventStorageClassAdd) },
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/internal/client"
+	shared "skiff.dev/skiff/internal/informers"
 	"skiff.dev/skiff/internal/scheduler/framework"
 )
 
@@ -60,8 +61,9 @@ type Scheduler struct {
 	workers sync.WaitGroup // bindings and preemptions in flight
 }
 
-// New returns a scheduler talking to the API at cfg.
-func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
+// New returns a scheduler talking to the API at cfg and reading it
+// through the shared informers inf.
+func New(cfg *rest.Config, inf *shared.Factory, opts Options) (*Scheduler, error) {
 	if opts.SchedulerName == "" {
 		opts.SchedulerName = DefaultSchedulerName
 	}
@@ -98,9 +100,7 @@ func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
 		writer:    newAsyncWriter(),
 		bindSem:   make(chan struct{}, opts.BindWorkers),
 	}
-	if err := s.informers.init(cfg, core); err != nil {
-		return nil, err
-	}
+	s.informers.init(inf)
 	s.addHandlers()
 	return s, nil
 }
@@ -109,6 +109,7 @@ func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
 func (s *Scheduler) Run(ctx context.Context) error {
 	var bg sync.WaitGroup
 	defer bg.Wait()
+	defer s.informers.removeHandlers()
 	bg.Go(func() { s.queue.Run(ctx) })
 	bg.Go(func() { s.recorder.Run(ctx) })
 	bg.Go(func() { s.writer.Run(ctx) })

@@ -24,6 +24,7 @@ import (
 
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
+	"skiff.dev/skiff/internal/informers"
 	"skiff.dev/skiff/internal/controller/replicaset"
 )
 
@@ -46,7 +47,7 @@ type Controller struct {
 
 // New returns the Deployment controller over the workload informers
 // shared with the ReplicaSet controller.
-func New(cfg *rest.Config, inf *replicaset.Informers) (*Controller, error) {
+func New(cfg *rest.Config, inf *informers.Factory) (*Controller, error) {
 	apps, err := client.NewGroup(cfg, appsv1.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
@@ -57,14 +58,10 @@ func New(cfg *rest.Config, inf *replicaset.Informers) (*Controller, error) {
 	}
 	c := &Controller{
 		api: apiServer{apps: apps}, core: core, queue: controller.NewQueue("deployment"), clock: clock.RealClock{},
-		deployments: cache.NewSharedIndexInformer(client.ListWatch(apps.Deployments(""), nil), &appsv1.Deployment{}, 0,
-			cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
-		replicaSets: inf.ReplicaSets,
-		pods:        inf.Pods,
+		deployments: inf.For(&appsv1.Deployment{}, func() cache.ListerWatcher { return client.ListWatch(apps.Deployments(""), nil) }),
+		replicaSets: inf.ReplicaSets(),
+		pods:        inf.Pods(),
 		recorder:    &record.FakeRecorder{}, // replaced in Run
-	}
-	if err := c.deployments.SetTransform(replicaset.DropManagedFields); err != nil {
-		return nil, err
 	}
 	if _, err := c.deployments.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,

@@ -22,6 +22,7 @@ import (
 
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Key prefixes in the shared queue: one controller loop serves both
@@ -71,7 +72,7 @@ type sliceWrites struct {
 
 // New returns the controller serving Endpoints when endpoints is set and
 // EndpointSlices when slices is set.
-func New(cfg *rest.Config, endpoints, slices bool) (*Controller, error) {
+func New(cfg *rest.Config, inf *informers.Factory, endpoints, slices bool) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -85,14 +86,7 @@ func New(cfg *rest.Config, endpoints, slices bool) (*Controller, error) {
 		queue: controller.NewQueue("endpoint"), pending: map[string]*sliceWrites{},
 		maxPerSlice: MaxEndpointsPerSlice,
 	}
-	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
-	c.services = cache.NewSharedIndexInformer(client.ListWatch(core.Services(""), nil), &corev1.Service{}, 0, nsIndex)
-	c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, nsIndex)
-	for inf, tr := range map[cache.SharedIndexInformer]cache.TransformFunc{c.services: trimMeta, c.pods: TrimPod} {
-		if err := inf.SetTransform(tr); err != nil {
-			return nil, err
-		}
-	}
+	c.services, c.pods = inf.Services(), inf.Pods()
 	if _, err := c.services.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueService,
 		UpdateFunc: func(_, cur any) { c.enqueueService(cur) },
@@ -110,10 +104,7 @@ func New(cfg *rest.Config, endpoints, slices bool) (*Controller, error) {
 		return nil, err
 	}
 	if endpoints {
-		c.endpoints = cache.NewSharedIndexInformer(client.ListWatch(core.Endpoints(""), nil), &corev1.Endpoints{}, 0, nsIndex)
-		if err := c.endpoints.SetTransform(trimMeta); err != nil {
-			return nil, err
-		}
+		c.endpoints = inf.For(&corev1.Endpoints{}, func() cache.ListerWatcher { return client.ListWatch(core.Endpoints(""), nil) })
 		// Someone else's edit or deletion of an Endpoints is put right.
 		if _, err := c.endpoints.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			UpdateFunc: func(_, cur any) { c.enqueueKey(endpointsPrefix, cur) },
@@ -123,15 +114,14 @@ func New(cfg *rest.Config, endpoints, slices bool) (*Controller, error) {
 		}
 	}
 	if slices {
+		// Only the controller's own slices: its informer is not shared.
 		c.slices = cache.NewSharedIndexInformer(client.ListWatch(disc.EndpointSlices(""), func(o *metav1.ListOptions) {
 			o.LabelSelector = ManagedByLabel + "=" + ManagedByValue
-		}), &discoveryv1.EndpointSlice{}, 0, nsIndex)
-		c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
-		for inf, tr := range map[cache.SharedIndexInformer]cache.TransformFunc{c.slices: trimMeta, c.nodes: trimNode} {
-			if err := inf.SetTransform(tr); err != nil {
-				return nil, err
-			}
+		}), &discoveryv1.EndpointSlice{}, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+		if err := c.slices.SetTransform(trimMeta); err != nil {
+			return nil, err
 		}
+		c.nodes = inf.Nodes()
 		if _, err := c.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueSliceService,
 			UpdateFunc: func(_, cur any) { c.enqueueSliceService(cur) },
@@ -161,38 +151,6 @@ func trimMeta(obj any) (any, error) {
 	return obj, nil
 }
 
-// TrimPod is the pod informer's transform: of a pod's spec only what
-// addresses and named ports need is kept (node, hostname, subdomain, the
-// containers' ports), of its status the IPs, phase and conditions.
-func TrimPod(obj any) (any, error) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	client.TrimMetadata(p)
-	spec := corev1.PodSpec{NodeName: p.Spec.NodeName, Hostname: p.Spec.Hostname, Subdomain: p.Spec.Subdomain}
-	for _, ct := range p.Spec.Containers {
-		if len(ct.Ports) > 0 {
-			spec.Containers = append(spec.Containers, corev1.Container{Name: ct.Name, Ports: ct.Ports})
-		}
-	}
-	p.Spec = spec
-	p.Status = corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions, PodIP: p.Status.PodIP, PodIPs: p.Status.PodIPs}
-	return p, nil
-}
-
-// trimNode keeps a node's name and zone label, all a slice needs.
-func trimNode(obj any) (any, error) {
-	n, ok := obj.(*corev1.Node)
-	if !ok {
-		return obj, nil
-	}
-	out := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, ResourceVersion: n.ResourceVersion}}
-	if z, ok := n.Labels[corev1.LabelTopologyZone]; ok {
-		out.Labels = map[string]string{corev1.LabelTopologyZone: z}
-	}
-	return out, nil
-}
 
 func (c *Controller) enqueue(key string) {
 	if c.doEndpoints {

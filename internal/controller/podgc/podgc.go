@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"skiff.dev/skiff/internal/client"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Upstream's defaults.
@@ -49,8 +50,8 @@ type Controller struct {
 }
 
 // New returns a pod garbage collector with upstream's defaults that
-// reaches the API server through cfg.
-func New(cfg *rest.Config) (*Controller, error) {
+// reaches the API server through cfg and reads it through inf.
+func New(cfg *rest.Config, inf *informers.Factory) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -60,15 +61,9 @@ func New(cfg *rest.Config) (*Controller, error) {
 		Period:     DefaultPeriod,
 		Quarantine: DefaultQuarantine,
 		core:       core,
-		pods:       cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, cache.Indexers{}),
-		nodes:      cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{}),
+		pods:       inf.Pods(),
+		nodes:      inf.Nodes(),
 		missing:    workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "podgc_missing_nodes"}),
-	}
-	if err := c.pods.SetTransform(slimPod); err != nil {
-		return nil, err
-	}
-	if err := c.nodes.SetTransform(slimNode); err != nil {
-		return nil, err
 	}
 	podSeen := func(obj any) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" && !c.nodeKnown(p.Spec.NodeName) {

@@ -24,6 +24,7 @@ import (
 
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Controller keeps the pods of every ReplicaSet (or every
@@ -45,23 +46,25 @@ type Controller struct {
 
 // NewReplicaSets returns the ReplicaSet controller over the shared
 // informers.
-func NewReplicaSets(cfg *rest.Config, inf *Informers) (*Controller, error) {
+func NewReplicaSets(cfg *rest.Config, inf *informers.Factory) (*Controller, error) {
 	apps, err := client.NewGroup(cfg, appsv1.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
 	}
-	return newController(cfg, "replicaset-controller", replicaSets{apps: apps, inf: inf.ReplicaSets}, inf.Pods, true)
+	return newController(cfg, "replicaset-controller", replicaSets{apps: apps, inf: inf.ReplicaSets()}, inf.Pods(), true)
 }
 
-// NewReplicationControllers returns the ReplicationController controller:
-// its own informer of ReplicationControllers, the shared pods.
-func NewReplicationControllers(cfg *rest.Config, inf *Informers) (*Controller, error) {
+// NewReplicationControllers returns the ReplicationController controller
+// over the shared informers.
+func NewReplicationControllers(cfg *rest.Config, inf *informers.Factory) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	rcs := newIndexedInformer(client.ListWatch(core.ReplicationControllers(""), nil), &corev1.ReplicationController{})
-	return newController(cfg, "replication-controller", replicationControllers{core: core, inf: rcs}, inf.Pods, false)
+	rcs := inf.For(&corev1.ReplicationController{}, func() cache.ListerWatcher {
+		return client.ListWatch(core.ReplicationControllers(""), nil)
+	})
+	return newController(cfg, "replication-controller", replicationControllers{core: core, inf: rcs}, inf.Pods(), false)
 }
 
 func newController(cfg *rest.Config, name string, src source, pods cache.SharedIndexInformer, trackTerm bool) (*Controller, error) {

@@ -1,0 +1,211 @@
+package informers
+
+import (
+	"context"
+	"reflect"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"skiff.dev/skiff/internal/client"
+)
+
+// ControllerUIDIndex indexes objects by the UID of their controller, and
+// controllerless objects under OrphanIndexKey(namespace): a controller
+// finds what it owns, and the orphans it might adopt, without a scan of
+// the namespace.
+const ControllerUIDIndex = "controllerUID"
+
+// OrphanIndexKey is the ControllerUIDIndex key of the orphans in ns. UIDs
+// never contain a slash, so it cannot collide with one.
+func OrphanIndexKey(ns string) string { return "orphan/" + ns }
+
+// ControllerUIDIndexFunc is the ControllerUIDIndex index function.
+func ControllerUIDIndexFunc(obj any) ([]string, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+		return []string{string(ref.UID)}, nil
+	}
+	return []string{OrphanIndexKey(m.GetNamespace())}, nil
+}
+
+// Factory makes and holds the shared informers.
+type Factory struct {
+	ctx  context.Context
+	cfg  *rest.Config
+	core *client.Core
+
+	mu     sync.Mutex // guards byType; held while an informer is made
+	byType map[reflect.Type]*shared
+	// running counts the informers started, for Wait.
+	running sync.WaitGroup
+	groupsMu sync.Mutex // guards groups; list-watches made under mu take it
+	groups   map[schema.GroupVersion]*client.Group
+}
+
+// New returns a factory whose informers reach the API through cfg and run
+// until ctx ends.
+func New(ctx context.Context, cfg *rest.Config) (*Factory, error) {
+	core, err := client.NewCore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Factory{ctx: ctx, cfg: cfg, core: core, byType: map[reflect.Type]*shared{}, groups: map[schema.GroupVersion]*client.Group{}}, nil
+}
+
+// For returns the shared informer of obj's kind, made on the first call
+// with the list-watch lw returns; later calls for the kind ignore lw.
+func (f *Factory) For(obj runtime.Object, lw func() cache.ListerWatcher) cache.SharedIndexInformer {
+	return f.informer(obj, lw, dropManagedFields)
+}
+
+func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, transform cache.TransformFunc) cache.SharedIndexInformer {
+	t := reflect.TypeOf(obj)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.byType[t]; ok {
+		return s
+	}
+	inf := cache.NewSharedIndexInformer(lw(), obj, 0, cache.Indexers{
+		cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
+		ControllerUIDIndex:   ControllerUIDIndexFunc,
+	})
+	// Setting a transform fails only on a started informer.
+	_ = inf.SetTransform(transform)
+	s := &shared{SharedIndexInformer: inf, ctx: f.ctx, running: &f.running}
+	f.byType[t] = s
+	return s
+}
+
+// Group returns the factory's client of gv, for list-watches of For.
+func (f *Factory) Group(gv schema.GroupVersion) *client.Group {
+	f.groupsMu.Lock()
+	defer f.groupsMu.Unlock()
+	if g, ok := f.groups[gv]; ok {
+		return g
+	}
+	g, err := client.NewGroup(f.cfg, gv)
+	if err != nil {
+		// NewGroup fails only on a config that NewCore accepted: a bug.
+		panic("informers: " + err.Error())
+	}
+	f.groups[gv] = g
+	return g
+}
+
+// Core returns the factory's core/v1 client.
+func (f *Factory) Core() *client.Core { return f.core }
+
+// Pods is every pod of the cluster.
+func (f *Factory) Pods() cache.SharedIndexInformer {
+	return f.informer(&corev1.Pod{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Pods(""), nil) }, trimPod)
+}
+
+// Nodes is every node.
+func (f *Factory) Nodes() cache.SharedIndexInformer {
+	return f.For(&corev1.Node{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Nodes(), nil) })
+}
+
+// Services is every Service.
+func (f *Factory) Services() cache.SharedIndexInformer {
+	return f.For(&corev1.Service{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Services(""), nil) })
+}
+
+// PersistentVolumes is every PersistentVolume.
+func (f *Factory) PersistentVolumes() cache.SharedIndexInformer {
+	return f.For(&corev1.PersistentVolume{}, func() cache.ListerWatcher { return client.ListWatch(f.core.PersistentVolumes(), nil) })
+}
+
+// PersistentVolumeClaims is every PersistentVolumeClaim.
+func (f *Factory) PersistentVolumeClaims() cache.SharedIndexInformer {
+	return f.For(&corev1.PersistentVolumeClaim{}, func() cache.ListerWatcher {
+		return client.ListWatch(f.core.PersistentVolumeClaims(""), nil)
+	})
+}
+
+// ReplicaSets is every ReplicaSet.
+func (f *Factory) ReplicaSets() cache.SharedIndexInformer {
+	return f.For(&appsv1.ReplicaSet{}, func() cache.ListerWatcher {
+		return client.ListWatch(f.Group(appsv1.SchemeGroupVersion).ReplicaSets(""), nil)
+	})
+}
+
+// Jobs is every Job.
+func (f *Factory) Jobs() cache.SharedIndexInformer {
+	return f.For(&batchv1.Job{}, func() cache.ListerWatcher {
+		return client.ListWatch(f.Group(batchv1.SchemeGroupVersion).Jobs(""), nil)
+	})
+}
+
+// PodDisruptionBudgets is every PodDisruptionBudget.
+func (f *Factory) PodDisruptionBudgets() cache.SharedIndexInformer {
+	return f.For(&policyv1.PodDisruptionBudget{}, func() cache.ListerWatcher {
+		return client.ListWatch(f.Group(policyv1.SchemeGroupVersion).PodDisruptionBudgets(""), nil)
+	})
+}
+
+// StorageClasses is every StorageClass.
+func (f *Factory) StorageClasses() cache.SharedIndexInformer {
+	return f.For(&storagev1.StorageClass{}, func() cache.ListerWatcher {
+		return client.ListWatch(f.Group(storagev1.SchemeGroupVersion).StorageClasses(), nil)
+	})
+}
+
+// shared lets every controller.Loop "run" the informer: the first call
+// starts it on the factory's context; every call returns when its own
+// context ends.
+type shared struct {
+	cache.SharedIndexInformer
+	ctx     context.Context
+	running *sync.WaitGroup
+	once    sync.Once
+}
+
+func (s *shared) RunWithContext(ctx context.Context) {
+	s.start()
+	<-ctx.Done()
+}
+
+func (s *shared) Run(stop <-chan struct{}) {
+	s.start()
+	<-stop
+}
+
+func (s *shared) start() {
+	s.once.Do(func() { s.running.Go(func() { s.SharedIndexInformer.RunWithContext(s.ctx) }) })
+}
+
+// Wait returns once the context given to New has ended and every
+// informer started has stopped.
+func (f *Factory) Wait() {
+	<-f.ctx.Done()
+	f.running.Wait()
+}
+
+// dropManagedFields drops an object's managed fields as it arrives.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// trimPod drops a pod's managed fields and last-applied annotation.
+func trimPod(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		client.TrimMetadata(m)
+	}
+	return obj, nil
+}
