@@ -163,7 +163,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context) error {
 		return nil
 	}
 	s.cache.UpdateSnapshot(s.snapshot)
-	snap := framework.NewSnapshot(s.nominator.nodesWithNominated(s.snapshot, pod), s.informers.volumes)
+	// The nominator's list keeps the snapshot's order (it swaps in copies
+	// of nodes with nominated pods), so the snapshot's positions serve.
+	snap := framework.NewIndexedSnapshot(s.nominator.nodesWithNominated(s.snapshot, pod), s.snapshot.pos, s.informers.volumes)
 	result, err := s.algo.Schedule(pod, snap)
 	if err != nil {
 		s.handleScheduleError(qp, cycle, snap, err)

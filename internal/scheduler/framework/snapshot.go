@@ -32,8 +32,11 @@ type NamespaceLister interface {
 // A Snapshot and its NodeInfos must not be modified while a Schedule or
 // Preempt call uses them; several calls may share a Snapshot concurrently.
 type Snapshot struct {
-	nodes  []*NodeInfo
+	nodes []*NodeInfo
+	// byName or pos finds a node by name: pos, its index in nodes, when
+	// the caller keeps one (NewIndexedSnapshot).
 	byName map[string]*NodeInfo
+	pos    map[string]int
 	// withAffinity and withRequiredAnti list the nodes with pods that have
 	// any (anti-)affinity, and required anti-affinity, so an incoming pod
 	// without terms is checked against only those.
@@ -58,23 +61,45 @@ type Snapshot struct {
 // are used too. The cost is O(len(nodes)); per-pod indexes live in the
 // NodeInfos.
 func NewSnapshot(nodes []*NodeInfo, volumes VolumeLister) *Snapshot {
-	s := &Snapshot{
-		nodes:   make([]*NodeInfo, 0, len(nodes)),
-		byName:  make(map[string]*NodeInfo, len(nodes)),
-		volumes: volumes,
-	}
-	if nl, ok := volumes.(NamespaceLister); ok {
-		s.namespaces = nl
-	}
-	if dl, ok := volumes.(DefaultSpreadLister); ok {
-		s.spreadDefaults = dl
-	}
+	s := newSnapshot(volumes)
+	s.nodes = make([]*NodeInfo, 0, len(nodes))
+	s.byName = make(map[string]*NodeInfo, len(nodes))
 	for _, ni := range nodes {
 		if ni == nil || ni.Node() == nil {
 			continue
 		}
 		s.nodes = append(s.nodes, ni)
 		s.byName[ni.Node().Name] = ni
+	}
+	s.index()
+	return s
+}
+
+// NewIndexedSnapshot is NewSnapshot for a caller that keeps its nodes'
+// positions by name: every node in nodes has its Node, pos maps each
+// name to its index, and neither changes while the Snapshot is used. It
+// saves building a map of every node per scheduling cycle.
+func NewIndexedSnapshot(nodes []*NodeInfo, pos map[string]int, volumes VolumeLister) *Snapshot {
+	s := newSnapshot(volumes)
+	s.nodes, s.pos = nodes, pos
+	s.index()
+	return s
+}
+
+func newSnapshot(volumes VolumeLister) *Snapshot {
+	s := &Snapshot{volumes: volumes}
+	if nl, ok := volumes.(NamespaceLister); ok {
+		s.namespaces = nl
+	}
+	if dl, ok := volumes.(DefaultSpreadLister); ok {
+		s.spreadDefaults = dl
+	}
+	return s
+}
+
+// index lists the nodes with (anti-)affinity pods.
+func (s *Snapshot) index() {
+	for _, ni := range s.nodes {
 		if len(ni.podsWithAffinity) > 0 {
 			s.withAffinity = append(s.withAffinity, ni)
 		}
@@ -82,7 +107,6 @@ func NewSnapshot(nodes []*NodeInfo, volumes VolumeLister) *Snapshot {
 			s.withRequiredAnti = append(s.withRequiredAnti, ni)
 		}
 	}
-	return s
 }
 
 // NodeInfos returns the nodes in the order given to NewSnapshot; the caller
@@ -90,7 +114,15 @@ func NewSnapshot(nodes []*NodeInfo, volumes VolumeLister) *Snapshot {
 func (s *Snapshot) NodeInfos() []*NodeInfo { return s.nodes }
 
 // Get returns the named node's NodeInfo, or nil.
-func (s *Snapshot) Get(name string) *NodeInfo { return s.byName[name] }
+func (s *Snapshot) Get(name string) *NodeInfo {
+	if s.pos != nil {
+		if i, ok := s.pos[name]; ok {
+			return s.nodes[i]
+		}
+		return nil
+	}
+	return s.byName[name]
+}
 
 // namespaceLabels returns the labels of the namespace ns.
 func (s *Snapshot) namespaceLabels(ns string) labels.Set {
