@@ -40,6 +40,13 @@
 // and the CPU seconds of the server, the agent, the benchmark and every
 // other process sharing the cores.
 //
+// To explain the figures, the table also gives the growth of the
+// server's request counters (by resource, verb and failure code) in each
+// phase; -cpuprofile and -heapprofile fetch the server's profiles from
+// /debug/pprof, and -stall-dump its goroutines whenever no pod has turned
+// Ready for -stall-after (the agent of -embedded-nodes included; a
+// separate `skiff node` serves no profiles).
+//
 // It prints a table, then one line per figure: `metric <name> <value> <unit>`.
 package main
 
