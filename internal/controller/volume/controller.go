@@ -10,7 +10,6 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -20,6 +19,7 @@ import (
 	"skiff.dev/skiff/internal/controller/replicaset"
 	"skiff.dev/skiff/internal/controller/volume/binder"
 	"skiff.dev/skiff/internal/controller/volume/localpath"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Options select the loops to run.
@@ -29,9 +29,8 @@ type Options struct {
 
 // Controller runs the selected volume loops. See the package doc.
 type Controller struct {
-	opts    Options
-	core    *client.Core
-	storage *client.Group
+	opts Options
+	core *client.Core
 
 	pvs, pvcs, classes cache.SharedIndexInformer
 	pods               cache.SharedIndexInformer // only for pvc-protection
@@ -42,73 +41,20 @@ type Controller struct {
 	rec, provRec record.EventRecorder
 }
 
-// Index names.
-const (
-	byClaimRef = "claimRef" // volumes by "namespace/name" of their claimRef
-	byClaim    = "claim"    // pods by "namespace/name" of each claim they use
-)
-
-// New returns the volume controller over cfg running the loops opts
-// selects.
-func New(cfg *rest.Config, opts Options) (*Controller, error) {
-	core, err := client.NewCore(cfg)
-	if err != nil {
-		return nil, err
-	}
-	st, err := client.NewGroup(cfg, storagev1.SchemeGroupVersion)
-	if err != nil {
-		return nil, err
-	}
+// New returns the volume controller over the shared informers inf (and
+// their client), running the loops opts selects.
+func New(inf *informers.Factory, opts Options) (*Controller, error) {
 	c := &Controller{
-		opts: opts, core: core, storage: st,
+		opts: opts, core: inf.Core(),
+		pvs: inf.PersistentVolumes(), pvcs: inf.PersistentVolumeClaims(), classes: inf.StorageClasses(),
 		claimQ:     controller.NewQueue("persistentvolume-binder-claims"),
 		volumeQ:    controller.NewQueue("persistentvolume-binder-volumes"),
 		provisionQ: controller.NewQueue("local-path-provisioner"),
 		pvcProtQ:   controller.NewQueue("pvc-protection"),
 		pvProtQ:    controller.NewQueue("pv-protection"),
 	}
-	// Claims and volumes are written back whole, so they keep kubectl's
-	// last-applied annotation; the server keeps the managed fields an
-	// update leaves out.
-	dropManagedFields := func(o any) (any, error) {
-		if m, ok := o.(metav1.Object); ok {
-			m.SetManagedFields(nil)
-		}
-		return o, nil
-	}
-	c.pvs = cache.NewSharedIndexInformer(client.ListWatch(core.PersistentVolumes(), nil), &corev1.PersistentVolume{}, 0,
-		cache.Indexers{byClaimRef: func(o any) ([]string, error) {
-			if ref := o.(*corev1.PersistentVolume).Spec.ClaimRef; ref != nil {
-				return []string{ref.Namespace + "/" + ref.Name}, nil
-			}
-			return nil, nil
-		}})
-	c.pvcs = cache.NewSharedIndexInformer(client.ListWatch(core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{}, 0, cache.Indexers{})
-	c.classes = cache.NewSharedIndexInformer(client.ListWatch(st.StorageClasses(), nil), &storagev1.StorageClass{}, 0, cache.Indexers{})
-	for _, inf := range []cache.SharedIndexInformer{c.pvs, c.pvcs} {
-		if err := inf.SetTransform(dropManagedFields); err != nil {
-			return nil, err
-		}
-	}
-	if err := c.classes.SetTransform(func(o any) (any, error) {
-		if m, ok := o.(metav1.Object); ok {
-			client.TrimMetadata(m)
-		}
-		return o, nil
-	}); err != nil {
-		return nil, err
-	}
 	if opts.PVCProtection {
-		c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0,
-			cache.Indexers{byClaim: func(o any) ([]string, error) {
-				p := o.(*corev1.Pod)
-				var keys []string
-				podClaims(p, func(claim string) { keys = append(keys, p.Namespace+"/"+claim) })
-				return keys, nil
-			}})
-		if err := c.pods.SetTransform(slimPod); err != nil {
-			return nil, err
-		}
+		c.pods = inf.Pods()
 	}
 	if err := c.addHandlers(); err != nil {
 		return nil, err
@@ -190,9 +136,10 @@ func (c *Controller) addHandlers() error {
 			if pvc.Spec.VolumeName != "" {
 				c.volumeQ.Add(pvc.Spec.VolumeName)
 			}
-			vols, _ := c.pvs.GetIndexer().ByIndex(byClaimRef, pvc.Namespace+"/"+pvc.Name)
-			for _, o := range vols {
-				c.volumeQ.Add(o.(*corev1.PersistentVolume).Name)
+			for _, o := range c.pvs.GetStore().List() {
+				if ref := o.(*corev1.PersistentVolume).Spec.ClaimRef; ref != nil && ref.Namespace == pvc.Namespace && ref.Name == pvc.Name {
+					c.volumeQ.Add(o.(*corev1.PersistentVolume).Name)
+				}
 			}
 		},
 	}); err != nil {
@@ -500,7 +447,7 @@ func (c *Controller) syncPVCProtection(ctx context.Context, key string) error {
 	if pvc == nil || !releaseClaim(pvc, nil) {
 		return nil
 	}
-	objs, err := c.pods.GetIndexer().ByIndex(byClaim, key)
+	objs, err := c.pods.GetIndexer().ByIndex(cache.NamespaceIndex, pvc.Namespace)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 // Package volume runs kube-controller-manager's persistent volume loops
-// from one set of informers (volumes, claims, storage classes and, for
-// pvc-protection, a slim copy of pods):
+// on the process's shared informers (volumes, claims, storage classes
+// and, for pvc-protection, pods):
 //
 //   - persistentvolume-binder binds claims to volumes and reclaims
 //     released volumes, by the pure rules of package binder;

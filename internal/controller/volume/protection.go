@@ -65,28 +65,3 @@ func releaseVolume(v *corev1.PersistentVolume) bool {
 func withoutFinalizer(m *metav1.ObjectMeta, f string) []string {
 	return slices.DeleteFunc(slices.Clone(m.Finalizers), func(s string) bool { return s == f })
 }
-
-// slimPod is the pod informer's transform: pvc-protection reads a pod's
-// identity, node, phase and claim volumes, nothing else.
-func slimPod(obj any) (any, error) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	out := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion},
-		Spec:       corev1.PodSpec{NodeName: p.Spec.NodeName},
-		Status:     corev1.PodStatus{Phase: p.Status.Phase},
-	}
-	for _, v := range p.Spec.Volumes {
-		switch {
-		case v.PersistentVolumeClaim != nil:
-			out.Spec.Volumes = append(out.Spec.Volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.PersistentVolumeClaim.ClaimName}}})
-		case v.Ephemeral != nil:
-			out.Spec.Volumes = append(out.Spec.Volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
-				Ephemeral: &corev1.EphemeralVolumeSource{}}})
-		}
-	}
-	return out, nil
-}

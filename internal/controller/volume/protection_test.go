@@ -75,19 +75,3 @@ func TestReleaseVolume(t *testing.T) {
 		}
 	}
 }
-
-func TestSlimPod(t *testing.T) {
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"a": "b"}},
-		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c"}}, Volumes: []corev1.Volume{
-			{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
-			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}},
-		}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning},
-	}
-	o, _ := slimPod(p)
-	s := o.(*corev1.Pod)
-	if len(s.Spec.Volumes) != 1 || s.Labels != nil || s.Spec.Containers != nil || !podUsesClaim(s, "data") {
-		t.Errorf("slimPod = %+v", s)
-	}
-}
