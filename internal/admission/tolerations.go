@@ -12,19 +12,31 @@ const DefaultNoExecuteSeconds = 300
 
 // DefaultTolerationSeconds adds to every pod that does not already
 // tolerate them the NoExecute tolerations of the not-ready and unreachable
-// taints, for DefaultNoExecuteSeconds.
-type DefaultTolerationSeconds struct{}
+// taints, for NotReady and Unreachable seconds (kube-apiserver's
+// --default-not-ready-toleration-seconds and
+// --default-unreachable-toleration-seconds); nil means
+// DefaultNoExecuteSeconds.
+type DefaultTolerationSeconds struct {
+	NotReady, Unreachable *int64
+}
 
-func (DefaultTolerationSeconds) Admit(_ context.Context, a *Attributes) error {
+func (d DefaultTolerationSeconds) Admit(_ context.Context, a *Attributes) error {
 	if !a.Is(podsResource) {
 		return nil
 	}
 	pod := a.Object.(*corev1.Pod)
-	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+	for _, def := range []struct {
+		key string
+		set *int64
+	}{{corev1.TaintNodeNotReady, d.NotReady}, {corev1.TaintNodeUnreachable, d.Unreachable}} {
+		key := def.key
 		if toleratesNoExecute(pod.Spec.Tolerations, key) {
 			continue
 		}
 		seconds := int64(DefaultNoExecuteSeconds)
+		if def.set != nil {
+			seconds = *def.set
+		}
 		pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
 			Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &seconds,
 		})
@@ -60,4 +72,17 @@ func (TaintNodesByCondition) Admit(_ context.Context, a *Attributes) error {
 	}
 	node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule})
 	return nil
+}
+
+// WithTolerationSeconds returns the chain with its DefaultTolerationSeconds
+// set to kube-apiserver's --default-not-ready-toleration-seconds and
+// --default-unreachable-toleration-seconds (nil: 300).
+func (c Chain) WithTolerationSeconds(notReady, unreachable *int64) Chain {
+	out := append(Chain(nil), c...)
+	for i, p := range out {
+		if _, ok := p.(DefaultTolerationSeconds); ok {
+			out[i] = DefaultTolerationSeconds{NotReady: notReady, Unreachable: unreachable}
+		}
+	}
+	return out
 }

@@ -107,3 +107,20 @@ func TestTaintNodesByCondition(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultTolerationSecondsConfigured: the kube-apiserver flags'
+// values replace 300, each for its own taint.
+func TestDefaultTolerationSecondsConfigured(t *testing.T) {
+	notReady, unreachable := int64(30), int64(2)
+	p := newPod("web", func(*corev1.Pod) {})
+	if err := (DefaultTolerationSeconds{NotReady: &notReady, Unreachable: &unreachable}).Admit(context.Background(), create(podsResource, p)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, tol := range p.Spec.Tolerations {
+		got[tol.Key] = *tol.TolerationSeconds
+	}
+	if got["node.kubernetes.io/not-ready"] != 30 || got["node.kubernetes.io/unreachable"] != 2 {
+		t.Errorf("tolerationSeconds = %v, want not-ready 30, unreachable 2", got)
+	}
+}

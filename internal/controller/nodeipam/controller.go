@@ -42,13 +42,17 @@ type Controller struct {
 	nodes cache.SharedIndexInformer
 	queue workqueue.TypedRateLimitingInterface[string]
 	rec   record.EventRecorder
+	// handler reports when every node known at start reached nodeChanged.
+	handler cache.ResourceEventHandlerRegistration
 
 	mu  sync.Mutex
 	set *cidrSet // guarded by mu
 }
 
-// New returns the node IPAM controller over cfg.
-func New(cfg *rest.Config, opts Options) (*Controller, error) {
+// New returns the node IPAM controller over cfg. nodes, when not nil, is
+// a shared informer of every node to read instead of watching them
+// itself; the controller never changes the nodes it holds.
+func New(cfg *rest.Config, opts Options, nodes cache.SharedIndexInformer) (*Controller, error) {
 	if opts.ClusterCIDR == "" {
 		opts.ClusterCIDR = DefaultClusterCIDR
 	}
@@ -68,11 +72,13 @@ func New(cfg *rest.Config, opts Options) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{core: core, queue: controller.NewQueue("nodeipam"), set: set}
-	c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
-	if err := c.nodes.SetTransform(slimNode); err != nil {
-		return nil, err
+	if c.nodes = nodes; c.nodes == nil {
+		c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
+		if err := c.nodes.SetTransform(slimNode); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := c.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if c.handler, err = c.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.nodeChanged,
 		UpdateFunc: func(_, obj any) { c.nodeChanged(obj) },
 		DeleteFunc: c.nodeDeleted,
@@ -105,8 +111,10 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 
 // nodeChanged marks a node's CIDRs used as soon as the informer shows
 // them, so that the initial list rebuilds the whole allocation before a
-// worker hands out anything: the informer delivers every listed node
-// before it reports synced, and workers start only after that.
+// worker hands out anything: a handler added before the informer starts
+// gets every listed node before the informer reports synced, and workers
+// start only after that. (A handler added to a shared informer already
+// running gets the cached nodes replayed later: sync waits for that.)
 func (c *Controller) nodeChanged(obj any) {
 	n, ok := obj.(*corev1.Node)
 	if !ok {
@@ -151,6 +159,9 @@ func (c *Controller) nodeDeleted(obj any) {
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {
+	if !c.handler.HasSynced() {
+		return fmt.Errorf("nodeipam: waiting for the existing nodes' CIDRs: %w", controller.ErrRequeue)
+	}
 	obj, exists, err := c.nodes.GetIndexer().GetByKey(name)
 	if err != nil || !exists {
 		return err

@@ -121,8 +121,16 @@ func (z *zoneTainter) remove(name string) {
 	z.queue = slices.DeleteFunc(z.queue, func(n string) bool { return n == name })
 }
 
+// Informers are shared informers the controllers may read instead of
+// watching for themselves (a process's informer factory): every pod and
+// every node. Nil ones are made here, slimmed to what the controllers
+// read. The controllers never change the objects they hold.
+type Informers struct {
+	Pods, Nodes cache.SharedIndexInformer
+}
+
 // New returns the controllers over cfg; opts says which run.
-func New(cfg *rest.Config, opts Options) (*Controller, error) {
+func New(cfg *rest.Config, opts Options, shared Informers) (*Controller, error) {
 	opts = opts.withDefaults()
 	core, err := client.NewCore(cfg)
 	if err != nil {
@@ -138,17 +146,19 @@ func New(cfg *rest.Config, opts Options) (*Controller, error) {
 		health:     map[string]*health{}, known: map[string]bool{}, retry: map[string]bool{},
 		zoneStates: map[string]zoneState{}, zones: map[string]*zoneTainter{},
 	}
-	c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
-	c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), func(o *metav1.ListOptions) {
-		o.FieldSelector = "spec.nodeName!="
-	}), &corev1.Pod{}, 0, cache.Indexers{nodeNameIndex: func(obj any) ([]string, error) {
-		return []string{obj.(*corev1.Pod).Spec.NodeName}, nil
-	}})
-	if err := c.nodes.SetTransform(slimNode); err != nil {
-		return nil, err
+	if c.nodes = shared.Nodes; c.nodes == nil {
+		c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
+		if err := c.nodes.SetTransform(slimNode); err != nil {
+			return nil, err
+		}
 	}
-	if err := c.pods.SetTransform(slimPod); err != nil {
-		return nil, err
+	if c.pods = shared.Pods; c.pods == nil {
+		c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), func(o *metav1.ListOptions) {
+			o.FieldSelector = "spec.nodeName!="
+		}), &corev1.Pod{}, 0, cache.Indexers{nodeNameIndex: podNodeName})
+		if err := c.pods.SetTransform(slimPod); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Lifecycle {
 		c.leases = cache.NewSharedIndexInformer(client.ListWatch(coord.Leases(corev1.NamespaceNodeLease), nil), &coordinationv1.Lease{}, 0, cache.Indexers{})
@@ -173,6 +183,33 @@ func New(cfg *rest.Config, opts Options) (*Controller, error) {
 		}
 	}
 	return c, nil
+}
+
+func podNodeName(obj any) ([]string, error) {
+	if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+		return []string{p.Spec.NodeName}, nil
+	}
+	return nil, nil
+}
+
+// podsOn lists the pods bound to node: from the node name index of the
+// controller's own informer, or by a scan of a shared one (only on a
+// node's transition, so rarely).
+func podsOn(pods cache.SharedIndexInformer, node string) []*corev1.Pod {
+	var out []*corev1.Pod
+	if _, indexed := pods.GetIndexer().GetIndexers()[nodeNameIndex]; indexed {
+		objs, _ := pods.GetIndexer().ByIndex(nodeNameIndex, node)
+		for _, o := range objs {
+			out = append(out, o.(*corev1.Pod))
+		}
+		return out
+	}
+	for _, o := range pods.GetStore().List() {
+		if p, ok := o.(*corev1.Pod); ok && p.Spec.NodeName == node {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // slimNode keeps what the controllers read. Writes are merge patches
@@ -506,12 +543,11 @@ func (c *Controller) patchConditions(ctx context.Context, n *corev1.Node, conds 
 // markPodsNotReady sets the Ready condition of the node's pods to False,
 // as no kubelet will; it reports whether every pod was written.
 func (c *Controller) markPodsNotReady(ctx context.Context, node string) bool {
-	objs, _ := c.pods.GetIndexer().ByIndex(nodeNameIndex, node)
 	ok := true
 	now := metav1.NewTime(c.opts.Clock.Now())
-	for _, o := range objs {
-		p := o.(*corev1.Pod)
-		if len(p.Status.Conditions) == 0 || p.Status.Conditions[0].Status == corev1.ConditionFalse {
+	for _, p := range podsOn(c.pods, node) {
+		i := slices.IndexFunc(p.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == corev1.PodReady })
+		if i < 0 || p.Status.Conditions[i].Status == corev1.ConditionFalse {
 			continue
 		}
 		patch, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": []corev1.PodCondition{{

@@ -124,9 +124,8 @@ func equalTaints(a, b []corev1.Taint) bool {
 }
 
 func (e *evictor) podsOnNode(node string, taints []corev1.Taint) {
-	objs, _ := e.pods.GetIndexer().ByIndex(nodeNameIndex, node)
-	for _, o := range objs {
-		e.process(o.(*corev1.Pod), taints)
+	for _, p := range podsOn(e.pods, node) {
+		e.process(p, taints)
 	}
 }
 
