@@ -41,33 +41,13 @@ type Controller struct {
 // Informers are the informers the controller reads: every pod and every
 // PodDisruptionBudget, indexed by namespace (cache.NamespaceIndex). They
 // may be shared with other controllers: the controller never changes
-// their objects.
+// their objects. For those left nil the controller runs its own (pods
+// trimmed to what budgets read).
 type Informers struct {
 	Pods, PDBs cache.SharedIndexInformer
 	// ReplicaSets, when set, is read to find the Deployment of a pod's
 	// ReplicaSet; without it the ReplicaSet is read from the API.
 	ReplicaSets cache.SharedIndexInformer
-}
-
-// NewInformers returns informers of the controller's own.
-func NewInformers(cfg *rest.Config) (Informers, error) {
-	core, err := client.NewCore(cfg)
-	if err != nil {
-		return Informers{}, err
-	}
-	p, err := client.NewGroup(cfg, policyv1.SchemeGroupVersion)
-	if err != nil {
-		return Informers{}, err
-	}
-	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
-	inf := Informers{
-		Pods: cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, nsIndex),
-		PDBs: cache.NewSharedIndexInformer(client.ListWatch(p.PodDisruptionBudgets(""), nil), &policyv1.PodDisruptionBudget{}, 0, nsIndex),
-	}
-	if err := inf.Pods.SetTransform(slimPod); err != nil {
-		return Informers{}, err
-	}
-	return inf, nil
 }
 
 // New returns the disruption controller over cfg, reading inf.
@@ -79,6 +59,16 @@ func New(cfg *rest.Config, inf Informers) (*Controller, error) {
 	p, err := client.NewGroup(cfg, policyv1.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
+	}
+	nsIndex := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+	if inf.Pods == nil {
+		inf.Pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, nsIndex)
+		if err := inf.Pods.SetTransform(slimPod); err != nil {
+			return nil, err
+		}
+	}
+	if inf.PDBs == nil {
+		inf.PDBs = cache.NewSharedIndexInformer(client.ListWatch(p.PodDisruptionBudgets(""), nil), &policyv1.PodDisruptionBudget{}, 0, nsIndex)
 	}
 	apps, err := client.NewGroup(cfg, appsv1.SchemeGroupVersion)
 	if err != nil {
