@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -312,6 +313,18 @@ func (c *Controller) apply(ctx context.Context, set *appsv1.StatefulSet, plan Pl
 		c.event(set, corev1.EventTypeNormal, "SuccessfulCreate", fmt.Sprintf("create Pod %s in StatefulSet %s successful", pod.Name, set.Name))
 	}
 	var errs []error
+	for _, pod := range plan.Relabel {
+		_, ord := parentAndOrdinal(pod.Name)
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": pod.UID, "labels": map[string]string{
+			appsv1.StatefulSetPodNameLabel: pod.Name, appsv1.PodIndexLabel: strconv.Itoa(ord),
+		}}})
+		if err == nil {
+			_, err = c.core.Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
 	for _, co := range plan.ClaimOwners {
 		errs = append(errs, c.setClaimOwners(ctx, co))
 	}

@@ -23,15 +23,16 @@
 //     pods deleted and recreated; RollingUpdate from the highest ordinal
 //     down to the partition within maxUnavailable, or OnDelete; claim
 //     owner references per persistentVolumeClaimRetentionPolicy.
-//   - The controller carries out the plan (claims, pods, claim owners,
-//     deletions, in that order), then writes status (replicas,
+//   - The controller carries out the plan (claims, pods, labels, claim
+//     owners, deletions, in that order), then writes status (replicas,
 //     readyReplicas, availableReplicas, currentReplicas, updatedReplicas,
 //     currentRevision, updateRevision, observedGeneration, collisionCount)
 //     when it differs. A pass that became available after minReadySeconds
 //     is requeued for then, as no event announces it.
 //
-// Unlike upstream it does not repair a live pod whose identity or volumes
-// were changed by hand (the pod informer holds no pod specs); such a pod
-// is left as it is until it is deleted. Informer caches are never
-// modified.
+// A live pod lacking the pod-name or pod-index label (an adopted one)
+// gets them, as upstream; unlike upstream, volumes changed by hand are not
+// repaired (the controller reads no pod specs, so it can run on trimmed
+// pods), and such a pod keeps them until it is deleted. Informer caches
+// are never modified.
 package statefulset

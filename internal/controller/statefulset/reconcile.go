@@ -2,6 +2,7 @@ package statefulset
 
 import (
 	"slices"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -52,14 +53,17 @@ type ClaimOwners struct {
 }
 
 // Plan is what a pass does, in this order: create the claims, then the
-// pods (each pod's claims are among CreateClaims or exist), set claims'
-// owners, delete pods; then write Status.
+// pods (each pod's claims are among CreateClaims or exist), relabel pods,
+// set claims' owners, delete pods; then write Status.
 type Plan struct {
 	CreateClaims []*corev1.PersistentVolumeClaim
 	CreatePods   []*corev1.Pod
-	ClaimOwners  []ClaimOwners
-	Delete       []Deletion
-	Status       appsv1.StatefulSetStatus
+	// Relabel are pods lacking the pod-name or pod-index label (adopted
+	// ones): they get both.
+	Relabel     []*corev1.Pod
+	ClaimOwners []ClaimOwners
+	Delete      []Deletion
+	Status      appsv1.StatefulSetStatus
 	// RequeueAfter, when not 0, is when a pod becomes available
 	// (minReadySeconds) and the status changes with no event to say so.
 	RequeueAfter time.Duration
@@ -214,6 +218,9 @@ func (p *Plan) replica(in Input, ord int, pod *corev1.Pod, monotonic bool) bool 
 			p.Waiting = pod.Name + " to be available"
 			return true
 		}
+	}
+	if pod.Labels[appsv1.StatefulSetPodNameLabel] != pod.Name || pod.Labels[appsv1.PodIndexLabel] != strconv.Itoa(ord) {
+		p.Relabel = append(p.Relabel, pod)
 	}
 	p.claimOwners(in, pod, ord, false)
 	return false

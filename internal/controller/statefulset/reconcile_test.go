@@ -86,7 +86,8 @@ const (
 func mkPod(ord int, state, rev string) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: fmt.Sprintf("web-%d", ord), Namespace: "ns", UID: types.UID(fmt.Sprintf("pod-uid-%d", ord)),
-		Labels: map[string]string{"app": "web", appsv1.StatefulSetRevisionLabel: "web-" + rev},
+		Labels: map[string]string{"app": "web", appsv1.StatefulSetRevisionLabel: "web-" + rev,
+			appsv1.StatefulSetPodNameLabel: fmt.Sprintf("web-%d", ord), appsv1.PodIndexLabel: fmt.Sprint(ord)},
 	}}
 	switch state {
 	case pending:
@@ -122,6 +123,9 @@ func summary(p Plan) string {
 	}
 	for _, pod := range p.CreatePods {
 		s = append(s, fmt.Sprintf("create %s[%s]", pod.Name, strings.TrimPrefix(pod.Labels[appsv1.StatefulSetRevisionLabel], "web-")))
+	}
+	for _, pod := range p.Relabel {
+		s = append(s, "relabel "+pod.Name)
 	}
 	for _, co := range p.ClaimOwners {
 		var o []string
@@ -200,6 +204,16 @@ func TestReconcile(t *testing.T) {
 				p.DeletionTimestamp = &metav1.Time{Time: now}
 				return p
 			}()}, want: ""},
+		{name: "an adopted pod without the identity labels gets them",
+			set: mkSet(2), pods: []*corev1.Pod{func() *corev1.Pod { p := mkPod(0, ready, "B"); delete(p.Labels, appsv1.PodIndexLabel); return p }()},
+			want: "create web-1[B], relabel web-0"},
+		{name: "parallel: an adopted pod without the identity labels gets them",
+			set: mkSet(1, parallel), pods: []*corev1.Pod{func() *corev1.Pod {
+				p := mkPod(0, ready, "B")
+				delete(p.Labels, appsv1.StatefulSetPodNameLabel)
+				return p
+			}()},
+			want: "relabel web-0"},
 		{name: "a set being deleted does nothing",
 			set: mkSet(3, deleting), pods: []*corev1.Pod{mkPod(0, ready, "B"), mkPod(5, ready, "B")}, want: ""},
 		{name: "rolling update: the highest ordinal first, one at a time",
