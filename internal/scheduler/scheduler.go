@@ -59,6 +59,7 @@ type Scheduler struct {
 
 	bindSem chan struct{}
 	workers sync.WaitGroup // bindings and preemptions in flight
+	claims  claimChanges   // wakes bindings waiting for volumes
 }
 
 // New returns a scheduler talking to the API at cfg and reading it
@@ -102,6 +103,7 @@ func New(cfg *rest.Config, inf *shared.Factory, opts Options) (*Scheduler, error
 	}
 	s.informers.init(inf)
 	s.addHandlers()
+	s.watchClaimChanges()
 	return s, nil
 }
 
@@ -201,10 +203,13 @@ func (s *Scheduler) skip(pod *corev1.Pod) bool {
 }
 
 func (s *Scheduler) bind(ctx context.Context, qp *QueuedPod, assumed *corev1.Pod, cycle int64) {
-	err := s.core.Bind(ctx, &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
-		Target:     corev1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
-	}, metav1.CreateOptions{})
+	err := s.preBindVolumes(ctx, assumed)
+	if err == nil {
+		err = s.core.Bind(ctx, &corev1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
+			Target:     corev1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
+		}, metav1.CreateOptions{})
+	}
 	if err != nil {
 		s.cache.ForgetPod(assumed)
 		if ctx.Err() != nil {
