@@ -50,7 +50,7 @@ var starters = []starter{
 		return func() { c.Run(ctx, 2) }, err
 	}},
 	{[]string{"garbagecollector"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := garbagecollector.New(mc.cfg, 0)
+		c, err := garbagecollector.New(mc.cfg, 0, mc.informers.Existing)
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"podgc"}, func(ctx context.Context, mc *managerContext) (func(), error) {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -85,8 +86,25 @@ func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, tr
 	// Setting a transform fails only on a started informer.
 	_ = inf.SetTransform(transform)
 	s := &shared{SharedIndexInformer: inf, ctx: f.ctx, running: &f.running}
+	if gvks, _, err := client.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+		s.gvr, _ = meta.UnsafeGuessKindToResource(gvks[0])
+	}
 	f.byType[t] = s
 	return s
+}
+
+// Existing returns the informer of resource gvr if one was made, for a
+// reader of any resource (the garbage collector) that would otherwise
+// watch it itself.
+func (f *Factory) Existing(gvr schema.GroupVersionResource) (cache.SharedIndexInformer, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.byType {
+		if s.gvr == gvr {
+			return s, true
+		}
+	}
+	return nil, false
 }
 
 // Group returns the factory's client of gv, for list-watches of For.
@@ -168,6 +186,7 @@ func (f *Factory) StorageClasses() cache.SharedIndexInformer {
 // context ends.
 type shared struct {
 	cache.SharedIndexInformer
+	gvr     schema.GroupVersionResource
 	ctx     context.Context
 	running *sync.WaitGroup
 	once    sync.Once

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
@@ -43,6 +44,18 @@ func TestOneInformerPerKind(t *testing.T) {
 	}
 	if cache.SharedIndexInformer(f.Pods()) == f.Nodes() {
 		t.Error("pods and nodes share an informer")
+	}
+	for _, gvr := range []schema.GroupVersionResource{{Version: "v1", Resource: "pods"}, {Version: "v1", Resource: "nodes"}} {
+		if _, ok := f.Existing(gvr); !ok {
+			t.Errorf("Existing(%v) found no informer", gvr)
+		}
+	}
+	if _, ok := f.Existing(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}); ok {
+		t.Error("Existing found an informer nobody asked for")
+	}
+	f.ReplicaSets()
+	if got, ok := f.Existing(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}); !ok || got != f.ReplicaSets() {
+		t.Error("Existing did not find the ReplicaSets informer")
 	}
 	for _, idx := range []string{cache.NamespaceIndex, ControllerUIDIndex} {
 		if _, ok := f.Pods().GetIndexer().GetIndexers()[idx]; !ok {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
 	"skiff.dev/skiff/internal/client"
@@ -53,11 +54,18 @@ type Controller struct {
 	catalog  *catalog
 	absent   *absentCache
 	monitors map[schema.GroupVersionResource]*monitor
+	// shared gives the process's informer of a resource, when it has one.
+	shared func(schema.GroupVersionResource) (cache.SharedIndexInformer, bool)
 }
 
 // New returns a garbage collector that reaches the API server through
 // cfg and rediscovers resources every period (DefaultPeriod when zero).
-func New(cfg *rest.Config, period time.Duration) (*Controller, error) {
+//
+// shared, when not nil, gives the process's shared informer of a resource,
+// if it has one: the collector then watches through it instead of a
+// metadata informer of its own, and that resource's objects are decoded
+// and held once.
+func New(cfg *rest.Config, period time.Duration, shared func(schema.GroupVersionResource) (cache.SharedIndexInformer, bool)) (*Controller, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
@@ -78,6 +86,7 @@ func New(cfg *rest.Config, period time.Duration) (*Controller, error) {
 		graph:      newGraph(),
 		absent:     newAbsentCache(500),
 		monitors:   map[schema.GroupVersionResource]*monitor{},
+		shared:     shared,
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -14,36 +15,63 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// monitor is the metadata informer of one resource.
+// monitor is the informer of one resource: the process's shared informer
+// when it has one for the resource, else the collector's own metadata
+// informer.
 type monitor struct {
 	info     resourceInfo
 	informer cache.SharedIndexInformer
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// reg is the collector's handler on informer; shared says informer is
+	// not the collector's, so stopping the monitor removes reg instead of
+	// dropping the informer.
+	reg    cache.ResourceEventHandlerRegistration
+	shared bool
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-// newMonitor builds (but does not start) the informer of one resource:
-// metadata only, managedFields stripped, feeding the graph.
-func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
-	ri := c.metadata.Resource(info.GVR)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			return ri.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return ri.Watch(ctx, opts)
-		},
+// synced reports whether the monitor has seen every object of its
+// resource once.
+func (m *monitor) synced() bool { return m.reg.HasSynced() }
+
+// stop ends the monitor's watch of its resource.
+func (m *monitor) stop() {
+	if m.shared {
+		_ = m.informer.RemoveEventHandler(m.reg)
 	}
-	inf := cache.NewSharedIndexInformer(listThenWatch{lw}, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
-	// The graph needs no managedFields; dropping them halves what the
-	// informer keeps.
-	if err := inf.SetTransform(func(obj any) (any, error) {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-			m.ManagedFields = nil
+	m.cancel()
+	<-m.done
+}
+
+// newMonitor builds (but does not start) the informer of one resource,
+// feeding the graph: a shared one, or metadata only with managedFields
+// stripped.
+func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
+	m := &monitor{info: info}
+	if c.shared != nil {
+		m.informer, m.shared = c.shared(info.GVR)
+	}
+	if !m.shared {
+		ri := c.metadata.Resource(info.GVR)
+		lw := &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+				return ri.List(ctx, opts)
+			},
+			WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+				return ri.Watch(ctx, opts)
+			},
 		}
-		return obj, nil
-	}); err != nil {
-		return nil, err
+		m.informer = cache.NewSharedIndexInformer(listThenWatch{lw}, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
+		// The graph needs no managedFields; dropping them halves what the
+		// informer keeps.
+		if err := m.informer.SetTransform(func(obj any) (any, error) {
+			if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+				m.ManagedFields = nil
+			}
+			return obj, nil
+		}); err != nil {
+			return nil, err
+		}
 	}
 	id := func(m metav1.Object) identity {
 		return identity{Resource: info.GVR, APIVersion: info.GVR.GroupVersion().String(), Kind: info.Kind,
@@ -53,31 +81,33 @@ func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
 	// served: rediscover now rather than at the end of the period.
 	crds := info.GVR.GroupResource() == schema.GroupResource{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions"}
 	upsert := func(obj any) {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		if m, err := meta.Accessor(obj); err == nil {
 			c.observe(nodeFor(id(m), m))
 		}
 		if crds {
 			c.askRediscovery()
 		}
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := m.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    upsert,
 		UpdateFunc: func(_, obj any) { upsert(obj) },
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
 			}
-			if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			if m, err := meta.Accessor(obj); err == nil {
 				c.forget(m.GetUID())
 			}
 			if crds {
 				c.askRediscovery()
 			}
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &monitor{info: info, informer: inf}, nil
+	m.reg = reg
+	return m, nil
 }
 
 // listThenWatch makes the reflector list, then watch, instead of one
@@ -198,8 +228,7 @@ func (c *Controller) resync(ctx context.Context) {
 		})
 	}
 	for _, m := range stop {
-		m.cancel()
-		<-m.done
+		m.stop()
 		// Its objects get no more events; each is looked up once, and
 		// those gone (as all are when a CRD was deleted) leave the graph
 		// and free their dependents.
@@ -227,7 +256,7 @@ func (c *Controller) unsynced() []string {
 func (c *Controller) unsyncedLocked() []string {
 	var out []string
 	for gvr, m := range c.monitors {
-		if !m.informer.HasSynced() {
+		if !m.synced() {
 			out = append(out, gvr.String())
 		}
 	}
