@@ -106,3 +106,17 @@ func (s *Scheduler) preBindVolumes(ctx context.Context, pod *corev1.Pod) error {
 		}
 	}
 }
+
+// PersistentVolumes lists every volume for VolumeBinding's check of
+// WaitForFirstConsumer claims that need a static volume; only pods with
+// such claims ask.
+func (v volumeLister) PersistentVolumes() []*corev1.PersistentVolume {
+	objs := v.pvs.List()
+	out := make([]*corev1.PersistentVolume, len(objs))
+	for i, o := range objs {
+		out[i] = o.(*corev1.PersistentVolume)
+	}
+	return out
+}
+
+var _ framework.PersistentVolumeLister = volumeLister{}

@@ -23,8 +23,8 @@
 // DaemonSet pods use), NodePorts, NodeResourcesFit, VolumeRestrictions
 // (GCE PD / EBS / RBD / iSCSI conflicts, ReadWriteOncePod), VolumeBinding
 // (bound claims: the PV's nodeAffinity; unbound WaitForFirstConsumer
-// claims are taken to fit every node, nothing here picks or provisions
-// volumes; unbound Immediate claims reject the pod), VolumeZone,
+// claims: an Available volume on the node, or a class that provisions
+// there; unbound Immediate claims reject the pod), VolumeZone,
 // PodTopologySpread (DoNotSchedule, minDomains, nodeAffinityPolicy and
 // nodeTaintsPolicy, matchLabelKeys), InterPodAffinity (required affinity and
 // anti-affinity both ways, namespaces and namespaceSelector,

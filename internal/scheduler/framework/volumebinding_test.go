@@ -85,3 +85,70 @@ func TestClaimBound(t *testing.T) {
 		}
 	}
 }
+
+// listedVolumes also lists its volumes, as the scheduler's lister does.
+type listedVolumes struct{ volumes }
+
+func (v listedVolumes) PersistentVolumes() []*corev1.PersistentVolume {
+	var out []*corev1.PersistentVolume
+	for _, pv := range v.pvs {
+		out = append(out, pv)
+	}
+	return out
+}
+
+func TestVolumeBindingDelayedClaims(t *testing.T) {
+	wait := storagev1.VolumeBindingWaitForFirstConsumer
+	available := func(class string, mutate ...func(*corev1.PersistentVolume)) func(*corev1.PersistentVolume) {
+		return func(v *corev1.PersistentVolume) {
+			v.Spec.StorageClassName = class
+			v.Status.Phase = corev1.VolumeAvailable
+			for _, m := range mutate {
+				m(v)
+			}
+		}
+	}
+	vols := volumes{
+		pvcs: map[string]*corev1.PersistentVolumeClaim{
+			"default/static":   claim("static", "", "local-storage"),
+			"default/orphaned": claim("orphaned", "", "nowhere-static"),
+			"default/zonal":    claim("zonal", "", "zonal"),
+			"default/anywhere": claim("anywhere", "", "local-path"),
+		},
+		pvs: map[string]*corev1.PersistentVolume{
+			"pv-a": pv("pv-a", pvNodeAffinity(corev1.LabelHostname, "a"), available("local-storage")),
+			"pv-b-taken": pv("pv-b-taken", pvNodeAffinity(corev1.LabelHostname, "b"), available("nowhere-static", func(v *corev1.PersistentVolume) {
+				v.Spec.ClaimRef = &corev1.ObjectReference{Namespace: "default", Name: "someone-else"}
+			})),
+		},
+		classes: map[string]*storagev1.StorageClass{
+			"local-storage":  {ObjectMeta: metav1.ObjectMeta{Name: "local-storage"}, Provisioner: "kubernetes.io/no-provisioner", VolumeBindingMode: &wait},
+			"nowhere-static": {ObjectMeta: metav1.ObjectMeta{Name: "nowhere-static"}, Provisioner: "kubernetes.io/no-provisioner", VolumeBindingMode: &wait},
+			"zonal": {ObjectMeta: metav1.ObjectMeta{Name: "zonal"}, Provisioner: "example.com/zonal", VolumeBindingMode: &wait,
+				AllowedTopologies: []corev1.TopologySelectorTerm{{MatchLabelExpressions: []corev1.TopologySelectorLabelRequirement{
+					{Key: corev1.LabelTopologyZone, Values: []string{"z2", "z9"}}}}}},
+			"local-path": {ObjectMeta: metav1.ObjectMeta{Name: "local-path"}, Provisioner: "rancher.io/local-path", VolumeBindingMode: &wait},
+		},
+	}
+	nodes := []*corev1.Node{node("a", zone("z1")), node("b", zone("z2")), node("c")}
+	conflict := framework.ReasonBindConflict
+	tests := []struct {
+		name   string
+		lister framework.VolumeLister
+		pod    *corev1.Pod
+		want   verdicts
+	}{
+		{"static volume on one node", listedVolumes{vols}, pod("p", usesClaims("static")), verdicts{"a": "", "b": conflict, "c": conflict}},
+		{"static volume claimed by another", listedVolumes{vols}, pod("p", usesClaims("orphaned")), verdicts{"a": conflict, "b": conflict, "c": conflict}},
+		{"no volume list: no static volume anywhere", vols, pod("p", usesClaims("static")), verdicts{"a": conflict, "b": conflict, "c": conflict}},
+		{"allowed topologies", listedVolumes{vols}, pod("p", usesClaims("zonal")), verdicts{"a": conflict, "b": "", "c": conflict}},
+		{"provisioned anywhere", listedVolumes{vols}, pod("p", usesClaims("anywhere")), verdicts{"a": "", "b": "", "c": ""}},
+		{"both claims", listedVolumes{vols}, pod("p", usesClaims("static", "zonal")), verdicts{"a": conflict, "b": conflict, "c": conflict}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := framework.NewSnapshot(snapshot(nodes).NodeInfos(), tt.lister)
+			checkVerdicts(t, framework.FilterAll(newFramework(), tt.pod, snap), tt.want)
+		})
+	}
+}

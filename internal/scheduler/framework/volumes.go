@@ -2,6 +2,7 @@ package framework
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/component-helpers/storage/ephemeral"
+
+	"skiff.dev/skiff/internal/controller/volume/binder"
 )
 
 // Reasons of the volume filters, verbatim from kube-scheduler.
@@ -19,7 +22,19 @@ const (
 	ReasonDiskConflict         = "node(s) had no available disk"
 	ReasonReadWriteOncePod     = "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
 	ReasonUnboundImmediatePVCs = "pod has unbound immediate PersistentVolumeClaims"
+	ReasonBindConflict         = "node(s) didn't find available persistent volumes to bind"
 )
+
+// PersistentVolumeLister, when the VolumeLister given to NewSnapshot also
+// implements it, lists every volume, so that VolumeBinding can tell on
+// which nodes a WaitForFirstConsumer claim of a class that cannot
+// provision everywhere finds a volume. The caller must not modify them.
+type PersistentVolumeLister interface {
+	PersistentVolumes() []*corev1.PersistentVolume
+}
+
+// noProvisioner is the provisioner of classes of static volumes only.
+const noProvisioner = "kubernetes.io/no-provisioner"
 
 // volumeState is what the volume filters' PreFilters found about the pod's
 // claims.
@@ -28,6 +43,16 @@ type volumeState struct {
 	bound []*corev1.PersistentVolume
 	// zones are the bound PVs' zone and region labels, as value sets.
 	zones []pvTopology
+	// delayed are the unbound WaitForFirstConsumer claims that cannot be
+	// provisioned on every node, and volumes every volume (to find a
+	// static one on the node).
+	delayed []delayedClaim
+	volumes []*corev1.PersistentVolume
+}
+
+type delayedClaim struct {
+	pvc   *corev1.PersistentVolumeClaim
+	class *storagev1.StorageClass
 }
 
 // rwopState is VolumeRestrictions' PreFilter state: the pod's
@@ -110,12 +135,15 @@ func delayBinding(cs *cycleState, pvc *corev1.PersistentVolumeClaim) (bool, erro
 	return class.VolumeBindingMode != nil && *class.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer, nil
 }
 
-// volumeBindingPlugin is VolumeBinding for claims that are already bound:
-// the node must satisfy each bound PV's nodeAffinity. A claim counts as
-// bound once spec.volumeName is set. Unbound claims of a
-// WaitForFirstConsumer class are taken to fit every node (nothing here
-// matches or provisions volumes); other unbound claims reject the pod until
-// bound, as upstream.
+// volumeBindingPlugin is VolumeBinding: the node must satisfy each bound
+// PV's nodeAffinity (a claim counts as bound once spec.volumeName is set),
+// and each unbound claim of a WaitForFirstConsumer class must find on the
+// node an Available volume the binder would match to it, or else its class
+// must be able to provision there (a provisioner other than
+// kubernetes.io/no-provisioner whose allowedTopologies admit the node).
+// Other unbound claims reject the pod until bound, as upstream. Which
+// volume a claim gets is the binder's choice once the scheduler's PreBind
+// has named the node (see DelayedClaims); storage capacity is not checked.
 type volumeBindingPlugin struct{}
 
 func (volumeBindingPlugin) Name() string { return VolumeBindingName }
@@ -141,8 +169,39 @@ func (volumeBindingPlugin) preFilter(cs *cycleState) (bool, *Status) {
 		if !delay {
 			return false, NewStatus(UnschedulableAndUnresolvable, ReasonUnboundImmediatePVCs)
 		}
+		if class := cs.snap.volumes.StorageClass(claimClass(pvc)); class.Provisioner == noProvisioner || len(class.AllowedTopologies) > 0 {
+			s.delayed = append(s.delayed, delayedClaim{pvc, class})
+		}
 	}
-	return len(s.bound) == 0, nil
+	if len(s.delayed) > 0 {
+		if l, ok := cs.snap.volumes.(PersistentVolumeLister); ok {
+			s.volumes = l.PersistentVolumes()
+		}
+	}
+	return len(s.bound) == 0 && len(s.delayed) == 0, nil
+}
+
+// provisionableOn reports whether class can make a volume for node.
+func provisionableOn(class *storagev1.StorageClass, node *corev1.Node) bool {
+	if class.Provisioner == noProvisioner {
+		return false
+	}
+	if len(class.AllowedTopologies) == 0 {
+		return true
+	}
+	for _, term := range class.AllowedTopologies {
+		fits := true
+		for _, e := range term.MatchLabelExpressions {
+			if v, ok := node.Labels[e.Key]; !ok || !slices.Contains(e.Values, v) {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			return true
+		}
+	}
+	return false
 }
 
 func (volumeBindingPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
@@ -157,6 +216,11 @@ func (volumeBindingPlugin) filter(cs *cycleState, ni *NodeInfo) *Status {
 		}
 		if ok, err := nodeaffinity.NewLazyErrorNodeSelector(pv.Spec.NodeAffinity.Required).Match(ni.Node()); !ok || err != nil {
 			reasons = appendOnce(reasons, ReasonVolumeNodeConflict)
+		}
+	}
+	for _, d := range cs.volumes.delayed {
+		if !provisionableOn(d.class, ni.Node()) && binder.FindBestMatch(d.pvc, cs.volumes.volumes, true, ni.Node()) == nil {
+			reasons = appendOnce(reasons, ReasonBindConflict)
 		}
 	}
 	if len(reasons) > 0 {
