@@ -3,7 +3,8 @@
 // (API server, scheduler and controllers on the embedded store) on a free
 // loopback port and a `skiff node --runtime simulated --count N` agent
 // beside it (or, with -embedded-nodes, `skiff up --nodes N` in one
-// process), waits for the N nodes, then
+// process), for more than 256 nodes with a --cluster-cidr wide enough to
+// give each a /24, waits for the N nodes, then
 //
 //  1. creates -deployments Deployments of -replicas replicas each
 //     (RollingUpdate, upstream's defaults of 25% surge and unavailable)
@@ -54,6 +55,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/bits"
 	"net"
 	"os"
 	"os/signal"
@@ -167,7 +169,8 @@ func run(ctx context.Context) (err error) {
 	if *embedded {
 		upNodes = *nodes
 	}
-	srv, err := skiffproc.Start(ctx, bin, tmp, append([]string{"--nodes", fmt.Sprint(upNodes)}, strings.Fields(*skiffArgs)...)...)
+	upArgs := append([]string{"--nodes", fmt.Sprint(upNodes)}, clusterCIDRArgs(*nodes)...)
+	srv, err := skiffproc.Start(ctx, bin, tmp, append(upArgs, strings.Fields(*skiffArgs)...)...)
 	if err != nil {
 		return err
 	}
@@ -358,6 +361,19 @@ func run(ctx context.Context) (err error) {
 	stopInformers()
 	printReport(&r, srv, agent)
 	return nil
+}
+
+// clusterCIDRArgs widens --cluster-cidr for more nodes than the default
+// (10.42.0.0/16 in /24s: 256 nodes), as a cluster that size would be
+// set up, so that the nodeipam controller has a pod CIDR for every node.
+// 10.128.0.0 is aligned for any prefix from /9 and clear of the Service
+// range (10.43.0.0/16).
+func clusterCIDRArgs(nodes int) []string {
+	if nodes <= 256 {
+		return nil
+	}
+	n := bits.Len(uint(nodes - 1))
+	return []string{"--cluster-cidr", fmt.Sprintf("10.128.0.0/%d", max(24-n, 9))}
 }
 
 func phaseName(p int) string {
