@@ -6,15 +6,26 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/client-go/rest"
 
+	"skiff.dev/skiff/internal/controller/cronjob"
+	"skiff.dev/skiff/internal/controller/daemonset"
+	"skiff.dev/skiff/internal/controller/disruption"
 	"skiff.dev/skiff/internal/controller/endpoints"
 	"skiff.dev/skiff/internal/controller/garbagecollector"
 	"skiff.dev/skiff/internal/controller/job"
 	"skiff.dev/skiff/internal/controller/namespace"
+	"skiff.dev/skiff/internal/controller/nodeipam"
+	"skiff.dev/skiff/internal/controller/nodelifecycle"
+	"skiff.dev/skiff/internal/controller/podautoscaler"
 	"skiff.dev/skiff/internal/controller/podgc"
+	"skiff.dev/skiff/internal/controller/resourcequota"
 	"skiff.dev/skiff/internal/controller/serviceaccount"
+	"skiff.dev/skiff/internal/controller/statefulset"
+	"skiff.dev/skiff/internal/controller/ttlafterfinished"
+	"skiff.dev/skiff/internal/controller/volume"
 	"skiff.dev/skiff/internal/informers"
 )
 
@@ -28,6 +39,13 @@ type managerContext struct {
 	// informers are the process's shared informers: a controller takes
 	// its informers from here, so each kind is watched and held once.
 	informers *informers.Factory
+	// The node controllers' settings.
+	nodeLifecycle     nodelifecycle.Options
+	allocateNodeCIDRs bool
+	nodeIPAM          nodeipam.Options
+	// The resourcequota and horizontalpodautoscaling settings.
+	quotaSyncPeriod time.Duration
+	hpa             podautoscaler.Options
 }
 
 // starter builds one or more controllers and returns the function that
@@ -66,8 +84,58 @@ var starters = []starter{
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"job"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := job.New(mc.cfg)
+		c, err := job.New(mc.cfg, job.WithInformers(mc.informers.Pods(), mc.informers.Jobs()))
 		return func() { c.Run(ctx, 5) }, err
+	}},
+	{[]string{"statefulset"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := statefulset.New(mc.cfg, statefulset.Informers{Pods: mc.informers.Pods(), Claims: mc.informers.PersistentVolumeClaims()})
+		return func() { c.Run(ctx, 5) }, err
+	}},
+	{[]string{"daemonset"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := daemonset.New(mc.cfg, daemonset.WithInformers(mc.informers.Pods(), mc.informers.Nodes()))
+		return func() { c.Run(ctx, 2) }, err
+	}},
+	{[]string{"cronjob"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := cronjob.New(mc.cfg, cronjob.WithJobInformer(mc.informers.Jobs()))
+		return func() { c.Run(ctx, 5) }, err
+	}},
+	{[]string{"ttl-after-finished"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := ttlafterfinished.New(mc.cfg, ttlafterfinished.WithJobInformer(mc.informers.Jobs()))
+		return func() { c.Run(ctx, 5) }, err
+	}},
+	{[]string{"resourcequota"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := resourcequota.New(mc.cfg, mc.quotaSyncPeriod, mc.informers)
+		return func() { c.Run(ctx, 5) }, err
+	}},
+	{[]string{"disruption"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := disruption.New(mc.cfg, disruption.Informers{
+			Pods: mc.informers.Pods(), PDBs: mc.informers.PodDisruptionBudgets(), ReplicaSets: mc.informers.ReplicaSets(),
+		})
+		return func() { c.Run(ctx, 2) }, err
+	}},
+	{[]string{"horizontalpodautoscaling"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := podautoscaler.New(mc.cfg, mc.hpa)
+		return func() { c.Run(ctx, 5) }, err
+	}},
+	{[]string{"nodelifecycle", "taint-eviction-controller"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		opts := mc.nodeLifecycle
+		opts.Lifecycle, opts.Eviction = mc.on["nodelifecycle"], mc.on["taint-eviction-controller"]
+		c, err := nodelifecycle.New(mc.cfg, opts, nodelifecycle.Informers{Pods: mc.informers.Pods(), Nodes: mc.informers.Nodes()})
+		return func() { c.Run(ctx) }, err
+	}},
+	{[]string{"nodeipam"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		if !mc.allocateNodeCIDRs {
+			return func() {}, nil // as kube-controller-manager without --allocate-node-cidrs
+		}
+		c, err := nodeipam.New(mc.cfg, mc.nodeIPAM, mc.informers.Nodes())
+		return func() { c.Run(ctx, 2) }, err
+	}},
+	{[]string{"persistentvolume-binder", localPathProvisioner, "pvc-protection", "pv-protection"}, func(ctx context.Context, mc *managerContext) (func(), error) {
+		c, err := volume.New(mc.informers, volume.Options{
+			Binder: mc.on["persistentvolume-binder"], Provisioner: mc.on[localPathProvisioner],
+			PVCProtection: mc.on["pvc-protection"], PVProtection: mc.on["pv-protection"],
+		})
+		return func() { c.Run(ctx, 2) }, err
 	}},
 }
 
