@@ -369,8 +369,7 @@ func (s *Store) updateOnce(ctx context.Context, ns, name string, rev storage.Rev
 	}
 	// An update that changes nothing writes nothing: the resource version
 	// stays, and no watch event is sent.
-	keepManagedFieldsTimes(obj, old)
-	if apiequality.Semantic.DeepEqual(obj, old) {
+	if unchanged(obj, old) {
 		return old, false, nil
 	}
 	if opts.DryRun {
@@ -609,24 +608,26 @@ func (s *Store) conflict(name, msg string) error {
 	return apierrors.NewConflict(s.Resource.GVR.GroupResource(), name, errors.New(msg))
 }
 
-// keepManagedFieldsTimes gives obj old's managed-fields times when they
-// are all that differ, as upstream does: re-applying a manifest whose
-// atomic lists or maps hold defaulted fields (ports' protocol, an env
+// unchanged reports whether obj is old, give or take the times of their
+// managed-fields entries: as upstream, an update that changes nothing but
+// those times changes nothing. Re-applying a manifest whose atomic lists
+// or maps hold defaulted fields (ports' protocol, an env
 // resourceFieldRef's divisor) replaces them and has them defaulted again,
 // a change that undoes itself but would stamp the manager's entry with a
-// new time, and so write.
-func keepManagedFieldsTimes(obj, old runtime.Object) {
+// new time, and so write. One comparison of the objects, with obj given
+// old's times while it runs: it is most of a small update's cost.
+func unchanged(obj, old runtime.Object) bool {
 	m, err := meta.Accessor(obj)
 	if err != nil {
-		return
+		return apiequality.Semantic.DeepEqual(obj, old)
 	}
 	om, err := meta.Accessor(old)
 	if err != nil {
-		return
+		return apiequality.Semantic.DeepEqual(obj, old)
 	}
 	now, before := m.GetManagedFields(), om.GetManagedFields()
 	if len(now) == 0 || len(now) != len(before) {
-		return
+		return apiequality.Semantic.DeepEqual(obj, old)
 	}
 	kept := make([]metav1.ManagedFieldsEntry, len(now))
 	for i := range now {
@@ -634,7 +635,9 @@ func keepManagedFieldsTimes(obj, old runtime.Object) {
 		kept[i].Time = before[i].Time
 	}
 	m.SetManagedFields(kept)
-	if !apiequality.Semantic.DeepEqual(obj, old) {
-		m.SetManagedFields(now)
+	if apiequality.Semantic.DeepEqual(obj, old) {
+		return true
 	}
+	m.SetManagedFields(now)
+	return false
 }

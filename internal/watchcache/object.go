@@ -68,7 +68,9 @@ func (o *CachedObject) CacheEncode(id runtime.Identifier, encode func(runtime.Ob
 		// (the interface asks for that too).
 		var buf bytes.Buffer
 		enc.err = encode(obj.DeepCopyObject(), &buf)
-		enc.data = buf.Bytes()
+		// Kept as long as the object is cached: without the slack a
+		// growing buffer leaves (up to half of it).
+		enc.data = bytes.Clone(buf.Bytes())
 	})
 	if enc.err != nil {
 		return enc.err
