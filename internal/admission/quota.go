@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -42,9 +43,10 @@ func (p ResourceQuota) Validate(ctx context.Context, a *Attributes) error {
 	if err != nil || len(objs) == 0 {
 		return err
 	}
-	delta := rquota.Usage(a.Resource, a.Object, a.Operation == Create)
+	now := time.Now()
+	delta := rquota.Usage(a.Resource, a.Object, a.Operation == Create, now)
 	if a.OldObject != nil {
-		rquota.Subtract(delta, rquota.Usage(a.Resource, a.OldObject, false))
+		rquota.Subtract(delta, rquota.Usage(a.Resource, a.OldObject, false, now))
 	}
 	quotas := make([]*corev1.ResourceQuota, len(objs))
 	for i, o := range objs {
@@ -72,7 +74,7 @@ func (p ResourceQuota) Validate(ctx context.Context, a *Attributes) error {
 		slices.Sort(bounded)
 		// An update's old object is among those counted, as it is in
 		// status.used: the delta is what the update adds.
-		used, err := rquota.Used(ctx, p.Reader, q, a.Namespace, bounded)
+		used, err := rquota.Used(ctx, p.Reader, q, a.Namespace, bounded, now)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -69,9 +70,9 @@ func Resources(names []corev1.ResourceName) []schema.GroupResource {
 }
 
 // Used is what the objects now in namespace ns use of names, counting
-// only those q's scopes select. Every name has an entry, zero when
-// nothing uses it or its resource is not served.
-func Used(ctx context.Context, r Reader, q *corev1.ResourceQuota, ns string, names []corev1.ResourceName) (corev1.ResourceList, error) {
+// only those q's scopes select, at time now. Every name has an entry,
+// zero when nothing uses it or its resource is not served.
+func Used(ctx context.Context, r Reader, q *corev1.ResourceQuota, ns string, names []corev1.ResourceName, now time.Time) (corev1.ResourceList, error) {
 	used := corev1.ResourceList{}
 	for _, gr := range Resources(names) {
 		gvr, ok := r.Served(gr)
@@ -84,7 +85,7 @@ func Used(ctx context.Context, r Reader, q *corev1.ResourceQuota, ns string, nam
 		}
 		for _, o := range objs {
 			if Matches(q, gr, o) {
-				Add(used, Usage(gr, o, true))
+				Add(used, Usage(gr, o, true, now))
 			}
 		}
 	}
@@ -99,9 +100,10 @@ func Used(ctx context.Context, r Reader, q *corev1.ResourceQuota, ns string, nam
 	return out, nil
 }
 
-// Usage is what obj of resource gr counts against quotas; created adds
-// its count ("pods", "count/pods", ...), which an update does not change.
-func Usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.ResourceList {
+// Usage is what obj of resource gr counts against quotas at time now;
+// created adds its count ("pods", "count/pods", ...), which an update
+// does not change.
+func Usage(gr schema.GroupResource, obj runtime.Object, created bool, now time.Time) corev1.ResourceList {
 	u := corev1.ResourceList{}
 	one := resource.MustParse("1")
 	if created {
@@ -110,7 +112,7 @@ func Usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.Res
 			count += "." + gr.Group
 		}
 		u[corev1.ResourceName(count)] = one
-		if Terminal(obj) {
+		if pod, ok := obj.(*corev1.Pod); ok && !Charged(pod, now) {
 			// Still stored, so still an object to count; but a pod
 			// that has finished uses no pod slot and no compute.
 			return u
@@ -124,7 +126,7 @@ func Usage(gr schema.GroupResource, obj runtime.Object, created bool) corev1.Res
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		if !Terminal(o) {
+		if Charged(o, now) {
 			podUsage(u, o)
 		}
 	case *corev1.Service:
@@ -183,10 +185,24 @@ func podUsage(u corev1.ResourceList, pod *corev1.Pod) {
 	}
 }
 
-// Terminal: obj is a pod that has finished.
-func Terminal(obj runtime.Object) bool {
-	pod, ok := obj.(*corev1.Pod)
-	return ok && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed)
+// Charged: pod uses a pod slot and its compute at time now. A finished
+// pod does not, nor, as upstream, one still there past the end of its
+// deletion grace period: the pods of a lost node must not keep their
+// replacements out.
+func Charged(pod *corev1.Pod, now time.Time) bool {
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false
+	}
+	end, ok := GraceEnd(pod)
+	return !ok || !now.After(end)
+}
+
+// GraceEnd is when a pod being deleted stops being charged.
+func GraceEnd(pod *corev1.Pod) (time.Time, bool) {
+	if pod.DeletionTimestamp == nil || pod.DeletionGracePeriodSeconds == nil {
+		return time.Time{}, false
+	}
+	return pod.DeletionTimestamp.Add(time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second), true
 }
 
 // Scoped: q has scopes or a scope selector, so it counts only pods.

@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -49,6 +50,14 @@ func TestUsed(t *testing.T) {
 			pod("batch", rl("cpu", "1"), nil, func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = &five }),
 			pod("idle", nil, nil, func(p *corev1.Pod) { p.Spec.PriorityClassName = "low" }),
 			pod("done", rl("cpu", "4"), nil, func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }),
+			// Past its deletion grace period: a lost node's pod.
+			pod("stuck", rl("cpu", "4"), nil, func(p *corev1.Pod) {
+				p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &metav1.Time{Time: now.Add(-time.Minute)}, ptr(int64(30))
+			}),
+			// Still within it.
+			pod("going", rl("cpu", "2"), nil, func(p *corev1.Pod) {
+				p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &metav1.Time{Time: now.Add(-10 * time.Second)}, ptr(int64(30))
+			}),
 		},
 		Services: {
 			&corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP}},
@@ -71,12 +80,12 @@ func TestUsed(t *testing.T) {
 		name: "object counts",
 		q: corev1.ResourceQuotaSpec{Hard: rl("pods", "10", "count/pods", "10", "services", "5", "services.loadbalancers", "1",
 			"services.nodeports", "9", "configmaps", "9", "count/deployments.apps", "3", "count/widgets.example.com", "3", "secrets", "1")},
-		want: rl("pods", "3", "count/pods", "4", "services", "2", "services.loadbalancers", "1", "services.nodeports", "2",
+		want: rl("pods", "4", "count/pods", "6", "services", "2", "services.loadbalancers", "1", "services.nodeports", "2",
 			"configmaps", "2", "count/deployments.apps", "1", "count/widgets.example.com", "0", "secrets", "0"),
 	}, {
 		name: "compute, finished pods left out",
 		q:    corev1.ResourceQuotaSpec{Hard: rl("requests.cpu", "8", "cpu", "8", "limits.cpu", "8", "requests.memory", "1Gi", "limits.memory", "1Gi", "memory", "1Gi")},
-		want: rl("requests.cpu", "1250m", "cpu", "1250m", "limits.cpu", "500m", "requests.memory", "64Mi", "limits.memory", "128Mi", "memory", "64Mi"),
+		want: rl("requests.cpu", "3250m", "cpu", "3250m", "limits.cpu", "500m", "requests.memory", "64Mi", "limits.memory", "128Mi", "memory", "64Mi"),
 	}, {
 		name: "storage by class",
 		q: corev1.ResourceQuotaSpec{Hard: rl("requests.storage", "10Gi", "persistentvolumeclaims", "5",
@@ -95,7 +104,7 @@ func TestUsed(t *testing.T) {
 	}, {
 		name: "not best effort",
 		q:    corev1.ResourceQuotaSpec{Hard: rl("pods", "9"), Scopes: []corev1.ResourceQuotaScope{corev1.ResourceQuotaScopeNotBestEffort}},
-		want: rl("pods", "2"),
+		want: rl("pods", "3"),
 	}, {
 		name: "priority class selector",
 		q: corev1.ResourceQuotaSpec{Hard: rl("pods", "9", "services", "9"), ScopeSelector: &corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{{
@@ -109,7 +118,7 @@ func TestUsed(t *testing.T) {
 			for n := range tt.q.Hard {
 				names = append(names, n)
 			}
-			got, err := Used(context.Background(), objs, q, "ns", names)
+			got, err := Used(context.Background(), objs, q, "ns", names, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,3 +130,5 @@ func TestUsed(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

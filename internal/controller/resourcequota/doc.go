@@ -13,6 +13,7 @@
 // included). A monitor no quota needs any more is stopped at the next
 // resync, so a cluster without quotas pays for one informer of quotas.
 //
-// Left out from upstream: a pod being deleted keeps counting until it is
-// gone (upstream stops counting it once its grace period has passed).
+// As upstream, a pod still there past the end of its deletion grace
+// period (its node lost) counts only as an object; the quota is looked at
+// again when that time comes, since no event marks it.
 package resourcequota

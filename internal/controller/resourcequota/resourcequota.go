@@ -147,12 +147,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			return nil
 		}
 	}
-	used, err := quota.Used(ctx, r, q, q.Namespace, names)
+	now := time.Now()
+	used, err := quota.Used(ctx, r, q, q.Namespace, names, now)
 	if err != nil {
 		return err
 	}
 	if r.unserved {
 		c.queue.AddAfter(key, rediscoverAfter)
+	}
+	if next, ok := c.nextGraceEnd(q.Namespace, names, now); ok {
+		// A pod past its deletion grace period stops being charged
+		// with no event to say so.
+		c.queue.AddAfter(key, next.Sub(now)+time.Second)
 	}
 	if quota.Equal(q.Status.Hard, q.Spec.Hard) && quota.Equal(q.Status.Used, used) {
 		return nil
@@ -170,6 +176,24 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return nil
 	}
 	return err
+}
+
+// nextGraceEnd is the first time after now when a pod of ns being
+// deleted stops being charged, if names count pods at all.
+func (c *Controller) nextGraceEnd(ns string, names []corev1.ResourceName, now time.Time) (time.Time, bool) {
+	m := c.monitors.get(quota.Pods)
+	if m == nil || !slices.Contains(quota.Resources(names), quota.Pods) {
+		return time.Time{}, false
+	}
+	objs, _ := m.informer.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
+	var next time.Time
+	for _, o := range objs {
+		end, ok := quota.GraceEnd(o.(*corev1.Pod))
+		if ok && end.After(now) && (next.IsZero() || end.Before(next)) {
+			next = end
+		}
+	}
+	return next, !next.IsZero()
 }
 
 // trim keeps what quotas need of a ResourceQuota: everything but the
@@ -418,7 +442,8 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(runtime.Object)
 			n, ok2 := cur.(runtime.Object)
-			if ok1 && ok2 && !quota.Equal(quota.Usage(gr, o, true), quota.Usage(gr, n, true)) {
+			now := time.Now()
+			if ok1 && ok2 && !quota.Equal(quota.Usage(gr, o, true, now), quota.Usage(gr, n, true, now)) {
 				c.enqueueNamespace(nsOf(cur))
 			}
 		},
@@ -490,7 +515,7 @@ func slimPod(obj any) (any, error) {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
-			DeletionTimestamp: p.DeletionTimestamp,
+			DeletionTimestamp: p.DeletionTimestamp, DeletionGracePeriodSeconds: p.DeletionGracePeriodSeconds,
 		},
 		Spec: corev1.PodSpec{
 			Containers: slim(p.Spec.Containers), InitContainers: slim(p.Spec.InitContainers),

@@ -2,6 +2,7 @@ package resourcequota
 
 import (
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -40,7 +41,7 @@ func TestSlimPodKeepsUsageAndScopes(t *testing.T) {
 	}
 	obj, _ := slimPod(full.DeepCopy())
 	slim := obj.(*corev1.Pod)
-	if got, want := quota.Usage(quota.Pods, slim, true), quota.Usage(quota.Pods, full, true); !quota.Equal(got, want) {
+	if got, want := quota.Usage(quota.Pods, slim, true, time.Now()), quota.Usage(quota.Pods, full, true, time.Now()); !quota.Equal(got, want) {
 		t.Errorf("slim usage %v, full %v", got, want)
 	}
 	for _, s := range []corev1.ResourceQuotaScope{
