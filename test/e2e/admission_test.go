@@ -298,7 +298,9 @@ globalDefault: true
 // claim protection finalizer and the new node's not-ready taint.
 func TestAdmissionDefaultClasses(t *testing.T) {
 	t.Parallel()
-	s := startSkiff(t)
+	// Without the built-in local-path class, the default made here is the
+	// only one (created in the same second, local-path would win by name).
+	s := startSkiff(t, "--controllers", "*,-local-path-provisioner")
 	applyStdin(t, s, `apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
