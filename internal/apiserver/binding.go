@@ -81,6 +81,10 @@ func (h *resourceHandler) serveBinding(w http.ResponseWriter, r *http.Request) e
 			pod.Annotations[k] = v
 		}
 		setPodScheduled(pod)
+		// A bound pod's nomination is spent: kube-apiserver clears it
+		// at binding (ClearingNominatedNodeNameAfterBinding, on by
+		// default since 1.35), whoever set it.
+		pod.Status.NominatedNodeName = ""
 		pod.ResourceVersion = "" // a binding is applied to the newest pod
 		return pod, nil
 	}, false, opts)

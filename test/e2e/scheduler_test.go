@@ -265,6 +265,11 @@ value: 1000
 	if node := waitScheduled(t, s, "preemptor"); node != "skiff-node-0" {
 		t.Fatalf("preemptor on %q", node)
 	}
+	// The binding clears the nomination, as kube-apiserver's does
+	// (ClearingNominatedNodeNameAfterBinding).
+	if got := podField(s, "preemptor", "{.status.nominatedNodeName}"); got != "" {
+		t.Errorf("bound preemptor still nominated to %q", got)
+	}
 	eventually(t, "victim gone", func() (bool, string) {
 		uid := podField(s, "victim", "{.metadata.uid}")
 		return uid != victimUID, "victim still there"
