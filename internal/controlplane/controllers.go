@@ -88,7 +88,7 @@ var starters = []starter{
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"statefulset"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := statefulset.New(mc.cfg, statefulset.Informers{Pods: mc.informers.Pods(), Claims: mc.informers.PersistentVolumeClaims()})
+		c, err := statefulset.New(mc.cfg, statefulset.SharedInformers(mc.informers))
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"daemonset"}, func(ctx context.Context, mc *managerContext) (func(), error) {
