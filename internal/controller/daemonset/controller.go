@@ -24,6 +24,7 @@ import (
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 const (
@@ -75,6 +76,21 @@ func WithInformers(pods, nodes cache.SharedIndexInformer) Option {
 	return func(c *Controller) { c.pods, c.nodes = pods, nodes }
 }
 
+// SharedInformers makes the controller read pods, nodes, DaemonSets and
+// ControllerRevisions from the process's shared informers, so each is
+// watched and held once for every controller that reads it (the
+// StatefulSet controller's revisions, the garbage collector's owners).
+func SharedInformers(f *informers.Factory) Option {
+	return func(c *Controller) {
+		apps := f.Group(appsv1.SchemeGroupVersion)
+		c.pods, c.nodes = f.Pods(), f.Nodes()
+		c.dsets = f.For(&appsv1.DaemonSet{}, func() cache.ListerWatcher { return client.ListWatch(apps.DaemonSets(""), nil) })
+		c.revs = f.For(&appsv1.ControllerRevision{}, func() cache.ListerWatcher {
+			return client.ListWatch(apps.ControllerRevisions(""), nil)
+		})
+	}
+}
+
 // New returns the DaemonSet controller over cfg.
 func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	core, err := client.NewCore(cfg)
@@ -102,11 +118,15 @@ func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 		c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
 		own[c.nodes] = trimNode
 	}
-	c.dsets = cache.NewSharedIndexInformer(client.ListWatch(apps.DaemonSets(""), nil), &appsv1.DaemonSet{}, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	own[c.dsets] = trimObject
-	c.revs = cache.NewSharedIndexInformer(client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, 0, indexers)
-	own[c.revs] = replicaset.DropManagedFields
+	if c.dsets == nil {
+		c.dsets = cache.NewSharedIndexInformer(client.ListWatch(apps.DaemonSets(""), nil), &appsv1.DaemonSet{}, 0,
+			cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+		own[c.dsets] = trimObject
+	}
+	if c.revs == nil {
+		c.revs = cache.NewSharedIndexInformer(client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, 0, indexers)
+		own[c.revs] = replicaset.DropManagedFields
+	}
 	for inf, transform := range own {
 		if err := inf.SetTransform(transform); err != nil {
 			return nil, err

@@ -52,8 +52,9 @@
 // observedGeneration and collisionCount, written only when they change;
 // `kubectl rollout status daemonset/x` reads them.
 //
-// Informer caches are never modified. Pods and nodes come from the
-// process's shared informers when it has them (WithInformers); on its own
+// Informer caches are never modified. Pods, nodes, DaemonSets and
+// ControllerRevisions come from the process's shared informers when it
+// has them (SharedInformers; WithInformers for pods and nodes); on its own
 // the controller keeps of pods other controllers own only their identity,
 // and of nodes no status.
 package daemonset
