@@ -92,7 +92,7 @@ var starters = []starter{
 		return func() { c.Run(ctx, 5) }, err
 	}},
 	{[]string{"daemonset"}, func(ctx context.Context, mc *managerContext) (func(), error) {
-		c, err := daemonset.New(mc.cfg, daemonset.WithInformers(mc.informers.Pods(), mc.informers.Nodes()))
+		c, err := daemonset.New(mc.cfg, daemonset.SharedInformers(mc.informers))
 		return func() { c.Run(ctx, 2) }, err
 	}},
 	{[]string{"cronjob"}, func(ctx context.Context, mc *managerContext) (func(), error) {
