@@ -132,7 +132,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	t0 := time.Now()
-	srv, err := skiffproc.Start(ctx, bin, tmp, "--nodes", fmt.Sprint(*nodes))
+	srv, err := skiffproc.Start(ctx, bin, tmp, append([]string{"--nodes", fmt.Sprint(*nodes)}, skiffproc.ClusterCIDRArgs(*nodes)...)...)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,4 +150,18 @@ func LoadAvg() string {
 	var a, b5, c float64
 	fmt.Sscanf(string(b), "%f %f %f", &a, &b5, &c)
 	return fmt.Sprintf("%.2f %.2f %.2f", a, b5, c)
+}
+
+// ClusterCIDRArgs are the `skiff up` flags for a cluster of nodes nodes:
+// beyond the default --cluster-cidr (10.42.0.0/16 in /24s: 256 nodes), a
+// range wide enough for a /24 each, as a cluster that size would be set
+// up, so that the nodeipam controller has a pod CIDR for every node.
+// 10.128.0.0 is aligned for any prefix from /9 and clear of the Service
+// range (10.43.0.0/16).
+func ClusterCIDRArgs(nodes int) []string {
+	if nodes <= 256 {
+		return nil
+	}
+	n := bits.Len(uint(nodes - 1))
+	return []string{"--cluster-cidr", fmt.Sprintf("10.128.0.0/%d", max(24-n, 9))}
 }
