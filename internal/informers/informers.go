@@ -51,7 +51,7 @@ type Factory struct {
 	mu     sync.Mutex // guards byType; held while an informer is made
 	byType map[reflect.Type]*shared
 	// running counts the informers started, for Wait.
-	running sync.WaitGroup
+	running  sync.WaitGroup
 	groupsMu sync.Mutex // guards groups; list-watches made under mu take it
 	groups   map[schema.GroupVersion]*client.Group
 }

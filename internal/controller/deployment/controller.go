@@ -24,8 +24,8 @@ import (
 
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
-	"skiff.dev/skiff/internal/informers"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // DeploymentKind is the kind of the owner references it sets.

@@ -151,7 +151,6 @@ func trimMeta(obj any) (any, error) {
 	return obj, nil
 }
 
-
 func (c *Controller) enqueue(key string) {
 	if c.doEndpoints {
 		c.queue.Add(endpointsPrefix + key)
