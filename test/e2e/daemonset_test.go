@@ -112,6 +112,18 @@ func TestDaemonSet(t *testing.T) {
 		t.Errorf("pod %s has no %s label: %v", p.Name, appsv1.DefaultDaemonSetUniqueLabelKey, p.Labels)
 	}
 
+	eventually(t, "SuccessfulCreate events on the DaemonSet", func() (bool, string) {
+		var l corev1.EventList
+		getJSON(t, s, &l, "events", "--field-selector", "involvedObject.kind=DaemonSet,involvedObject.name=agent")
+		n := 0
+		for _, e := range l.Items {
+			if e.Reason == "SuccessfulCreate" && e.Source.Component == "daemonset-controller" && strings.HasPrefix(e.Message, "Created pod: agent-") {
+				n += int(max(e.Count, 1))
+			}
+		}
+		return n == 2, fmt.Sprintf("%d creations in %+v", n, l.Items)
+	})
+
 	// A node that joins gets the daemon.
 	out := startNodeAgent(t, "--runtime", "simulated", "--kubeconfig", s.Kubeconfig, "--count", "1", "--name-prefix", "extra")
 	waitNodeReady(t, s, "extra-0")
