@@ -384,7 +384,7 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 		}
 		return fmt.Errorf("constructing revisions of DaemonSet %s: %w", k, err)
 	}
-	rev := RevisionOf(ds, cur.Labels[historyHashLabel])
+	rev := RevisionOf(ds, revisionHash(cur))
 	pods, err := c.claimPods(ctx, ds, sel)
 	if err != nil {
 		return err
