@@ -55,7 +55,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/bits"
 	"net"
 	"os"
 	"os/signal"
@@ -169,7 +168,7 @@ func run(ctx context.Context) (err error) {
 	if *embedded {
 		upNodes = *nodes
 	}
-	upArgs := append([]string{"--nodes", fmt.Sprint(upNodes)}, clusterCIDRArgs(*nodes)...)
+	upArgs := append([]string{"--nodes", fmt.Sprint(upNodes)}, skiffproc.ClusterCIDRArgs(*nodes)...)
 	srv, err := skiffproc.Start(ctx, bin, tmp, append(upArgs, strings.Fields(*skiffArgs)...)...)
 	if err != nil {
 		return err
@@ -361,19 +360,6 @@ func run(ctx context.Context) (err error) {
 	stopInformers()
 	printReport(&r, srv, agent)
 	return nil
-}
-
-// clusterCIDRArgs widens --cluster-cidr for more nodes than the default
-// (10.42.0.0/16 in /24s: 256 nodes), as a cluster that size would be
-// set up, so that the nodeipam controller has a pod CIDR for every node.
-// 10.128.0.0 is aligned for any prefix from /9 and clear of the Service
-// range (10.43.0.0/16).
-func clusterCIDRArgs(nodes int) []string {
-	if nodes <= 256 {
-		return nil
-	}
-	n := bits.Len(uint(nodes - 1))
-	return []string{"--cluster-cidr", fmt.Sprintf("10.128.0.0/%d", max(24-n, 9))}
 }
 
 func phaseName(p int) string {
