@@ -13,6 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"skiff.dev/skiff/internal/admission"
+	"skiff.dev/skiff/internal/controller/nodeipam"
+	"skiff.dev/skiff/internal/controller/nodelifecycle"
+	"skiff.dev/skiff/internal/controller/podautoscaler"
+	"skiff.dev/skiff/internal/controller/resourcequota"
 	"skiff.dev/skiff/internal/controlplane"
 	"skiff.dev/skiff/internal/version"
 )
@@ -88,6 +93,8 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Controllers, "controllers", "*", "built-in controllers to run: * for all, NAME to enable, -NAME to disable, comma-separated ("+strings.Join(controlplane.Controllers, ", ")+")")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 1, "simulated nodes to run in the process, named skiff-node-0, -1, ... (0: none)")
 	serviceFlags(cmd, &cfg)
+	nodeFlags(cmd, &cfg)
+	autoscalingFlags(cmd, &cfg)
 	return cmd
 }
 
@@ -117,6 +124,8 @@ func newServerCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	cmd.Flags().StringVar(&cfg.Controllers, "controllers", "*", "built-in controllers to run: * for all, NAME to enable, -NAME to disable, comma-separated ("+strings.Join(controlplane.Controllers, ", ")+")")
 	serviceFlags(cmd, &cfg)
+	nodeFlags(cmd, &cfg)
+	autoscalingFlags(cmd, &cfg)
 	return cmd
 }
 
@@ -126,4 +135,36 @@ func serviceFlags(cmd *cobra.Command, cfg *controlplane.Config) {
 	cmd.Flags().StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.43.0.0/16", "IPv4 CIDR Services get cluster IPs from; its first address is the kubernetes Service's")
 	cmd.Flags().StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "port range Services get node ports from, low-high")
 	cmd.Flags().StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "IP the kubernetes Service's Endpoints publish (default: the --listen host, when other hosts can reach it)")
+}
+
+// nodeFlags are the node controllers' settings, named as
+// kube-controller-manager names them, and the default tolerations of the
+// not-ready and unreachable taints, named as kube-apiserver does.
+func nodeFlags(cmd *cobra.Command, cfg *controlplane.Config) {
+	f, nl := cmd.Flags(), &cfg.NodeLifecycle
+	f.DurationVar(&nl.MonitorPeriod, "node-monitor-period", nodelifecycle.DefaultMonitorPeriod, "how often node health is checked")
+	f.DurationVar(&nl.MonitorGracePeriod, "node-monitor-grace-period", nodelifecycle.DefaultMonitorGracePeriod, "how long a node may go without renewing its lease or posting status before it is Unknown")
+	f.DurationVar(&nl.StartupGracePeriod, "node-startup-grace-period", nodelifecycle.DefaultStartupGracePeriod, "how long a node that never posted status may take before it is Unknown")
+	f.Float64Var(&nl.EvictionRate, "node-eviction-rate", nodelifecycle.DefaultEvictionRate, "nodes per second tainted NoExecute when their zone is healthy")
+	f.Float64Var(&nl.SecondaryEvictionRate, "secondary-node-eviction-rate", nodelifecycle.DefaultSecondaryEvictionRate, "nodes per second tainted NoExecute when their zone is unhealthy (0 in zones up to --large-cluster-size-threshold nodes)")
+	f.Float64Var(&nl.UnhealthyZoneThreshold, "unhealthy-zone-threshold", nodelifecycle.DefaultUnhealthyZoneThreshold, "fraction of not-Ready nodes (at least 3) that makes a zone unhealthy")
+	f.IntVar(&nl.LargeClusterThreshold, "large-cluster-size-threshold", nodelifecycle.DefaultLargeClusterThreshold, "zones above this many nodes keep the secondary eviction rate when unhealthy")
+	allocate := f.Bool("allocate-node-cidrs", true, "give nodes pod CIDRs from --cluster-cidr (the nodeipam controller); without it nodes pick their own")
+	cmd.PreRun = func(*cobra.Command, []string) { cfg.DisableNodeCIDRAllocation = !*allocate }
+	f.StringVar(&cfg.NodeIPAM.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "CIDR nodes' pod CIDRs are carved from")
+	f.IntVar(&cfg.NodeIPAM.NodeMaskSize, "node-cidr-mask-size", nodeipam.DefaultNodeMaskSize, "mask size of each node's pod CIDR")
+	notReady, unreachable := int64(admission.DefaultNoExecuteSeconds), int64(admission.DefaultNoExecuteSeconds)
+	cfg.DefaultNotReadyTolerationSeconds, cfg.DefaultUnreachableTolerationSeconds = &notReady, &unreachable
+	f.Int64Var(&notReady, "default-not-ready-toleration-seconds", notReady, "tolerationSeconds of the not-ready:NoExecute toleration added to pods that have none")
+	f.Int64Var(&unreachable, "default-unreachable-toleration-seconds", unreachable, "tolerationSeconds of the unreachable:NoExecute toleration added to pods that have none")
+}
+
+// autoscalingFlags are the resourcequota and horizontalpodautoscaling
+// controllers' settings, named as kube-controller-manager names them.
+func autoscalingFlags(cmd *cobra.Command, cfg *controlplane.Config) {
+	f, hpa := cmd.Flags(), &cfg.HPA
+	f.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", resourcequota.DefaultResyncPeriod, "how often every quota's usage is recounted in full")
+	f.DurationVar(&hpa.SyncPeriod, "horizontal-pod-autoscaler-sync-period", podautoscaler.DefaultSyncPeriod, "how often every HorizontalPodAutoscaler is reconciled")
+	f.DurationVar(&hpa.DownscaleStabilization, "horizontal-pod-autoscaler-downscale-stabilization", podautoscaler.DefaultDownscaleStabilization, "how long an HPA without spec.behavior waits before scaling down")
+	f.Float64Var(&hpa.Tolerance, "horizontal-pod-autoscaler-tolerance", podautoscaler.DefaultTolerance, "how far from the target the usage ratio must be before an HPA scales")
 }

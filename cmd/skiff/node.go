@@ -57,6 +57,10 @@ pods bound to them through their lifecycle without running containers.`,
 				return fmt.Errorf("--name-prefix %q: %s", opts.NamePrefix, strings.Join(msgs, "; "))
 			}
 			opts.Zones, opts.Labels = zones, labels
+			if opts.LeaseDurationSeconds <= 0 {
+				return fmt.Errorf("--node-lease-duration-seconds %d: must be positive", opts.LeaseDurationSeconds)
+			}
+			opts.LeaseRenewInterval = time.Duration(opts.LeaseDurationSeconds) * time.Second / 4
 			for _, spec := range taints {
 				t, err := parseTaint(spec)
 				if err != nil {
@@ -82,6 +86,7 @@ pods bound to them through their lifecycle without running containers.`,
 	f.IntVar(&opts.MaxPods, "max-pods", node.DefaultMaxPods, "pod capacity of each node")
 	f.DurationVar(&opts.RunDuration, "run-duration", node.DefaultRunDuration, "how long containers of pods that may complete run, unless the pod says (skiff.dev/simulate-duration)")
 	f.DurationVar(&opts.StartDelay, "start-delay", 0, "how long pods stay ContainerCreating before their containers start")
+	f.Int32Var(&opts.LeaseDurationSeconds, "node-lease-duration-seconds", node.DefaultLeaseDurationSeconds, "duration of each node's Lease; it is renewed every quarter of it, as the kubelet's nodeLeaseDurationSeconds")
 	f.StringVar(&server, "server", "", "API server URL, e.g. https://10.0.0.1:6443 (with --token or --token-file)")
 	f.StringVar(&token, "token", "", "bearer token for --server")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token for --server")

@@ -30,6 +30,9 @@ import (
 	"skiff.dev/skiff/internal/admission"
 	"skiff.dev/skiff/internal/apiserver"
 	"skiff.dev/skiff/internal/auth"
+	"skiff.dev/skiff/internal/controller/nodeipam"
+	"skiff.dev/skiff/internal/controller/nodelifecycle"
+	"skiff.dev/skiff/internal/controller/podautoscaler"
 	"skiff.dev/skiff/internal/informers"
 	"skiff.dev/skiff/internal/pki"
 	"skiff.dev/skiff/internal/registry"
@@ -87,6 +90,21 @@ type Config struct {
 	// DisableScheduler keeps this process out of the scheduler's leader
 	// election, so it never schedules pods.
 	DisableScheduler bool
+	// NodeLifecycle and NodeIPAM are the node controllers'
+	// kube-controller-manager settings; zero values take their defaults.
+	// DisableNodeCIDRAllocation is --allocate-node-cidrs=false: no pod
+	// CIDRs from the control plane; nodes pick their own.
+	NodeLifecycle             nodelifecycle.Options
+	NodeIPAM                  nodeipam.Options
+	DisableNodeCIDRAllocation bool
+	// DefaultNotReadyTolerationSeconds and
+	// DefaultUnreachableTolerationSeconds are kube-apiserver's; nil is 300.
+	DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds *int64
+	// ResourceQuotaSyncPeriod and HPA are the resourcequota and
+	// horizontalpodautoscaling controllers' settings; zero values take
+	// their defaults.
+	ResourceQuotaSyncPeriod time.Duration
+	HPA                     podautoscaler.Options
 	// Ready, if set, is called once the server accepts requests.
 	Ready func(kubeconfig string)
 }
@@ -141,7 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	api := apiserver.New(st, apiserver.VersionInfo{GitVersion: version.Kubernetes, GitCommit: version.Commit})
-	api.SetAdmission(admission.Default(api.AdmissionReader()))
+	api.SetAdmission(admission.Default(api.AdmissionReader()).WithTolerationSeconds(cfg.DefaultNotReadyTolerationSeconds, cfg.DefaultUnreachableTolerationSeconds))
 	if c, ok := st.(interface{ Collectors() []prometheus.Collector }); ok {
 		api.Registerer().MustRegister(c.Collectors()...)
 	}
@@ -167,6 +185,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if err := bootstrap(ctx, api); err != nil {
+		return err
+	}
+	if err := bootstrapDefaultStorageClass(ctx, api, controllers); err != nil {
 		return err
 	}
 	crdsDone, err := startCRDs(apiCtx, api)
@@ -225,12 +246,14 @@ func Run(ctx context.Context, cfg Config) error {
 		stopControllers()
 		return err
 	}
-	controllersDone, err := startControllers(ctrlCtx, &managerContext{cfg: loopback, rootCA: bundle.CAPEM, on: controllers, informers: shared}, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
+	controllersDone, err := startControllers(ctrlCtx, &managerContext{cfg: loopback, rootCA: bundle.CAPEM, on: controllers, informers: shared,
+		nodeLifecycle: cfg.NodeLifecycle, allocateNodeCIDRs: !cfg.DisableNodeCIDRAllocation, nodeIPAM: cfg.NodeIPAM,
+		quotaSyncPeriod: cfg.ResourceQuotaSyncPeriod, hpa: cfg.HPA}, !cfg.DisableScheduler, leaderIdentity(cfg.DataDir))
 	if err != nil {
 		stopControllers()
 		return err
 	}
-	nodesDone := startNodes(ctrlCtx, loopback, shared, cfg.Nodes)
+	nodesDone := startNodes(ctrlCtx, loopback, shared, cfg.Nodes, !cfg.DisableNodeCIDRAllocation && controllers["nodeipam"])
 	defer func() {
 		stopControllers()
 		<-controllersDone

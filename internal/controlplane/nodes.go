@@ -15,7 +15,9 @@ import (
 // ctx ends; the returned channel closes when they
 // have stopped. Their names are fixed, so a restarted `skiff up` adopts
 // the nodes, leases and pods of the previous run. count 0 runs none.
-func startNodes(ctx context.Context, cfg *rest.Config, inf *informers.Factory, count int) <-chan struct{} {
+// Without allocatedCIDRs (no node IPAM controller) the nodes pick their
+// pod CIDRs themselves at once.
+func startNodes(ctx context.Context, cfg *rest.Config, inf *informers.Factory, count int, allocatedCIDRs bool) <-chan struct{} {
 	done := make(chan struct{})
 	if count <= 0 {
 		close(done)
@@ -26,6 +28,9 @@ func startNodes(ctx context.Context, cfg *rest.Config, inf *informers.Factory, c
 	go func() {
 		defer close(done)
 		opts := node.Options{Count: count, NamePrefix: node.DefaultNamePrefix, Pods: inf.Pods()}
+		if !allocatedCIDRs {
+			opts.PodCIDRWait = -1
+		}
 		if err := node.RunSimulated(ctx, c, opts); err != nil && ctx.Err() == nil {
 			slog.Error("simulated nodes stopped", "err", err)
 		}

@@ -2,7 +2,7 @@ package node
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -52,6 +53,7 @@ type Agent struct {
 	queue     workqueue.TypedRateLimitingInterface[key]
 	nodeQueue workqueue.TypedRateLimitingInterface[key]
 	pods      cache.SharedIndexInformer
+	nodeInf   cache.SharedIndexInformer // the agent's nodes, slimmed to their pod CIDRs
 
 	// capacity is what each node can admit.
 	capacity usage
@@ -68,12 +70,16 @@ type Agent struct {
 	slots [wheelSlots][]*simNode
 
 	mu sync.Mutex
+	// ownMu serializes the agent's own picks of pod CIDRs (ownCIDR).
+	ownMu sync.Mutex
 }
 
 // simNode is one simulated node.
 type simNode struct {
+	// spec is decided by plan; its podCIDR and ip are filled in, guarded
+	// by Agent.mu, when the control plane assigns the node a pod CIDR.
 	spec     nodeSpec
-	ips      *podIPs   // guarded by Agent.mu
+	ips      *podIPs   // guarded by Agent.mu; nil until the node has a pod CIDR
 	admitted admission // guarded by Agent.mu
 
 	node       *corev1.Node          // guarded by Agent.mu: as last written; nil until registered
@@ -96,6 +102,9 @@ const (
 	kindRegister
 	kindLease
 	kindStatus
+	// kindOwnCIDR: the node waited PodCIDRWait for a pod CIDR from the
+	// control plane; it picks one itself.
+	kindOwnCIDR
 )
 
 // New returns an agent for the simulated nodes opts describes, talking to
@@ -134,13 +143,34 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 	// One informer of the pods bound to any node serves every node of the
 	// agent: one watch, however many nodes. With one node the server
 	// filters for it.
-	selector := fields.OneTermNotEqualSelector("spec.nodeName", "").String()
-	if opts.Count == 1 {
-		selector = fields.OneTermEqualSelector("spec.nodeName", NodeName(opts.NamePrefix, 0)).String()
+	// A shared informer of every pod serves as well: the handlers skip
+	// pods of other nodes.
+	if a.pods = opts.Pods; a.pods == nil {
+		selector := fields.OneTermNotEqualSelector("spec.nodeName", "").String()
+		if opts.Count == 1 {
+			selector = fields.OneTermEqualSelector("spec.nodeName", NodeName(opts.NamePrefix, 0)).String()
+		}
+		lw := client.ListWatch(core.Pods(""), func(o *metav1.ListOptions) { o.FieldSelector = selector })
+		a.pods = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
+		if err := a.pods.SetTransform(slimPod); err != nil {
+			return nil, err
+		}
 	}
-	lw := client.ListWatch(core.Pods(""), func(o *metav1.ListOptions) { o.FieldSelector = selector })
-	a.pods = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
-	if err := a.pods.SetTransform(slimPod); err != nil {
+	// The agent's nodes, to learn the pod CIDR the control plane (the
+	// node IPAM controller) gives each.
+	nodeSelector := func(o *metav1.ListOptions) {
+		if opts.Count == 1 {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", NodeName(opts.NamePrefix, 0)).String()
+		}
+	}
+	a.nodeInf = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nodeSelector), &corev1.Node{}, 0, cache.Indexers{})
+	if err := a.nodeInf.SetTransform(slimNode); err != nil {
+		return nil, err
+	}
+	if _, err := a.nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    a.nodeSeen,
+		UpdateFunc: func(_, obj any) { a.nodeSeen(obj) },
+	}); err != nil {
 		return nil, err
 	}
 	if _, err := a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -241,7 +271,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.nodeQueue.Add(key{kind: kindRegister, name: n.spec.name})
 	}
 	wg.Go(func() { a.pods.RunWithContext(ctx) })
-	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
+	wg.Go(func() { a.nodeInf.RunWithContext(ctx) })
+	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced, a.nodeInf.HasSynced) {
 		return nil
 	}
 	a.claimExisting()
@@ -266,8 +297,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// plan decides each node's pod CIDR and address: a node that exists keeps
-// its own; a new one gets the lowest index no node in the cluster uses.
+// plan decides what it can of each node before registering it: a node
+// that exists keeps its pod CIDR and address; a new one waits for the
+// control plane to give it a pod CIDR (its address derives from that),
+// unless the agent is to pick CIDRs itself (PodCIDRWait < 0).
 func (a *Agent) plan(ctx context.Context) error {
 	var existing *corev1.NodeList
 	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
@@ -283,41 +316,16 @@ func (a *Agent) plan(ctx context.Context) error {
 		return fmt.Errorf("node: listing nodes: %w", err)
 	}
 	byName := make(map[string]*corev1.Node, len(existing.Items))
-	usedIdx := map[int]bool{}
 	for i := range existing.Items {
-		n := &existing.Items[i]
-		byName[n.Name] = n
-		if k, ok := cidrIndex(n.Spec.PodCIDR); ok {
-			usedIdx[k] = true
-		}
+		byName[existing.Items[i].Name] = &existing.Items[i]
 	}
-	nextIdx := 0
-	freeIdx := func() (int, error) {
-		for ; nextIdx < maxCIDRIndex; nextIdx++ {
-			if !usedIdx[nextIdx] {
-				usedIdx[nextIdx] = true
-				return nextIdx, nil
-			}
-		}
-		return 0, errors.New("node: no pod CIDR left in 10.42.0.0-10.255.255.0")
-	}
+	free := freeCIDRIndices(existing.Items)
 	for i := range a.opts.Count {
 		s := nodeSpec{name: NodeName(a.opts.NamePrefix, i), zone: zoneFor(a.opts.Zones, i)}
-		old := byName[s.name]
-		if old != nil && old.Spec.PodCIDR != "" {
-			p, err := netip.ParsePrefix(old.Spec.PodCIDR)
-			if err == nil {
+		if old := byName[s.name]; old != nil {
+			if p, err := netip.ParsePrefix(old.Spec.PodCIDR); err == nil {
 				s.podCIDR = p.Masked()
 			}
-		}
-		if !s.podCIDR.IsValid() {
-			k, err := freeIdx()
-			if err != nil {
-				return err
-			}
-			s.podCIDR, s.ip = podCIDRForIndex(k), nodeIPForIndex(k)
-		}
-		if old != nil {
 			for _, ad := range old.Status.Addresses {
 				if ad.Type == corev1.NodeInternalIP {
 					if ip, err := netip.ParseAddr(ad.Address); err == nil {
@@ -326,18 +334,20 @@ func (a *Agent) plan(ctx context.Context) error {
 				}
 			}
 		}
-		if !s.ip.IsValid() {
-			if k, ok := cidrIndex(s.podCIDR.String()); ok {
-				s.ip = nodeIPForIndex(k)
-			} else {
-				k, err := freeIdx()
-				if err != nil {
-					return err
-				}
-				s.ip = nodeIPForIndex(k)
+		if !s.podCIDR.IsValid() && a.opts.PodCIDRWait < 0 {
+			k, err := free()
+			if err != nil {
+				return err
 			}
+			s.podCIDR = podCIDRForIndex(k)
 		}
-		n := &simNode{spec: s, ips: newPodIPs(s.podCIDR)}
+		if s.podCIDR.IsValid() && !s.ip.IsValid() {
+			s.ip = nodeIPForCIDR(s.podCIDR)
+		}
+		n := &simNode{spec: s}
+		if s.podCIDR.IsValid() {
+			n.ips = newPodIPs(s.podCIDR)
+		}
 		a.nodes[s.name] = n
 		a.order = append(a.order, n)
 		a.slots[i%wheelSlots] = append(a.slots[i%wheelSlots], n)
@@ -456,56 +466,53 @@ func (a *Agent) sync(ctx context.Context, k key) error {
 		return a.renewLease(ctx, n)
 	case kindStatus:
 		return a.reportStatus(ctx, n)
+	case kindOwnCIDR:
+		return a.ownCIDR(ctx, n)
 	}
 	return nil
 }
 
 // register creates the node, or adopts it when it exists (the agent was
-// restarted): its status is posted fresh, a pod CIDR set if it had none.
-// Then the node's lease is created or taken over.
+// restarted): its status is posted fresh, a pod CIDR set if it had none
+// and the agent has one. Then the node's lease is created or taken over.
+// Admission's not-ready NoSchedule taint stays: the node lifecycle
+// controller lifts it once the node is Ready, as upstream.
 func (a *Agent) register(ctx context.Context, n *simNode) error {
 	now := a.clock.Now()
-	want := buildNode(n.spec, &a.opts, now)
+	a.mu.Lock()
+	spec := n.spec
+	a.mu.Unlock()
+	want := buildNode(spec, &a.opts, now)
 	got, err := a.core.Nodes().Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		got, err = a.adopt(ctx, want, now)
+		got, err = a.adopt(ctx, want, spec.podCIDR.IsValid(), now)
 	}
 	if err != nil {
-		return fmt.Errorf("registering node %s: %w", n.spec.name, err)
-	}
-	if got, err = a.untaintNotReady(ctx, got); err != nil {
 		return fmt.Errorf("registering node %s: %w", n.spec.name, err)
 	}
 	a.mu.Lock()
 	n.node, n.lastReport = got, now
+	// A pod CIDR that arrived while the node registered without one was
+	// not in the status just posted: post it now.
+	cidrSince := n.ips != nil && !spec.podCIDR.IsValid()
+	waiting := n.ips == nil
 	a.mu.Unlock()
+	if cidrSince {
+		a.nodeQueue.Add(key{kind: kindStatus, name: spec.name})
+	}
+	if waiting && a.opts.PodCIDRWait >= 0 {
+		a.nodeQueue.AddAfter(key{kind: kindOwnCIDR, name: spec.name}, a.opts.PodCIDRWait)
+	}
 	a.log.Debug("node registered", "node", n.spec.name)
 	return a.renewLease(ctx, n)
 }
 
-// untaintNotReady removes the not-ready NoSchedule taint that admission
-// (TaintNodesByCondition) puts on every new node. Upstream, the node
-// lifecycle controller removes it once the node reports Ready; skiff has
-// no such controller yet, so the agent does it once, at registration, for
-// the node it has just reported Ready. Later taints are left alone.
-func (a *Agent) untaintNotReady(ctx context.Context, n *corev1.Node) (*corev1.Node, error) {
-	notReady := func(t corev1.Taint) bool {
-		return t.Key == corev1.TaintNodeNotReady && t.Effect == corev1.TaintEffectNoSchedule
-	}
-	if !slices.ContainsFunc(n.Spec.Taints, notReady) {
-		return n, nil
-	}
-	upd := n.DeepCopy()
-	upd.Spec.Taints = slices.DeleteFunc(upd.Spec.Taints, notReady)
-	return a.core.Nodes().Update(ctx, upd, metav1.UpdateOptions{})
-}
-
-func (a *Agent) adopt(ctx context.Context, want *corev1.Node, now time.Time) (*corev1.Node, error) {
+func (a *Agent) adopt(ctx context.Context, want *corev1.Node, networkReady bool, now time.Time) (*corev1.Node, error) {
 	old, err := a.core.Nodes().Get(ctx, want.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	if old.Spec.PodCIDR == "" {
+	if old.Spec.PodCIDR == "" && want.Spec.PodCIDR != "" {
 		upd := old.DeepCopy()
 		upd.Spec.PodCIDR, upd.Spec.PodCIDRs = want.Spec.PodCIDR, want.Spec.PodCIDRs
 		if old, err = a.core.Nodes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
@@ -514,46 +521,46 @@ func (a *Agent) adopt(ctx context.Context, want *corev1.Node, now time.Time) (*c
 	}
 	upd := old.DeepCopy()
 	upd.Status = want.Status
-	upd.Status.Conditions = nodeConditions(old.Status.Conditions, now)
+	upd.Status.Conditions = nodeConditions(old.Status.Conditions, now, networkReady)
 	return a.core.Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 }
 
-// reportStatus posts the node's status with fresh heartbeat times.
+// reportStatus posts the node's status with fresh heartbeat times. It
+// is a merge patch of the conditions and addresses, as the kubelet
+// patches its status, so that a write to the node's spec meanwhile (a
+// controller's taint or pod CIDR) costs no conflict and no re-read.
 func (a *Agent) reportStatus(ctx context.Context, n *simNode) error {
 	a.mu.Lock()
-	cur := n.node
+	cur, spec, networkReady := n.node, n.spec, n.ips != nil
 	a.mu.Unlock()
 	if cur == nil {
 		return nil
 	}
 	now := a.clock.Now()
-	for attempt := 0; ; attempt++ {
-		upd := cur.DeepCopy()
-		upd.Status.Conditions = nodeConditions(cur.Status.Conditions, now)
-		got, err := a.core.Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) && attempt == 0 {
-			if cur, err = a.core.Nodes().Get(ctx, n.spec.name, metav1.GetOptions{}); err != nil {
-				return err
-			}
-			continue
-		}
-		if apierrors.IsNotFound(err) {
-			// Deleted by someone: as the kubelet, do not re-register
-			// until restarted.
-			a.log.Warn("node was deleted; not reporting its status", "node", n.spec.name)
-			a.mu.Lock()
-			n.node = nil
-			a.mu.Unlock()
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{
+		"conditions": nodeConditions(cur.Status.Conditions, now, networkReady),
+		"addresses":  nodeAddresses(spec),
+	}})
+	if err != nil {
+		return err
+	}
+	got, err := a.core.Nodes().Patch(ctx, spec.name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+	if apierrors.IsNotFound(err) {
+		// Deleted by someone: as the kubelet, do not re-register
+		// until restarted.
+		a.log.Warn("node was deleted; not reporting its status", "node", n.spec.name)
 		a.mu.Lock()
-		n.node, n.lastReport = got, now
+		n.node = nil
 		a.mu.Unlock()
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	n.node, n.lastReport = got, now
+	a.mu.Unlock()
+	return nil
 }
 
 // renewLease writes the node's lease with renewTime now, creating it if
@@ -656,8 +663,14 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 	if n == nil {
 		return nil
 	}
-	env := simulated.Env{HostIP: n.spec.ip, RunDuration: a.opts.RunDuration, StartDelay: a.opts.StartDelay}
 	a.mu.Lock()
+	if n.ips == nil && !terminal(pod) && pod.DeletionTimestamp == nil {
+		// No pod network yet: the pod waits for the node's pod CIDR,
+		// whose arrival brings it back.
+		a.mu.Unlock()
+		return nil
+	}
+	env := simulated.Env{HostIP: n.spec.ip, RunDuration: a.opts.RunDuration, StartDelay: a.opts.StartDelay}
 	switch {
 	case terminal(pod):
 		n.ips.release(pod.UID)

@@ -101,6 +101,15 @@ func renewTime(ctx context.Context, cs kubernetes.Interface, name string) time.T
 	return l.Spec.RenewTime.Time
 }
 
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
 func readyHeartbeat(ctx context.Context, cs kubernetes.Interface, name string) time.Time {
 	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -123,10 +132,15 @@ func TestLeaseWheel(t *testing.T) {
 	clk := testingclock.NewFakeClock(t0)
 	startAgent(t, cfg, node.Options{Count: 3, NamePrefix: "w", Clock: clk, StatusReportFrequency: 5 * time.Second})
 	names := []string{"w-0", "w-1", "w-2"}
-	until(t, "all leases created at t0", func(ctx context.Context) (bool, string) {
+	// Registered, with pod CIDRs from the control plane (posted Ready
+	// at t0 when they came), before the clock moves.
+	until(t, "all leases created and nodes Ready at t0", func(ctx context.Context) (bool, string) {
 		for _, n := range names {
 			if !renewTime(ctx, cs, n).Equal(t0) {
 				return false, n + " not renewed at t0"
+			}
+			if nd, err := cs.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{}); err != nil || nd.Spec.PodCIDR == "" || !nodeReady(nd) {
+				return false, n + " has no pod CIDR or is not Ready"
 			}
 		}
 		return true, ""

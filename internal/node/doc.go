@@ -6,15 +6,23 @@
 // For each node the agent does what a kubelet does through the API:
 //   - registers the Node with capacity and allocatable, the well-known
 //     labels (hostname, os, arch, instance type, zone and region when
-//     zones are given), the kubelet's conditions, addresses, node info and
-//     a pod CIDR (10.42.k.0/24, the lowest free one in the cluster), or
-//     adopts the Node when it exists, keeping its CIDR and address; then
-//     removes the not-ready NoSchedule taint admission gave the new node
-//     (the node lifecycle controller's part upstream, which skiff lacks);
+//     zones are given), the kubelet's conditions and node info, or adopts
+//     the Node when it exists, keeping its pod CIDR and address. A new
+//     node's pod CIDR comes from the control plane (the node IPAM
+//     controller sets spec.podCIDR); until it has one the node reports
+//     Ready=False (network not ready, as a kubelet whose CNI plugin waits
+//     for it) and its pods wait; its InternalIP derives from the CIDR.
+//     When none comes within PodCIDRWait (no allocator runs; `skiff up`
+//     without the nodeipam controller says so at once) the agent picks
+//     the lowest free 10.42.k.0/24 itself. The not-ready NoSchedule taint
+//     admission gives a new node is lifted by the node lifecycle
+//     controller once the node is Ready, as upstream;
 //   - renews a Lease in kube-node-lease named after the node every
 //     LeaseRenewInterval (10 s), owned by the Node;
 //   - posts the node status with fresh heartbeats every
-//     StatusReportFrequency (5 min), as nodeStatusReportFrequency;
+//     StatusReportFrequency (5 min), as nodeStatusReportFrequency, and
+//     when its pod CIDR arrives, as a merge patch (no conflict with a
+//     controller's write to the node's spec);
 //   - admits the pods bound to it as the kubelet does (OutOfcpu,
 //     OutOfmemory, OutOfpods, ...), and moves the admitted ones through
 //     their lifecycle (package simulated decides each step), with pod IPs

@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math/big"
 	"net/netip"
 	"runtime"
 	"time"
@@ -110,24 +111,46 @@ func buildNode(s nodeSpec, o *Options, now time.Time) *corev1.Node {
 			},
 		},
 		Spec: corev1.NodeSpec{
-			PodCIDR:  s.podCIDR.String(),
-			PodCIDRs: []string{s.podCIDR.String()},
-			Taints:   append([]corev1.Taint(nil), o.Taints...),
+			Taints: append([]corev1.Taint(nil), o.Taints...),
 		},
 		Status: corev1.NodeStatus{
-			Capacity:    capacity,
-			Allocatable: capacity.DeepCopy(),
-			Phase:       "", // deprecated; the kubelet leaves it empty
-			Conditions:  nodeConditions(nil, now),
-			Addresses: []corev1.NodeAddress{
-				{Type: corev1.NodeInternalIP, Address: s.ip.String()},
-				{Type: corev1.NodeHostName, Address: s.name},
-			},
+			Capacity:        capacity,
+			Allocatable:     capacity.DeepCopy(),
+			Phase:           "", // deprecated; the kubelet leaves it empty
+			Conditions:      nodeConditions(nil, now, s.podCIDR.IsValid()),
+			Addresses:       nodeAddresses(s),
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: kubeletPort}},
 			NodeInfo:        nodeInfo(s.name),
 		},
 	}
+	if s.podCIDR.IsValid() {
+		n.Spec.PodCIDR, n.Spec.PodCIDRs = s.podCIDR.String(), []string{s.podCIDR.String()}
+	}
 	return n
+}
+
+// nodeAddresses are the node's InternalIP, once it has one (it derives
+// from the pod CIDR), and its host name.
+func nodeAddresses(s nodeSpec) []corev1.NodeAddress {
+	var out []corev1.NodeAddress
+	if s.ip.IsValid() {
+		out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: s.ip.String()})
+	}
+	return append(out, corev1.NodeAddress{Type: corev1.NodeHostName, Address: s.name})
+}
+
+// nodeIPForCIDR is the InternalIP of the node with pod CIDR p: the
+// counting scheme's for 10.42.k.0/24 (so nodes keep their addresses
+// across versions), otherwise the subnet's number within the 2^20
+// addresses from 172.16.0.1. Distinct pod CIDRs give distinct addresses
+// as long as the cluster CIDR holds fewer than 2^20-2 subnets.
+func nodeIPForCIDR(p netip.Prefix) netip.Addr {
+	if k, ok := cidrIndex(p.String()); ok {
+		return nodeIPForIndex(k)
+	}
+	subnet := new(big.Int).SetBytes(p.Masked().Addr().AsSlice())
+	subnet.Rsh(subnet, uint(p.Addr().BitLen()-p.Bits()))
+	return nodeIPForIndex(int(subnet.Mod(subnet, big.NewInt(1<<20-2)).Int64()))
 }
 
 // nodeInfo is status.nodeInfo: the identifiers derive from the name, so
@@ -160,13 +183,23 @@ var conditionTemplates = []corev1.NodeCondition{
 	{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status"},
 }
 
+// networkNotReady is the Ready condition of a kubelet whose network is
+// not set up yet: a simulated node has no pod network until it has a pod
+// CIDR, as a CNI plugin that takes the node's podCIDR.
+var networkNotReady = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady",
+	Message: "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"}
+
 // nodeConditions is the conditions a heartbeat at now posts, given the
 // ones the node has: every heartbeat time is now; a transition time moves
-// only when the condition's status changes.
-func nodeConditions(old []corev1.NodeCondition, now time.Time) []corev1.NodeCondition {
+// only when the condition's status changes. Without networkReady (no pod
+// CIDR yet) the node is not Ready.
+func nodeConditions(old []corev1.NodeCondition, now time.Time, networkReady bool) []corev1.NodeCondition {
 	t := metav1.NewTime(now)
 	out := make([]corev1.NodeCondition, 0, len(conditionTemplates))
 	for _, c := range conditionTemplates {
+		if c.Type == corev1.NodeReady && !networkReady {
+			c = networkNotReady
+		}
 		c.LastHeartbeatTime = t
 		c.LastTransitionTime = t
 		for _, o := range old {

@@ -77,7 +77,7 @@ func TestPodIPs(t *testing.T) {
 func TestNodeConditions(t *testing.T) {
 	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	t2 := t1.Add(5 * time.Minute)
-	first := nodeConditions(nil, t1)
+	first := nodeConditions(nil, t1, true)
 	if len(first) != 5 {
 		t.Fatalf("conditions = %+v", first)
 	}
@@ -88,7 +88,7 @@ func TestNodeConditions(t *testing.T) {
 			old[i].Status = corev1.ConditionUnknown
 		}
 	}
-	next := nodeConditions(old, t2)
+	next := nodeConditions(old, t2, true)
 	for _, c := range next {
 		switch {
 		case c.Type == "KernelDeadlock":

@@ -31,6 +31,9 @@ const (
 	// DefaultRunDuration is how long a container that may complete
 	// (restartPolicy Never or OnFailure, or an init container) runs.
 	DefaultRunDuration = time.Second
+	// DefaultPodCIDRWait is how long a node waits for a pod CIDR from the
+	// control plane before it picks one itself.
+	DefaultPodCIDRWait = 10 * time.Second
 	// DefaultWorkers is how many pod and node writes are in flight at once.
 	DefaultWorkers = 64
 )
@@ -81,6 +84,12 @@ type Options struct {
 	// must not be changed: the agent never writes to the pods it holds.
 	Pods cache.SharedIndexInformer
 
+	// PodCIDRWait is how long a new node waits for the control plane to
+	// set its pod CIDR (the node IPAM controller) before it picks one
+	// itself; 0 means DefaultPodCIDRWait, negative: pick at once (no
+	// allocator runs).
+	PodCIDRWait time.Duration
+
 	// Clock drives leases, heartbeats and simulated durations; default
 	// the real clock. Tests pass a fake one.
 	Clock clock.WithTicker
@@ -125,6 +134,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StatusReportFrequency == 0 {
 		o.StatusReportFrequency = DefaultStatusReportFrequency
+	}
+	if o.PodCIDRWait == 0 {
+		o.PodCIDRWait = DefaultPodCIDRWait
 	}
 	if o.Workers == 0 {
 		o.Workers = DefaultWorkers

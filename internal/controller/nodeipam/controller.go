@@ -47,6 +47,10 @@ type Controller struct {
 
 	mu  sync.Mutex
 	set *cidrSet // guarded by mu
+	// waiting holds nodes that found the cluster CIDR full: they are
+	// looked at again when a CIDR is released, not on a timer. Guarded
+	// by mu.
+	waiting map[string]bool
 }
 
 // New returns the node IPAM controller over cfg. nodes, when not nil, is
@@ -71,7 +75,7 @@ func New(cfg *rest.Config, opts Options, nodes cache.SharedIndexInformer) (*Cont
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{core: core, queue: controller.NewQueue("nodeipam"), set: set}
+	c := &Controller{core: core, queue: controller.NewQueue("nodeipam"), set: set, waiting: map[string]bool{}}
 	if c.nodes = nodes; c.nodes == nil {
 		c.nodes = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nil), &corev1.Node{}, 0, cache.Indexers{})
 		if err := c.nodes.SetTransform(slimNode); err != nil {
@@ -126,6 +130,7 @@ func (c *Controller) nodeChanged(obj any) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.waiting, n.Name)
 	c.occupyLocked(n)
 }
 
@@ -151,10 +156,18 @@ func (c *Controller) nodeDeleted(obj any) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.waiting, n.Name)
+	released := false
 	for _, s := range n.Spec.PodCIDRs {
 		if p, err := netip.ParsePrefix(s); err == nil {
-			_ = c.set.release(p)
+			released = c.set.release(p) == nil || released
 		}
+	}
+	if released {
+		for name := range c.waiting {
+			c.queue.Add(name)
+		}
+		clear(c.waiting)
 	}
 }
 
@@ -172,10 +185,20 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	}
 	c.mu.Lock()
 	cidr, err := c.set.allocate()
+	first, firstFull := false, false
+	if errors.Is(err, ErrCIDRSetFull) {
+		first, firstFull = !c.waiting[n.Name], len(c.waiting) == 0
+		c.waiting[n.Name] = true
+	}
 	c.mu.Unlock()
 	if errors.Is(err, ErrCIDRSetFull) {
-		c.rec.Eventf(nodeRef(n), corev1.EventTypeNormal, "CIDRNotAvailable", "Node %s status is now: CIDRNotAvailable", n.Name)
-		return err
+		if first {
+			c.rec.Eventf(nodeRef(n), corev1.EventTypeNormal, "CIDRNotAvailable", "Node %s status is now: CIDRNotAvailable", n.Name)
+		}
+		if firstFull {
+			slog.Warn("nodeipam: the cluster CIDR is full; nodes without a pod CIDR wait for one to be released (see --cluster-cidr, --node-cidr-mask-size)", "node", n.Name)
+		}
+		return nil
 	}
 	if err != nil {
 		return err

@@ -16,7 +16,9 @@
 //     node holds;
 //   - a deleted node's subnets are released;
 //   - when the cluster CIDR is exhausted the node gets the Event
-//     CIDRNotAvailable and is retried with backoff.
+//     CIDRNotAvailable once and waits: it is looked at again when a node
+//     deletion releases a CIDR. The default 10.42.0.0/16 with /24s holds
+//     256 nodes, as k3s's; more nodes need a larger --cluster-cidr.
 //
 // Only a single IPv4 or IPv6 cluster CIDR is supported (no dual stack).
 // The allocation lives in memory only: the Nodes are its record.

@@ -403,6 +403,9 @@ func (c *Controller) monitor(ctx context.Context) {
 		if _, excluded := n.Labels[labelExcludeDisruption]; !excluded {
 			zoneReady[zoneKey(n)] = append(zoneReady[zoneKey(n)], a.after)
 		}
+		if !a.hasReady {
+			continue // as upstream: nothing to decide until it has a Ready condition
+		}
 		c.taintBasedEviction(ctx, n, a.after)
 		switch {
 		case a.after != corev1.ConditionTrue && a.before == corev1.ConditionTrue:

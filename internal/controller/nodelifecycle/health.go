@@ -55,6 +55,10 @@ type assessment struct {
 	// conditions, when not nil, are the node's new status conditions:
 	// the kubelet went silent and the controller marks them Unknown.
 	conditions []corev1.NodeCondition
+	// hasReady: the node has a Ready condition (its own, or the one
+	// conditions adds). Without one, nothing is decided on its readiness
+	// yet: no NoExecute taint, no pods marked.
+	hasReady bool
 }
 
 // assess is the node health decision: given what was remembered (prev,
@@ -97,7 +101,7 @@ func assess(prev *health, node *corev1.Node, lease *coordinationv1.Lease, now ti
 		h.probe = now
 		h.leaseRenew = lease.Spec.RenewTime.Time
 	}
-	a := assessment{next: h, before: before, after: before}
+	a := assessment{next: h, before: before, after: before, hasReady: ready != nil}
 	if !now.After(h.probe.Add(grace)) {
 		return a
 	}
@@ -120,6 +124,7 @@ func assess(prev *health, node *corev1.Node, lease *coordinationv1.Lease, now ti
 	a.after = corev1.ConditionUnknown
 	if changed {
 		a.conditions = conds
+		a.hasReady = true
 	}
 	return a
 }

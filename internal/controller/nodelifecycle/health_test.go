@@ -89,6 +89,9 @@ func TestAssess(t *testing.T) {
 			if a.after != tc.wantAfter {
 				t.Errorf("after = %s, want %s", a.after, tc.wantAfter)
 			}
+			if a.hasReady != (len(before.Status.Conditions) > 0 || tc.unknown) {
+				t.Errorf("hasReady = %v", a.hasReady)
+			}
 			if (a.conditions != nil) != tc.unknown {
 				t.Fatalf("conditions = %v, want Unknown written: %v", a.conditions, tc.unknown)
 			}
