@@ -183,6 +183,36 @@ func TestDaemonSet(t *testing.T) {
 		}
 	}
 
+	// With maxSurge the new pod starts beside the old one, which goes once
+	// the new one is available.
+	watch := s.KubectlBackground("get", "pods", "-l", "app=agent", "--watch", "--output-watch-events", "-o",
+		`jsonpath={.type} {.object.spec.containers[0].image} {.object.spec.nodeName}{"\n"}`)
+	watch.WaitLine("the current pods", func(string) bool { return true })
+	s.MustKubectl("patch", "daemonset", "agent", "--type=merge", "-p",
+		`{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}},"template":{"spec":{"containers":[{"name":"agent","image":"registry.example/agent:surge"}]}}}}`)
+	s.MustKubectl("rollout", "status", "daemonset/agent", "--timeout=30s")
+	pods = onNodes(t, s, "agent", "skiff-node-0", "skiff-node-1", "extra-0")
+	for _, p := range pods {
+		if p.Spec.Containers[0].Image != "registry.example/agent:surge" {
+			t.Errorf("after the surge rollout pod %s runs %s", p.Name, p.Spec.Containers[0].Image)
+		}
+	}
+	// On every node the new pod was bound before the old one was deleted.
+	surged := map[string]bool{}
+	for _, line := range strings.Split(watch.Output(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) != 3:
+		case f[1] == "registry.example/agent:surge":
+			surged[f[2]] = true
+		case f[0] == "DELETED" && !surged[f[2]]:
+			t.Errorf("the old pod on %s was deleted before a new one was bound there:\n%s", f[2], watch.Output())
+		}
+	}
+	if len(surged) != 3 {
+		t.Errorf("new pods were bound on %v:\n%s", surged, watch.Output())
+	}
+
 	// OnDelete: a new template waits until someone deletes a pod.
 	s.MustKubectl("patch", "daemonset", "agent", "--type=merge", "-p",
 		`{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null},"template":{"spec":{"containers":[{"name":"agent","image":"registry.example/agent:3"}]}}}}`)
@@ -204,7 +234,7 @@ func TestDaemonSet(t *testing.T) {
 		for _, p := range ps {
 			images[p.Spec.NodeName] = p.Spec.Containers[0].Image
 		}
-		return images["skiff-node-0"] == "registry.example/agent:3" && images["skiff-node-1"] == "registry.example/agent:1" &&
+		return images["skiff-node-0"] == "registry.example/agent:3" && images["skiff-node-1"] == "registry.example/agent:surge" &&
 			st.UpdatedNumberScheduled == 1 && st.NumberReady == 3, fmt.Sprintf("%v %+v", images, st)
 	})
 
