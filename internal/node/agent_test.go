@@ -304,3 +304,53 @@ func TestStartDelay(t *testing.T) {
 		return ph == corev1.PodRunning && p.Status.PodIP != "", string(ph)
 	})
 }
+
+// TestOwnPodCIDRsWithoutAllocator: with no node IPAM controller, nodes
+// wait PodCIDRWait for a pod CIDR, not Ready, then pick their own, each a
+// different one, and turn Ready.
+func TestOwnPodCIDRsWithoutAllocator(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- controlplane.Run(ctx, controlplane.Config{
+			DataDir: t.TempDir(), Listen: "127.0.0.1:0", Store: "embedded", DisableNodeCIDRAllocation: true,
+			Ready: func(kubeconfig string) { ready <- kubeconfig },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	cfg, err := clientcmd.BuildConfigFromFlags("", <-ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	clk := testingclock.NewFakeClock(t0)
+	startAgent(t, cfg, node.Options{Count: 3, NamePrefix: "own", Clock: clk, PodCIDRWait: 5 * time.Second})
+	until(t, "nodes registered, not Ready, without a pod CIDR", func(ctx context.Context) (bool, string) {
+		for i := range 3 {
+			n, err := cs.CoreV1().Nodes().Get(ctx, fmt.Sprintf("own-%d", i), metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			if n.Spec.PodCIDR != "" || nodeReady(n) {
+				t.Fatalf("%s has pod CIDR %q, Ready %v before the wait ended", n.Name, n.Spec.PodCIDR, nodeReady(n))
+			}
+		}
+		return true, ""
+	})
+	clk.Step(5 * time.Second)
+	until(t, "each node picked its own pod CIDR and is Ready", func(ctx context.Context) (bool, string) {
+		cidrs := map[string]bool{}
+		for i := range 3 {
+			n, err := cs.CoreV1().Nodes().Get(ctx, fmt.Sprintf("own-%d", i), metav1.GetOptions{})
+			if err != nil || n.Spec.PodCIDR == "" || !nodeReady(n) || len(n.Status.Addresses) < 2 {
+				return false, fmt.Sprintf("own-%d: %v", i, err)
+			}
+			cidrs[n.Spec.PodCIDR] = true
+		}
+		return len(cidrs) == 3, fmt.Sprint(cidrs)
+	})
+}
