@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"skiff.dev/skiff/internal/auth"
 )
 
 // metrics are the server's own Prometheus metrics, named as
@@ -96,6 +99,16 @@ const (
 	DefaultMaxMutatingInflight = 200
 )
 
+// exempt reports whether a request is beyond the in-flight limits: one of
+// system:masters, as kube-apiserver's API Priority and Fairness exempts
+// that group (the "exempt" FlowSchema). The in-process controllers and
+// scheduler are system:masters: a busy scheduler's bindings refused with
+// 429 waited a second each before their retry.
+func exempt(r *http.Request) bool {
+	u, ok := auth.UserFrom(r.Context())
+	return ok && slices.Contains(u.Groups, auth.GroupMasters)
+}
+
 // instrument counts, times and limits a resource request.
 func (s *Server) instrument(w http.ResponseWriter, r *http.Request, info RequestInfo, serve func(http.ResponseWriter, *http.Request)) {
 	if info.Verb == "watch" {
@@ -112,14 +125,16 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, info Request
 	case "create", "update", "patch", "delete", "deletecollection":
 		kind, sem = "mutating", s.mutatingSlots
 	}
-	select {
-	case sem <- struct{}{}:
-		defer func() { <-sem }()
-	default:
-		s.metrics.rejected.WithLabelValues(kind).Inc()
-		s.metrics.requests.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource, "429").Inc()
-		writeError(w, r, apierrors.NewTooManyRequests("too many requests, please try again later", 1))
-		return
+	if !exempt(r) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+		default:
+			s.metrics.rejected.WithLabelValues(kind).Inc()
+			s.metrics.requests.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource, "429").Inc()
+			writeError(w, r, apierrors.NewTooManyRequests("too many requests, please try again later", 1))
+			return
+		}
 	}
 	g := s.metrics.inflight.WithLabelValues(kind)
 	g.Inc()

@@ -258,6 +258,28 @@ func TestOverloadAnswers429(t *testing.T) {
 	}
 }
 
+// system:masters is beyond the limits, as API Priority and Fairness
+// exempts it; others still get 429.
+func TestOverloadExemptsMasters(t *testing.T) {
+	s, _ := newTestServer(t)
+	s.SetInflightLimits(0, 0) // every slot taken
+	for _, tc := range []struct {
+		user *auth.User
+		want int
+	}{
+		{&auth.User{Name: "admin", Groups: []string{auth.GroupMasters, auth.GroupAuthenticated}}, http.StatusOK},
+		{&auth.User{Name: "alice", Groups: []string{auth.GroupAuthenticated}}, http.StatusTooManyRequests},
+	} {
+		req := httptest.NewRequest("GET", "/api/v1/namespaces/default/configmaps", nil)
+		req = req.WithContext(auth.WithUser(req.Context(), tc.user))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: got %d, want %d: %s", tc.user.Name, rec.Code, tc.want, rec.Body)
+		}
+	}
+}
+
 // controller-runtime's typed client sends protobuf bodies for built-in
 // kinds; the server must read them and answer in protobuf when asked.
 func TestProtobufRoundTrip(t *testing.T) {
