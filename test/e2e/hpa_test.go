@@ -27,7 +27,8 @@ func hpaCondition(h *autoscalingv2.HorizontalPodAutoscaler, ct autoscalingv2.Hor
 
 func TestHorizontalPodAutoscaler(t *testing.T) {
 	t.Parallel()
-	s := startSkiff(t)
+	// A short sync period, so that the sync after a rescale comes soon.
+	s := startSkiff(t, "--horizontal-pod-autoscaler-sync-period=1s")
 	applyStdin(t, s, deploymentManifest("steady", 1, rollingOneOne, "registry.example/web:1"))
 	applyStdin(t, s, deploymentManifest("small", 1, rollingOneOne, "registry.example/web:1"))
 	applyStdin(t, s, `apiVersion: autoscaling/v2
@@ -81,4 +82,17 @@ spec:
 		n := len(readyPodNames(t, s, "small"))
 		return n == 3, fmt.Sprintf("%d ready", n)
 	})
+	// Within bounds now, the next syncs need metrics, and say so.
+	eventually(t, "hpa small then reports that no metrics can be read", func() (bool, string) {
+		var h autoscalingv2.HorizontalPodAutoscaler
+		getJSON(t, s, &h, "hpa.v2.autoscaling", "small")
+		active := hpaCondition(&h, autoscalingv2.ScalingActive)
+		b, _ := json.Marshal(h.Status)
+		return active != nil && active.Status == corev1.ConditionFalse && active.Reason == "FailedGetResourceMetric" &&
+			h.Status.CurrentReplicas == 3 && h.Status.DesiredReplicas == 3, string(b)
+	})
+	getJSON(t, s, &d, "deployment", "small")
+	if *d.Spec.Replicas != 3 {
+		t.Errorf("deployment small at %d replicas after syncs without metrics, want 3", *d.Spec.Replicas)
+	}
 }
