@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -120,7 +121,14 @@ func agentConfig(server, token, tokenFile, kubeconfig, caFile string, insecure b
 	// Many nodes renew leases and write pod status: client-go's default
 	// of 5 requests a second would starve them.
 	cfg.QPS, cfg.Burst = 1000, 2000
-	cfg.Timeout = 30 * time.Second
+	// Protobuf, as the kubelet speaks: decoding a busy cluster's pod
+	// watch in JSON took the agent's CPU. No client timeout: it would cut
+	// every watch after that long (an http.Client timeout covers reading
+	// the body), and a watch resumed after the watch cache's window has
+	// moved on is a re-list of every pod. A dead connection is found by
+	// client-go's HTTP/2 health checks.
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	cfg.UserAgent = "skiff-node"
 	return cfg, nil
 }
