@@ -260,7 +260,7 @@ func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.
 	var firstErr error
 	var invalidCond *autoscalingv2.HorizontalPodAutoscalerCondition
 	for i, spec := range specs {
-		n, st, err := c.replicasForMetric(ctx, hpa, scale, selector, spec, now)
+		n, st, proposal, err := c.replicasForMetric(ctx, hpa, scale, selector, spec, now)
 		if err != nil {
 			if invalid == 0 {
 				firstErr = fmt.Errorf("failed to get %s metric value: %w", metricName(spec), err.err)
@@ -271,7 +271,7 @@ func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.
 		}
 		statuses[i] = st
 		if replicas == 0 || n > replicas {
-			replicas, name = n, metricName(spec)
+			replicas, name = n, proposal
 		}
 	}
 	if invalid > 0 && (invalid >= len(specs) || replicas < scale.Spec.Replicas) {
@@ -297,7 +297,10 @@ func (c *Controller) unable(hpa *autoscalingv2.HorizontalPodAutoscaler, reason s
 	}}
 }
 
-func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, scale *autoscalingv1.Scale, selector labels.Selector, spec autoscalingv2.MetricSpec, now time.Time) (int32, autoscalingv2.MetricStatus, *metricError) {
+// replicasForMetric is the replica count one metric asks for, its status
+// and its name as upstream's events give it ("cpu resource utilization
+// (percentage of request)").
+func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, scale *autoscalingv1.Scale, selector labels.Selector, spec autoscalingv2.MetricSpec, now time.Time) (int32, autoscalingv2.MetricStatus, string, *metricError) {
 	var (
 		res       corev1.ResourceName
 		container string
@@ -307,13 +310,13 @@ func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.H
 	switch spec.Type {
 	case autoscalingv2.ResourceMetricSourceType:
 		if spec.Resource == nil {
-			return 0, autoscalingv2.MetricStatus{}, c.unable(hpa, reason, errors.New("metric spec resource is nil"))
+			return 0, autoscalingv2.MetricStatus{}, "", c.unable(hpa, reason, errors.New("metric spec resource is nil"))
 		}
 		res, target = spec.Resource.Name, spec.Resource.Target
 	case autoscalingv2.ContainerResourceMetricSourceType:
 		reason = "FailedGetContainerResourceMetric"
 		if spec.ContainerResource == nil {
-			return 0, autoscalingv2.MetricStatus{}, c.unable(hpa, reason, errors.New("metric spec container resource is nil"))
+			return 0, autoscalingv2.MetricStatus{}, "", c.unable(hpa, reason, errors.New("metric spec container resource is nil"))
 		}
 		res, container, target = spec.ContainerResource.Name, spec.ContainerResource.Container, spec.ContainerResource.Target
 	default:
@@ -326,18 +329,18 @@ func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.H
 		if r == "" {
 			r = "InvalidMetricSourceType"
 		}
-		return 0, autoscalingv2.MetricStatus{}, c.unable(hpa, r, fmt.Errorf("unable to get metric %s: no custom or external metrics API is served", metricName(spec)))
+		return 0, autoscalingv2.MetricStatus{}, "", c.unable(hpa, r, fmt.Errorf("unable to get metric %s: no custom or external metrics API is served", metricName(spec)))
 	}
 	fail := func(err error) *metricError {
 		return c.unable(hpa, reason, fmt.Errorf("failed to get %s utilization: %w", res, err))
 	}
 	metrics, err := c.metrics.podMetrics(ctx, res, hpa.Namespace, selector, container, now)
 	if err != nil {
-		return 0, autoscalingv2.MetricStatus{}, fail(fmt.Errorf("unable to get metrics for resource %s: %w", res, err))
+		return 0, autoscalingv2.MetricStatus{}, "", fail(fmt.Errorf("unable to get metrics for resource %s: %w", res, err))
 	}
 	pods, err := c.core.Pods(hpa.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
-		return 0, autoscalingv2.MetricStatus{}, fail(err)
+		return 0, autoscalingv2.MetricStatus{}, "", fail(err)
 	}
 	in := ResourceInput{Resource: res, Container: container, Current: scale.Spec.Replicas, Metrics: metrics,
 		Tolerance: c.opts.Tolerance, Now: now}
@@ -351,21 +354,26 @@ func (c *Controller) replicasForMetric(ctx context.Context, hpa *autoscalingv2.H
 		v := target.AverageValue.MilliValue()
 		in.TargetAverage = &v
 	default:
-		return 0, autoscalingv2.MetricStatus{}, fail(errors.New("invalid resource metric source: neither an average utilization target nor an average value target was set"))
+		return 0, autoscalingv2.MetricStatus{}, "", fail(errors.New("invalid resource metric source: neither an average utilization target nor an average value target was set"))
 	}
 	out, err := ResourceReplicas(in)
 	if err != nil {
-		return 0, autoscalingv2.MetricStatus{}, fail(err)
+		return 0, autoscalingv2.MetricStatus{}, "", fail(err)
 	}
 	current := autoscalingv2.MetricValueStatus{AverageValue: resourceQuantity(res, out.Average)}
 	if in.TargetUtilization != nil {
 		current.AverageUtilization = &out.Utilization
 	}
 	st := autoscalingv2.MetricStatus{Type: spec.Type}
+	name := fmt.Sprintf("%s resource", res)
 	if spec.Type == autoscalingv2.ResourceMetricSourceType {
 		st.Resource = &autoscalingv2.ResourceMetricStatus{Name: res, Current: current}
 	} else {
 		st.ContainerResource = &autoscalingv2.ContainerResourceMetricStatus{Name: res, Container: container, Current: current}
+		name = fmt.Sprintf("%s container resource", res)
 	}
-	return out.Replicas, st, nil
+	if in.TargetUtilization != nil {
+		name += " utilization (percentage of request)"
+	}
+	return out.Replicas, st, name, nil
 }
