@@ -306,11 +306,14 @@ func (c *Controller) syncNoSchedule(ctx context.Context, name string) error {
 	if !changed {
 		return nil
 	}
-	return c.patchTaints(ctx, n, taints)
+	err = c.patchTaints(ctx, n, taints)
+	if apierrors.IsConflict(err) {
+		return nil // the newer node's event brings it back
+	}
+	return err
 }
 
-// patchTaints writes a node's taints, conditional on the version read; a
-// conflict is not an error: the newer node's event brings it back.
+// patchTaints writes a node's taints, conditional on the version read.
 func (c *Controller) patchTaints(ctx context.Context, n *corev1.Node, taints []corev1.Taint) error {
 	if taints == nil {
 		taints = []corev1.Taint{}
@@ -320,10 +323,12 @@ func (c *Controller) patchTaints(ctx context.Context, n *corev1.Node, taints []c
 		"spec":     map[string]any{"taints": taints},
 	})
 	_, err := c.core.Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+	switch {
+	case apierrors.IsNotFound(err):
 		return nil
-	}
-	if err != nil {
+	case apierrors.IsConflict(err):
+		return err
+	case err != nil:
 		return fmt.Errorf("nodelifecycle: tainting node %s: %w", n.Name, err)
 	}
 	return nil
@@ -487,16 +492,32 @@ func (c *Controller) markReachable(ctx context.Context, n *corev1.Node) {
 	c.writeNoExecute(ctx, n, corev1.ConditionTrue)
 }
 
+// writeNoExecute makes the node's NoExecute taints say ready. The
+// cached node may lag a write of this very pass (its conditions): on a
+// conflict it reads the node afresh and tries again, as upstream's
+// SwapNodeControllerTaint, so a rate-limiter token is not spent on
+// nothing.
 func (c *Controller) writeNoExecute(ctx context.Context, n *corev1.Node, ready corev1.ConditionStatus) bool {
-	taints, changed := noExecuteTaints(n.Spec.Taints, ready, metav1.NewTime(c.opts.Clock.Now()))
-	if !changed {
-		return true
-	}
-	if err := c.patchTaints(ctx, n, taints); err != nil {
+	for attempt := 0; ; attempt++ {
+		taints, changed := noExecuteTaints(n.Spec.Taints, ready, metav1.NewTime(c.opts.Clock.Now()))
+		if !changed {
+			return true
+		}
+		err := c.patchTaints(ctx, n, taints)
+		if err == nil {
+			return true
+		}
+		if apierrors.IsConflict(err) && attempt < 3 {
+			fresh, gerr := c.core.Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if gerr == nil {
+				n = fresh
+				continue
+			}
+			err = gerr
+		}
 		slog.Info("nodelifecycle: NoExecute taints; retried next pass", "node", n.Name, "err", err)
 		return false
 	}
-	return true
 }
 
 // taintPass taints the queued nodes each zone's rate allows now; it
