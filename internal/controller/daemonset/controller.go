@@ -419,7 +419,14 @@ func (c *Controller) sync(ctx context.Context, k string) error {
 	if !apiequality.Semantic.DeepEqual(ds.Status, st) {
 		u := ds.DeepCopy()
 		u.Status = st
-		if _, err := c.apps.DaemonSets(ds.Namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		_, err := c.apps.DaemonSets(ds.Namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+		case apierrors.IsConflict(err) && errors.Join(errs...) == nil:
+			// The DaemonSet changed since the cache showed it (its update
+			// brings the key back); look again without a warning.
+			errs = append(errs, fmt.Errorf("status of DaemonSet %s: %w", k, controller.ErrRequeue))
+		default:
 			errs = append(errs, fmt.Errorf("storing status of DaemonSet %s: %w", k, err))
 		}
 	}
