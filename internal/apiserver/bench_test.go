@@ -115,3 +115,66 @@ func BenchmarkManagedFieldsUpdate(b *testing.B) {
 		}
 	}
 }
+
+func statusTestPods() (created, running *corev1.Pod) {
+	created = &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "default", UID: "u1", ResourceVersion: "3",
+			Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{
+			Name: "web", Image: "nginx:1.27", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}},
+		}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}},
+	}
+	running = created.DeepCopy()
+	running.Status = corev1.PodStatus{
+		Phase: corev1.PodRunning, PodIP: "10.42.0.7", HostIP: "172.16.0.1",
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue},
+		},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "web", Ready: true, Image: "nginx:1.27",
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}},
+	}
+	return created, running
+}
+
+// BenchmarkManagedFieldsStatus measures managed-fields tracking of a
+// node's status write of a running pod.
+func BenchmarkManagedFieldsStatus(b *testing.B) {
+	s, _ := newTestServer(b)
+	if err := s.PublishOpenAPI(); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := s.Store(corev1.SchemeGroupVersion.WithResource("pods"))
+	ctx := context.Background()
+	created, running := statusTestPods()
+	// As admission and defaulting leave a pod: a service account token
+	// volume, default tolerations, defaulted fields.
+	sec := int64(300)
+	created.Spec.Tolerations = []corev1.Toleration{
+		{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &sec},
+		{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &sec}}
+	expiry := int64(3607)
+	created.Spec.Volumes = []corev1.Volume{{Name: "kube-api-access-x", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: &expiry}},
+			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+				Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+		}}}}}
+	created.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "kube-api-access-x", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}}
+	st.Resource.Strategy.Default(created)
+	running.Spec = created.Spec
+	if err := s.managedFieldsMutator(st.Resource, "kube-controller-manager", "create", "")(ctx, created, nil); err != nil {
+		b.Fatal(err)
+	}
+	running.ManagedFields = created.ManagedFields
+	mutate := s.managedFieldsMutator(st.Resource, "kubelet", "update", "status")
+	b.ReportAllocs()
+	for b.Loop() {
+		obj := running.DeepCopyObject()
+		if err := mutate(ctx, obj, created); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
