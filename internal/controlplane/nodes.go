@@ -27,7 +27,7 @@ func startNodes(ctx context.Context, cfg *rest.Config, inf *informers.Factory, c
 	c.UserAgent = "skiff-node"
 	go func() {
 		defer close(done)
-		opts := node.Options{Count: count, NamePrefix: node.DefaultNamePrefix, Pods: inf.Pods()}
+		opts := node.Options{Count: count, NamePrefix: node.DefaultNamePrefix, Pods: inf.Pods(), Nodes: inf.Nodes()}
 		if !allocatedCIDRs {
 			opts.PodCIDRWait = -1
 		}

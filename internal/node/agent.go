@@ -163,9 +163,11 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", NodeName(opts.NamePrefix, 0)).String()
 		}
 	}
-	a.nodeInf = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nodeSelector), &corev1.Node{}, 0, cache.Indexers{})
-	if err := a.nodeInf.SetTransform(slimNode); err != nil {
-		return nil, err
+	if a.nodeInf = opts.Nodes; a.nodeInf == nil {
+		a.nodeInf = cache.NewSharedIndexInformer(client.ListWatch(core.Nodes(), nodeSelector), &corev1.Node{}, 0, cache.Indexers{})
+		if err := a.nodeInf.SetTransform(slimNode); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := a.nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.nodeSeen,

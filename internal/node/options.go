@@ -83,6 +83,10 @@ type Options struct {
 	// agent reads it instead of watching the pods bound to its nodes. It
 	// must not be changed: the agent never writes to the pods it holds.
 	Pods cache.SharedIndexInformer
+	// Nodes, when set, is an informer of every node shared in the same
+	// way: the agent reads its nodes' pod CIDRs from it instead of
+	// watching them itself.
+	Nodes cache.SharedIndexInformer
 
 	// PodCIDRWait is how long a new node waits for the control plane to
 	// set its pod CIDR (the node IPAM controller) before it picks one
