@@ -85,41 +85,89 @@ func activePods(t *testing.T, s *Skiff, app string) []corev1.Pod {
 
 func readyCount(pods []corev1.Pod) int {
 	n := 0
-	for _, p := range pods {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				n++
-			}
+	for i := range pods {
+		if podReady(&pods[i]) {
+			n++
 		}
 	}
 	return n
 }
 
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
 // rsWatch follows a Deployment's ReplicaSets and keeps the extremes a
 // rolling update must respect.
+//
+// Availability is counted from the pods themselves (Ready and not being
+// deleted), not from the ReplicaSets' status: each ReplicaSet's status is
+// written on its own, so their sum can dip for a moment after the old one
+// shrank and before the new one's status counts the pod that allowed it.
 type rsWatch struct {
 	mu           sync.Mutex
 	spec, avail  map[string]int32
-	minAvailable int32 // lowest sum of available replicas seen
-	maxSpec      int32 // highest sum of desired replicas seen
-	both         bool  // two ReplicaSets had pods at once
+	ready        map[string]bool // pod name -> counts as available
+	minAvailable int32           // fewest available pods seen
+	maxSpec      int32           // highest sum of desired replicas seen
+	both         bool            // two ReplicaSets had pods at once
 	events       int
 	stop         func()
-	done         chan struct{}
 }
 
 func watchReplicaSets(t *testing.T, s *Skiff, app string) *rsWatch {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := s.ClientSet().AppsV1().ReplicaSets("default").Watch(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	opts := metav1.ListOptions{LabelSelector: "app=" + app}
+	w, err := s.ClientSet().AppsV1().ReplicaSets("default").Watch(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rw := &rsWatch{spec: map[string]int32{}, avail: map[string]int32{}, minAvailable: 1 << 30, done: make(chan struct{})}
-	rw.stop = func() { cancel(); w.Stop(); <-rw.done }
+	pods, err := s.ClientSet().CoreV1().Pods("default").List(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ResourceVersion = pods.ResourceVersion
+	pw, err := s.ClientSet().CoreV1().Pods("default").Watch(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := &rsWatch{spec: map[string]int32{}, avail: map[string]int32{}, ready: map[string]bool{}, minAvailable: 1 << 30}
+	available := func() int32 {
+		var n int32
+		for _, r := range rw.ready {
+			if r {
+				n++
+			}
+		}
+		return n
+	}
+	podSeen := func(p *corev1.Pod, deleted bool) {
+		rw.ready[p.Name] = !deleted && p.DeletionTimestamp == nil && podReady(p)
+	}
+	for i := range pods.Items {
+		podSeen(&pods.Items[i], false)
+	}
+	rw.minAvailable = available()
+	var wg sync.WaitGroup
+	rw.stop = func() { cancel(); w.Stop(); pw.Stop(); wg.Wait() }
 	t.Cleanup(rw.stop)
-	go func() {
-		defer close(rw.done)
+	wg.Go(func() {
+		for ev := range pw.ResultChan() {
+			if p, ok := ev.Object.(*corev1.Pod); ok {
+				rw.mu.Lock()
+				podSeen(p, ev.Type == watch.Deleted)
+				rw.minAvailable = min(rw.minAvailable, available())
+				rw.mu.Unlock()
+			}
+		}
+	})
+	wg.Go(func() {
 		for ev := range w.ResultChan() {
 			rs, ok := ev.Object.(*appsv1.ReplicaSet)
 			if !ok {
@@ -132,21 +180,20 @@ func watchReplicaSets(t *testing.T, s *Skiff, app string) *rsWatch {
 			} else {
 				rw.spec[rs.Name], rw.avail[rs.Name] = *rs.Spec.Replicas, rs.Status.AvailableReplicas
 			}
-			var spec, avail int32
+			var spec int32
 			withPods := 0
 			for n := range rw.spec {
 				spec += rw.spec[n]
-				avail += rw.avail[n]
 				if rw.spec[n] > 0 || rw.avail[n] > 0 {
 					withPods++
 				}
 			}
-			rw.minAvailable, rw.maxSpec = min(rw.minAvailable, avail), max(rw.maxSpec, spec)
+			rw.maxSpec = max(rw.maxSpec, spec)
 			rw.both = rw.both || withPods > 1
 			rw.events++
 			rw.mu.Unlock()
 		}
-	}()
+	})
 	return rw
 }
 
