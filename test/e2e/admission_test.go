@@ -299,8 +299,11 @@ globalDefault: true
 func TestAdmissionDefaultClasses(t *testing.T) {
 	t.Parallel()
 	// Without the built-in local-path class, the default made here is the
-	// only one (created in the same second, local-path would win by name).
-	s := startSkiff(t, "--controllers", "*,-local-path-provisioner")
+	// only one (created in the same second, local-path would win by name);
+	// without the node lifecycle controller, which lifts the not-ready
+	// taint of a node with no conditions at once (as upstream's
+	// TaintNodesByCondition does), what admission gave the node stays.
+	s := startSkiff(t, "--controllers", "*,-local-path-provisioner,-nodelifecycle")
 	applyStdin(t, s, `apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
