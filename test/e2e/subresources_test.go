@@ -89,10 +89,12 @@ func running(t *testing.T, s *Skiff, pod string) {
 
 // TestKubectlDrain: kubectl drain cordons the node and evicts its pods
 // through pods/eviction, skipping DaemonSet pods, and a
-// PodDisruptionBudget with no disruption left stops it.
+// PodDisruptionBudget with no disruption left stops it. The budget's
+// status and the DaemonSet's pod are set by hand, so the disruption and
+// DaemonSet controllers (tested on their own) do not run.
 func TestKubectlDrain(t *testing.T) {
 	t.Parallel()
-	s := startSkiff(t)
+	s := startSkiff(t, "--controllers", "*,-disruption,-daemonset")
 	dir := t.TempDir()
 	for _, n := range []string{"worker-1", "worker-2"} {
 		s.MustKubectl("apply", noValidate, "-f", writeFile(t, dir, n+".yaml", strings.ReplaceAll(drainNode, "NODE", n)))
