@@ -3,11 +3,8 @@ package watchcache
 import (
 	"bytes"
 	"io"
-	"maps"
-	"reflect"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -68,12 +65,9 @@ func (o *CachedObject) CacheEncode(id runtime.Identifier, encode func(runtime.Ob
 	o.mu.Unlock()
 	enc.once.Do(func() {
 		// Encoders may set the GVK on what they encode: give them a copy
-		// (the interface asks for that too) of the object's top level,
-		// which holds the GVK, sharing everything below it. They only
-		// read the rest, and a deep copy of every object sent was half
-		// of the encoding's cost.
+		// (the interface asks for that too).
 		var buf bytes.Buffer
-		enc.err = encode(shallowCopy(obj), &buf)
+		enc.err = encode(obj.DeepCopyObject(), &buf)
 		// Kept as long as the object is cached: without the slack a
 		// growing buffer leaves (up to half of it).
 		enc.data = bytes.Clone(buf.Bytes())
@@ -116,19 +110,4 @@ func (o *CachedObject) SetGroupVersionKind(gvk schema.GroupVersionKind) {
 	obj := o.obj.DeepCopyObject()
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	o.obj, o.encodings = obj, nil
-}
-
-// shallowCopy copies obj's top-level struct, or the top-level map of an
-// unstructured object, where the GVK lives; the copy shares the rest.
-func shallowCopy(obj runtime.Object) runtime.Object {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return &unstructured.Unstructured{Object: maps.Clone(u.Object)}
-	}
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return obj.DeepCopyObject()
-	}
-	c := reflect.New(v.Elem().Type())
-	c.Elem().Set(v.Elem())
-	return c.Interface().(runtime.Object)
 }
