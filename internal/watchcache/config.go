@@ -19,8 +19,15 @@ import (
 
 // Defaults for zero Config fields.
 const (
-	DefaultWindow           = 4096
-	DefaultWatchBuffer      = 1024
+	DefaultWindow = 4096
+	// DefaultWatchBuffer lets a watcher fall well behind before it is cut
+	// off: a busy cluster's pods change thousands of times a second, and
+	// a client that paused for a second behind a 1,024-event buffer was
+	// closed, resumed past the window, got 410 Gone and re-listed every
+	// pod, seconds of stall for a controller or node agent. A lagging
+	// watcher's queue holds references to shared events: at most this
+	// many, whatever the number of watchers.
+	DefaultWatchBuffer      = 16384
 	DefaultBookmarkInterval = time.Minute
 	DefaultRevisionWait     = 3 * time.Second
 )
