@@ -96,8 +96,8 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		return nil
 	}
 	resources, discoveryErr := c.core.NamespacedResources(ctx, "list", "delete")
-	remaining, deleteErrs := c.deleteContent(ctx, name, resources)
-	conds := conditions(discoveryErr, deleteErrs, remaining)
+	remaining, finalizers, deleteErrs := c.deleteContent(ctx, name, resources)
+	conds := conditions(discoveryErr, deleteErrs, remaining, finalizers)
 	if err := c.setConditions(ctx, ns, conds); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
@@ -108,10 +108,10 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 }
 
 // deleteContent deletes what is left in the namespace and reports, per
-// resource, how many objects remain.
-func (c *Controller) deleteContent(ctx context.Context, ns string, resources []schema.GroupVersionResource) (map[string]int, []error) {
-	remaining := map[string]int{}
-	var errs []error
+// resource, how many objects remain, and per finalizer, how many of them
+// it holds.
+func (c *Controller) deleteContent(ctx context.Context, ns string, resources []schema.GroupVersionResource) (remaining, finalizers map[string]int, errs []error) {
+	remaining, finalizers = map[string]int{}, map[string]int{}
 	background := metav1.DeletePropagationBackground
 	for _, gvr := range resources {
 		ri := c.metadata.Resource(gvr).Namespace(ns)
@@ -131,13 +131,18 @@ func (c *Controller) deleteContent(ctx context.Context, ns string, resources []s
 		if list, err = ri.List(ctx, metav1.ListOptions{}); err == nil && len(list.Items) > 0 {
 			key := gvr.GroupResource().String()
 			remaining[key] = len(list.Items)
+			for _, item := range list.Items {
+				for _, f := range item.Finalizers {
+					finalizers[f]++
+				}
+			}
 		}
 	}
-	return remaining, errs
+	return remaining, finalizers, errs
 }
 
 // conditions are the deletion status conditions, as upstream reports them.
-func conditions(discoveryErr error, deleteErrs []error, remaining map[string]int) []corev1.NamespaceCondition {
+func conditions(discoveryErr error, deleteErrs []error, remaining, finalizers map[string]int) []corev1.NamespaceCondition {
 	cond := func(t corev1.NamespaceConditionType, bad bool, badReason, goodReason, msg string) corev1.NamespaceCondition {
 		c := corev1.NamespaceCondition{Type: t, Status: corev1.ConditionFalse, Reason: goodReason, LastTransitionTime: metav1.Now()}
 		if bad {
@@ -154,6 +159,11 @@ func conditions(discoveryErr error, deleteErrs []error, remaining map[string]int
 		left = append(left, fmt.Sprintf("%s has %d resource instances", r, n))
 	}
 	sort.Strings(left)
+	var held []string
+	for f, n := range finalizers {
+		held = append(held, fmt.Sprintf("%s in %d resource instances", f, n))
+	}
+	sort.Strings(held)
 	discoveryMsg := ""
 	if discoveryErr != nil {
 		discoveryMsg = discoveryErr.Error()
@@ -163,7 +173,8 @@ func conditions(discoveryErr error, deleteErrs []error, remaining map[string]int
 		cond(corev1.NamespaceDeletionGVParsingFailure, false, "", "ParsedGroupVersions", ""),
 		cond(corev1.NamespaceDeletionContentFailure, len(deleteErrs) > 0, "ContentDeletionFailed", "ContentDeleted", strings.Join(msgs, "; ")),
 		cond(corev1.NamespaceContentRemaining, len(remaining) > 0, "SomeResourcesRemain", "ContentRemoved", "Some resources are remaining: "+strings.Join(left, ", ")),
-		cond(corev1.NamespaceFinalizersRemaining, false, "", "ContentHasNoFinalizers", ""),
+		cond(corev1.NamespaceFinalizersRemaining, len(finalizers) > 0, "SomeFinalizersRemain", "ContentHasNoFinalizers",
+			"Some content in the namespace has finalizers remaining: "+strings.Join(held, ", ")),
 	}
 }
 
