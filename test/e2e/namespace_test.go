@@ -38,8 +38,8 @@ spec: {name: free, size: large, replicas: 2}
 		conds := s.MustKubectl("get", "namespace", "gone", "-o",
 			`jsonpath={range .status.conditions[?(@.status=="True")]}{.type}: {.message}{"\n"}{end}`)
 		return strings.TrimSpace(left) == "widget.yourco.io/held" &&
-			strings.Contains(conds, "NamespaceContentRemaining: Some resources are remaining: widgets.yourco.io has 1 resource instances") &&
-			strings.Contains(conds, "NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: yourco.io/hold in 1 resource instances"),
+				strings.Contains(conds, "NamespaceContentRemaining: Some resources are remaining: widgets.yourco.io has 1 resource instances") &&
+				strings.Contains(conds, "NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: yourco.io/hold in 1 resource instances"),
 			"left: " + left + "conditions: " + conds
 	})
 	s.MustKubectl("patch", "widget", "held", "-n", "gone", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
