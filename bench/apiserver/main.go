@@ -102,17 +102,11 @@ func run(ctx context.Context) (err error) {
 	if *listRuns < 1 || *watchRate <= 0 || *watchObjects < 1 || *watchers < 1 {
 		return fmt.Errorf("-list-runs, -watch-rate, -watch-objects and -watchers must be positive")
 	}
-	tmp, err := os.MkdirTemp("", "skiff-bench-apiserver-")
+	tmp, cleanup, err := skiffproc.WorkDir("apiserver", *keep)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if *keep {
-			fmt.Fprintln(os.Stderr, "bench/apiserver: kept", tmp)
-			return
-		}
-		os.RemoveAll(tmp)
-	}()
+	defer cleanup()
 
 	bin, err := skiffproc.Build(ctx, tmp)
 	if err != nil {

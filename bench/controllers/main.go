@@ -146,17 +146,11 @@ type report struct {
 }
 
 func run(ctx context.Context) (err error) {
-	tmp, err := os.MkdirTemp("", "skiff-bench-controllers-")
+	tmp, cleanup, err := skiffproc.WorkDir("controllers", *keep)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if *keep {
-			fmt.Fprintln(os.Stderr, "bench/controllers: kept", tmp)
-			return
-		}
-		os.RemoveAll(tmp)
-	}()
+	defer cleanup()
 	var r report
 	r.loadBefore = skiffproc.LoadAvg()
 	bin, err := skiffproc.Build(ctx, tmp)

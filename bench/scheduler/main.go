@@ -114,17 +114,11 @@ type report struct {
 }
 
 func run(ctx context.Context) (err error) {
-	tmp, err := os.MkdirTemp("", "skiff-bench-scheduler-")
+	tmp, cleanup, err := skiffproc.WorkDir("scheduler", *keep)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if *keep {
-			fmt.Fprintln(os.Stderr, "bench/scheduler: kept", tmp)
-			return
-		}
-		os.RemoveAll(tmp)
-	}()
+	defer cleanup()
 	var r report
 	r.loadBefore = skiffproc.LoadAvg()
 	bin, err := skiffproc.Build(ctx, tmp)

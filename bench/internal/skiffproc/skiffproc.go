@@ -341,3 +341,20 @@ func ProcCPU(pid string) time.Duration {
 	// USER_HZ is 100 on every Linux architecture Go supports.
 	return time.Duration(utime+stime) * (time.Second / 100)
 }
+
+// WorkDir makes the temporary directory of benchmark name (the binary,
+// the data directory, the logs). The returned function removes it, or,
+// with keep, leaves it and says where it is.
+func WorkDir(name string, keep bool) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "skiff-bench-"+name+"-")
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() {
+		if keep {
+			fmt.Fprintf(os.Stderr, "bench/%s: kept %s\n", name, dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}, nil
+}
