@@ -363,6 +363,9 @@ func TestListPagination(t *testing.T) {
 	ctx := context.Background()
 	cs := s.ClientSet()
 	s.MustKubectl("create", "namespace", "paging")
+	// The namespace's kube-root-ca.crt first, so that the controller
+	// writing it does not add an item between the lists below.
+	waitForRootCAs(t, s)
 	ops := cmOps{t, cs, "paging"}
 	for i := range 7 {
 		ops.create(fmt.Sprintf("page-%d", i), "1")
