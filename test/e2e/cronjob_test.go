@@ -52,8 +52,6 @@ spec:
         spec:
           restartPolicy: Never
           terminationGracePeriodSeconds: 0
-          tolerations:
-          - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
           containers:
           - name: app
             image: registry.example/batch:1

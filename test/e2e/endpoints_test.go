@@ -28,8 +28,6 @@ spec:
       labels: {app: ep}
     spec:
       terminationGracePeriodSeconds: 0
-      tolerations:
-      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
       containers:
       - name: app
         image: registry.example/web:1
@@ -186,8 +184,6 @@ metadata:
 spec:
   readinessGates:
   - conditionType: example.com/never
-  tolerations:
-  - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
   containers:
   - name: app
     image: registry.example/web:1

@@ -87,8 +87,6 @@ spec:
     metadata: {labels: {app: web}}
     spec:
       terminationGracePeriodSeconds: 0
-      tolerations:
-      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
       containers:
       - name: app
         image: registry.example/web:1
@@ -114,8 +112,6 @@ metadata:
 spec:
   restartPolicy: Never
   terminationGracePeriodSeconds: 0
-  tolerations:
-  - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
   containers:
   - {name: app, image: registry.example/batch:1}
 `, "-n", "quota")
@@ -137,8 +133,7 @@ spec:
 	})
 
 	s.MustKubectl("-n", "quota", "scale", "deployment", "web", "--replicas=3")
-	s.MustKubectl("-n", "quota", "run", "idle", "--image=registry.example/idle:1", "--overrides",
-		`{"spec":{"tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoSchedule"}]}}`)
+	s.MustKubectl("-n", "quota", "run", "idle", "--image=registry.example/idle:1")
 	eventually(t, "usage follows a scale-up and a best-effort pod", func() (bool, string) {
 		if ok, msg := usedIs(quotaStatus(t, s, "besteffort"), "pods=1"); !ok {
 			return false, "besteffort: " + msg

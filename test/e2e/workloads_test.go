@@ -18,14 +18,10 @@ import (
 // The workload controllers (ReplicaSet, ReplicationController,
 // Deployment) on `skiff up`'s simulated node, driven with kubectl.
 //
-// Pods tolerate the node.kubernetes.io/not-ready NoSchedule taint that
-// admission puts on a new node until its agent reports it Ready, so a
-// test need not wait for that: these tests are about the workload
-// controllers.
+// Pods carry no tolerations: the node lifecycle controller lifts the
+// not-ready taint a new node gets once its agent reports it Ready.
 const workloadPodSpec = `    spec:
       terminationGracePeriodSeconds: 0
-      tolerations:
-      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoSchedule}
       containers:
       - name: app
         image: %s
