@@ -16,6 +16,7 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 
 	"skiff.dev/skiff/internal/controlplane"
+	"skiff.dev/skiff/internal/controlplane/controlplanetest"
 	"skiff.dev/skiff/internal/node"
 )
 
@@ -27,35 +28,7 @@ var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // process and returns its config.
 func startControlPlane(t *testing.T) *rest.Config {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- controlplane.Run(ctx, controlplane.Config{
-			DataDir: t.TempDir(), Listen: "127.0.0.1:0", Store: "embedded",
-			Ready: func(kubeconfig string) { ready <- kubeconfig },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("control plane: %v", err)
-		}
-	})
-	select {
-	case kc := <-ready:
-		cfg, err := clientcmd.BuildConfigFromFlags("", kc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.QPS, cfg.Burst = -1, 0
-		return cfg
-	case err := <-done:
-		t.Fatalf("control plane stopped before it was ready: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("control plane not ready after a minute")
-	}
-	return nil
+	return controlplanetest.Start(t, controlplane.Config{})
 }
 
 // startAgent runs an agent until the test ends or the returned stop is

@@ -14,46 +14,17 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"skiff.dev/skiff/internal/controlplane"
+	"skiff.dev/skiff/internal/controlplane/controlplanetest"
 )
 
 // startControlPlane runs a whole control plane, this controller included,
 // in the test process and returns a client of it.
 func startControlPlane(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- controlplane.Run(ctx, controlplane.Config{
-			DataDir: t.TempDir(),
-			Listen:  "127.0.0.1:0",
-			Store:   "embedded",
-			Ready:   func(kubeconfig string) { ready <- kubeconfig },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("control plane: %v", err)
-		}
-	})
-	var kubeconfig string
-	select {
-	case kubeconfig = <-ready:
-	case err := <-done:
-		t.Fatalf("control plane stopped before it was ready: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("control plane not ready after a minute")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kubernetes.NewForConfigOrDie(cfg)
+	return kubernetes.NewForConfigOrDie(controlplanetest.Start(t, controlplane.Config{}))
 }
 
 // waitNamespace waits until cond holds for the namespace, or it is gone

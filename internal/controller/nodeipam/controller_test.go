@@ -10,10 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"skiff.dev/skiff/internal/controller/nodeipam"
 	"skiff.dev/skiff/internal/controlplane"
+	"skiff.dev/skiff/internal/controlplane/controlplanetest"
 )
 
 // TestAllocator runs the controller against a real control plane (its
@@ -22,29 +22,9 @@ import (
 // third wait with CIDRNotAvailable, and gives it the CIDR a deleted node
 // releases.
 func TestAllocator(t *testing.T) {
+	cfg := controlplanetest.Start(t, controlplane.Config{Controllers: "*,-nodeipam,-nodelifecycle", DisableScheduler: true})
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- controlplane.Run(ctx, controlplane.Config{
-			DataDir: t.TempDir(), Listen: "127.0.0.1:0", Store: "embedded", Controllers: "*,-nodeipam,-nodelifecycle",
-			DisableScheduler: true, Ready: func(kubeconfig string) { ready <- kubeconfig },
-		})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	var kubeconfig string
-	select {
-	case kubeconfig = <-ready:
-	case err := <-done:
-		t.Fatalf("control plane: %v", err)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer cancel()
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	create := func(name, cidr string) {
 		t.Helper()

@@ -12,11 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	testingclock "k8s.io/utils/clock/testing"
 
 	"skiff.dev/skiff/internal/controller/nodelifecycle"
 	"skiff.dev/skiff/internal/controlplane"
+	"skiff.dev/skiff/internal/controlplane/controlplanetest"
 )
 
 // TestSilentNodesTaintedAtTheZoneRate runs the node lifecycle controller
@@ -25,30 +25,10 @@ import (
 // Unknown at once, but the second gets its NoExecute taint only when the
 // zone's rate allows, and the node still heard from keeps its Ready.
 func TestSilentNodesTaintedAtTheZoneRate(t *testing.T) {
+	cfg := controlplanetest.Start(t, controlplane.Config{DisableScheduler: true,
+		Controllers: "*,-nodelifecycle,-taint-eviction-controller,-nodeipam"})
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- controlplane.Run(ctx, controlplane.Config{
-			DataDir: t.TempDir(), Listen: "127.0.0.1:0", Store: "embedded", DisableScheduler: true,
-			Controllers: "*,-nodelifecycle,-taint-eviction-controller,-nodeipam",
-			Ready:       func(kubeconfig string) { ready <- kubeconfig },
-		})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	var kubeconfig string
-	select {
-	case kubeconfig = <-ready:
-	case err := <-done:
-		t.Fatalf("control plane: %v", err)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer cancel()
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	t0 := time.Now().Truncate(time.Second)
 	clk := testingclock.NewFakeClock(t0)
