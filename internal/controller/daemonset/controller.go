@@ -508,16 +508,7 @@ func (c *Controller) patchPod(ctx context.Context, p *corev1.Pod, patch []byte) 
 // being deleted, so it may adopt.
 func (c *Controller) recheck(ctx context.Context, ds *appsv1.DaemonSet) error {
 	fresh, err := c.apps.DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if fresh.UID != ds.UID {
-		return fmt.Errorf("original DaemonSet %s/%s is gone: got uid %s, wanted %s", ds.Namespace, ds.Name, fresh.UID, ds.UID)
-	}
-	if fresh.DeletionTimestamp != nil {
-		return fmt.Errorf("DaemonSet %s/%s has just been deleted at %v", ds.Namespace, ds.Name, fresh.DeletionTimestamp)
-	}
-	return nil
+	return controller.CheckOwner("DaemonSet", ds, fresh, err)
 }
 
 // nodePods groups ds's pods by the node they are for, beside every node

@@ -363,16 +363,7 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 
 func (c *Controller) recheck(ctx context.Context, d *appsv1.Deployment) error {
 	fresh, err := c.api.getDeployment(ctx, d.Namespace, d.Name)
-	if err != nil {
-		return err
-	}
-	if fresh.UID != d.UID {
-		return fmt.Errorf("original Deployment %s/%s is gone: got uid %s, wanted %s", d.Namespace, d.Name, fresh.UID, d.UID)
-	}
-	if fresh.DeletionTimestamp != nil {
-		return fmt.Errorf("%s/%s has just been deleted at %v", d.Namespace, d.Name, fresh.DeletionTimestamp)
-	}
-	return nil
+	return controller.CheckOwner("Deployment", d, fresh, err)
 }
 
 // updateStatus writes d's status and takes the server's copy, so later

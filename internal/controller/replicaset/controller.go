@@ -379,16 +379,7 @@ func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, selec
 
 func (c *Controller) recheckOwner(ctx context.Context, rs *appsv1.ReplicaSet) error {
 	fresh, err := c.src.get(ctx, rs.Namespace, rs.Name)
-	if err != nil {
-		return err
-	}
-	if fresh.UID != rs.UID {
-		return fmt.Errorf("original %s %s/%s is gone: got uid %s, wanted %s", c.src.gvk().Kind, rs.Namespace, rs.Name, fresh.UID, rs.UID)
-	}
-	if fresh.DeletionTimestamp != nil {
-		return fmt.Errorf("%s/%s has just been deleted at %v", rs.Namespace, rs.Name, fresh.DeletionTimestamp)
-	}
-	return nil
+	return controller.CheckOwner(c.src.gvk().Kind, rs, fresh, err)
 }
 
 func (c *Controller) patchPod(ctx context.Context, p *corev1.Pod, patch []byte) error {

@@ -502,16 +502,7 @@ func (c *Controller) claimRevisions(ctx context.Context, set *appsv1.StatefulSet
 
 func (c *Controller) recheck(ctx context.Context, set *appsv1.StatefulSet) error {
 	fresh, err := c.apps.StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if fresh.UID != set.UID {
-		return fmt.Errorf("original StatefulSet %s/%s is gone: got uid %s, wanted %s", set.Namespace, set.Name, fresh.UID, set.UID)
-	}
-	if fresh.DeletionTimestamp != nil {
-		return fmt.Errorf("%s/%s has just been deleted at %v", set.Namespace, set.Name, fresh.DeletionTimestamp)
-	}
-	return nil
+	return controller.CheckOwner("StatefulSet", set, fresh, err)
 }
 
 func (c *Controller) event(set *appsv1.StatefulSet, typ, reason, msg string) {
