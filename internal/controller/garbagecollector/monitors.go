@@ -8,11 +8,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+
+	"skiff.dev/skiff/internal/client"
 )
 
 // monitor is the informer of one resource: the process's shared informer
@@ -52,16 +52,7 @@ func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
 		m.informer, m.shared = c.shared(info.GVR)
 	}
 	if !m.shared {
-		ri := c.metadata.Resource(info.GVR)
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-				return ri.List(ctx, opts)
-			},
-			WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-				return ri.Watch(ctx, opts)
-			},
-		}
-		m.informer = cache.NewSharedIndexInformer(listThenWatch{lw}, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
+		m.informer = cache.NewSharedIndexInformer(client.MetadataListWatch(c.metadata, info.GVR), &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
 		// The graph needs no managedFields; dropping them halves what the
 		// informer keeps.
 		if err := m.informer.SetTransform(func(obj any) (any, error) {
@@ -109,14 +100,6 @@ func (c *Controller) newMonitor(info resourceInfo) (*monitor, error) {
 	m.reg = reg
 	return m, nil
 }
-
-// listThenWatch makes the reflector list, then watch, instead of one
-// streaming watch (sendInitialEvents): skiff's server ends a metadata-only
-// watch at the initial-events-end bookmark instead of sending it, so a
-// streaming list would never finish.
-type listThenWatch struct{ *cache.ListWatch }
-
-func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // observe records an object in the graph and queues what needs a look.
 func (c *Controller) observe(n node) {

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -412,16 +411,7 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 	case gr == quota.PVCs:
 		inf = cache.NewSharedIndexInformer(client.ListWatch(c.core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{}, 0, nsIndex)
 	default:
-		ri := c.md.Resource(gvr)
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-				return ri.List(ctx, opts)
-			},
-			WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-				return ri.Watch(ctx, opts)
-			},
-		}
-		inf = cache.NewSharedIndexInformer(listThenWatch{lw}, &metav1.PartialObjectMetadata{}, 0, nsIndex)
+		inf = cache.NewSharedIndexInformer(client.MetadataListWatch(c.md, gvr), &metav1.PartialObjectMetadata{}, 0, nsIndex)
 	}
 	if transform != nil {
 		if err := inf.SetTransform(transform); err != nil {
@@ -454,13 +444,6 @@ func (c *Controller) newMonitor(gvr schema.GroupVersionResource) (*monitor, erro
 	}
 	return &monitor{gvr: gvr, informer: inf, handler: reg}, nil
 }
-
-// listThenWatch makes the reflector list, then watch, instead of one
-// streaming watch: skiff's server does not stream a metadata-only list
-// (see the garbage collector's monitors).
-type listThenWatch struct{ *cache.ListWatch }
-
-func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // collectMonitors stops, every period, the monitors no quota needs.
 func (c *Controller) collectMonitors(ctx context.Context) {
