@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg *rest.Config) (*Factory, error) {
 // For returns the shared informer of obj's kind, made on the first call
 // with the list-watch lw returns; later calls for the kind ignore lw.
 func (f *Factory) For(obj runtime.Object, lw func() cache.ListerWatcher) cache.SharedIndexInformer {
-	return f.informer(obj, lw, dropManagedFields)
+	return f.informer(obj, lw, DropManagedFields)
 }
 
 func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, transform cache.TransformFunc) cache.SharedIndexInformer {
@@ -213,8 +213,12 @@ func (f *Factory) Wait() {
 	f.running.Wait()
 }
 
-// dropManagedFields drops an object's managed fields as it arrives.
-func dropManagedFields(obj any) (any, error) {
+// DropManagedFields is an informer transform that drops an object's
+// managed fields, which no controller reads. An object updated from the
+// cache is sent without them, and the API server then keeps the stored
+// ones (as kube-apiserver does for a request without managedFields). The
+// last-applied annotation is kept: such an object may be written back.
+func DropManagedFields(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
 	}

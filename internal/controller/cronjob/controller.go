@@ -19,6 +19,7 @@ import (
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Controller runs CronJobs.
@@ -64,7 +65,7 @@ func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	}
 	if c.jobs == nil {
 		c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0,
-			cache.Indexers{replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc})
+			cache.Indexers{informers.ControllerUIDIndex: informers.ControllerUIDIndexFunc})
 		if err := c.jobs.SetTransform(trimJob); err != nil {
 			return nil, err
 		}
@@ -226,7 +227,7 @@ func (c *Controller) create(ctx context.Context, cj *batchv1.CronJob, d *Decisio
 // lists as active that the cache does not hold yet (read from the API,
 // as upstream, so a slow watch does not make a new Job look missing).
 func (c *Controller) jobsOf(ctx context.Context, cj *batchv1.CronJob) ([]*batchv1.Job, error) {
-	objs, err := c.jobs.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(cj.UID))
+	objs, err := c.jobs.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(cj.UID))
 	if err != nil {
 		return nil, err
 	}

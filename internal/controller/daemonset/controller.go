@@ -108,7 +108,7 @@ func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc}
+	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, informers.ControllerUIDIndex: informers.ControllerUIDIndexFunc}
 	own := map[cache.SharedIndexInformer]cache.TransformFunc{}
 	if c.pods == nil {
 		c.pods = cache.NewSharedIndexInformer(client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, 0, indexers)
@@ -125,7 +125,7 @@ func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	}
 	if c.revs == nil {
 		c.revs = cache.NewSharedIndexInformer(client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, 0, indexers)
-		own[c.revs] = replicaset.DropManagedFields
+		own[c.revs] = informers.DropManagedFields
 	}
 	for inf, transform := range own {
 		if err := inf.SetTransform(transform); err != nil {
@@ -465,8 +465,8 @@ func (c *Controller) writeCollisions(ctx context.Context, ds *appsv1.DaemonSet, 
 // controls. An orphan is adopted only after a live read shows ds is not
 // being deleted.
 func (c *Controller) claimPods(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector) ([]*corev1.Pod, error) {
-	owned, _ := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(ds.UID))
-	orphans, _ := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, replicaset.OrphanIndexKey(ds.Namespace))
+	owned, _ := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(ds.UID))
+	orphans, _ := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, informers.OrphanIndexKey(ds.Namespace))
 	var pods []*corev1.Pod
 	var errs []error
 	var canAdopt error

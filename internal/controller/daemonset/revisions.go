@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"skiff.dev/skiff/internal/controller/history"
-	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // historyHashLabel is where a revision carries the hash its pods are
@@ -45,8 +45,8 @@ func revisionHash(r *appsv1.ControllerRevision) string {
 func (c *Controller) constructHistory(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector, collisions *int32) (cur *appsv1.ControllerRevision, old []*appsv1.ControllerRevision, err error) {
 	revClient := c.apps.ControllerRevisions(ds.Namespace)
 	var all []*appsv1.ControllerRevision
-	for _, ix := range []string{string(ds.UID), replicaset.OrphanIndexKey(ds.Namespace)} {
-		objs, _ := c.revs.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, ix)
+	for _, ix := range []string{string(ds.UID), informers.OrphanIndexKey(ds.Namespace)} {
+		objs, _ := c.revs.GetIndexer().ByIndex(informers.ControllerUIDIndex, ix)
 		for _, o := range objs {
 			all = append(all, o.(*appsv1.ControllerRevision))
 		}
@@ -117,7 +117,7 @@ func (c *Controller) dedup(ctx context.Context, ds *appsv1.DaemonSet, keep *apps
 	for _, d := range dups {
 		dupHash[revisionHash(d)] = true
 	}
-	owned, _ := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(ds.UID))
+	owned, _ := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(ds.UID))
 	patch := fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, appsv1.DefaultDaemonSetUniqueLabelKey, hash)
 	for _, o := range owned {
 		p := o.(*corev1.Pod)

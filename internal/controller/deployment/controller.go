@@ -319,8 +319,8 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 	var errs []error
 	var canAdopt error
 	checked := false
-	for _, k := range []string{string(d.UID), replicaset.OrphanIndexKey(d.Namespace)} {
-		objs, err := c.replicaSets.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, k)
+	for _, k := range []string{string(d.UID), informers.OrphanIndexKey(d.Namespace)} {
+		objs, err := c.replicaSets.GetIndexer().ByIndex(informers.ControllerUIDIndex, k)
 		if err != nil {
 			return nil, err
 		}
@@ -674,7 +674,7 @@ func (c *Controller) rolloutRecreate(ctx context.Context, d *appsv1.Deployment, 
 func (c *Controller) podsByReplicaSet(rsList []*appsv1.ReplicaSet) map[types.UID][]*corev1.Pod {
 	out := make(map[types.UID][]*corev1.Pod, len(rsList))
 	for _, rs := range rsList {
-		objs, _ := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(rs.UID))
+		objs, _ := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(rs.UID))
 		for _, o := range objs {
 			out[rs.UID] = append(out[rs.UID], o.(*corev1.Pod))
 		}

@@ -21,6 +21,7 @@ import (
 
 	"skiff.dev/skiff/internal/controller"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Passes of the controller against informers filled by hand and never
@@ -90,7 +91,7 @@ func testController(t *testing.T, d *appsv1.Deployment) (*Controller, *memAPI, *
 	t.Helper()
 	inf := func(o any) cache.SharedIndexInformer {
 		return cache.NewSharedIndexInformer(&cache.ListWatch{}, o.(runtime.Object), 0, cache.Indexers{
-			cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc})
+			cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, informers.ControllerUIDIndex: informers.ControllerUIDIndexFunc})
 	}
 	clk := clocktesting.NewFakeClock(now)
 	c := &Controller{

@@ -23,6 +23,7 @@ import (
 	"skiff.dev/skiff/internal/client"
 	"skiff.dev/skiff/internal/controller"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Controller runs Jobs' pods.
@@ -77,7 +78,7 @@ func New(cfg *rest.Config, opts ...Option) (*Controller, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc}
+	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, informers.ControllerUIDIndex: informers.ControllerUIDIndexFunc}
 	if c.jobs == nil {
 		c.jobs = cache.NewSharedIndexInformer(client.ListWatch(b.Jobs(""), nil), &batchv1.Job{}, 0, indexers)
 		if err := c.jobs.SetTransform(dropManagedFields); err != nil {
@@ -192,7 +193,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if !c.exp.Satisfied(key, now) {
 		return nil // a pod event brings the key back
 	}
-	objs, err := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(job.UID))
+	objs, err := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(job.UID))
 	if err != nil {
 		return err
 	}
@@ -374,7 +375,7 @@ func (c *Controller) podsOfGone(key string) ([]*corev1.Pod, []types.UID) {
 	c.releasedMu.Unlock()
 	var out []*corev1.Pod
 	for _, uid := range uids {
-		objs, _ := c.pods.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, string(uid))
+		objs, _ := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(uid))
 		for _, o := range objs {
 			if p := o.(*corev1.Pod); HasTrackingFinalizer(p) {
 				out = append(out, p)

@@ -323,8 +323,8 @@ func (c *Controller) syncReplicaSet(ctx context.Context, k string) error {
 // namespace: every pod it might claim.
 func (c *Controller) candidatePods(rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
 	var out []*corev1.Pod
-	for _, k := range []string{string(rs.UID), OrphanIndexKey(rs.Namespace)} {
-		objs, err := c.pods.GetIndexer().ByIndex(ControllerUIDIndex, k)
+	for _, k := range []string{string(rs.UID), informers.OrphanIndexKey(rs.Namespace)} {
+		objs, err := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, k)
 		if err != nil {
 			return nil, err
 		}
@@ -513,7 +513,7 @@ func (c *Controller) relatedPods(rs *appsv1.ReplicaSet) []*corev1.Pod {
 	if ref == nil {
 		return nil
 	}
-	siblings, err := c.src.informer().GetIndexer().ByIndex(ControllerUIDIndex, string(ref.UID))
+	siblings, err := c.src.informer().GetIndexer().ByIndex(informers.ControllerUIDIndex, string(ref.UID))
 	if err != nil {
 		return nil
 	}
@@ -523,7 +523,7 @@ func (c *Controller) relatedPods(rs *appsv1.ReplicaSet) []*corev1.Pod {
 		if !ok {
 			continue
 		}
-		owned, _ := c.pods.GetIndexer().ByIndex(ControllerUIDIndex, string(m.GetUID()))
+		owned, _ := c.pods.GetIndexer().ByIndex(informers.ControllerUIDIndex, string(m.GetUID()))
 		for _, o := range owned {
 			if p, ok := o.(*corev1.Pod); ok && IsPodActive(p) {
 				out = append(out, p)

@@ -26,11 +26,12 @@ import (
 	"skiff.dev/skiff/internal/controller"
 	"skiff.dev/skiff/internal/controller/history"
 	"skiff.dev/skiff/internal/controller/replicaset"
+	"skiff.dev/skiff/internal/informers"
 )
 
 // Informers are what the controller watches; New starts its own for
 // those left nil. Pods and Revisions must be indexed by namespace
-// (cache.NamespaceIndex) and by controller (replicaset.ControllerUIDIndex),
+// (cache.NamespaceIndex) and by controller (informers.ControllerUIDIndex),
 // Sets and Claims by namespace. They may be shared with other controllers
 // (a process's shared informers): cached objects are never modified, and
 // only a pod's metadata, nodeName and status and a claim's metadata are
@@ -41,7 +42,7 @@ type Informers struct {
 
 // fill makes the informers inf lacks.
 func (inf *Informers) fill(core *client.Core, apps *client.Group) error {
-	idx := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, replicaset.ControllerUIDIndex: replicaset.ControllerUIDIndexFunc}
+	idx := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, informers.ControllerUIDIndex: informers.ControllerUIDIndexFunc}
 	// Sets and revisions are written back whole (status, revision
 	// numbers), so they keep their annotations; pods and claims are only
 	// created, patched and deleted, so they keep only what is read.
@@ -51,8 +52,8 @@ func (inf *Informers) fill(core *client.Core, apps *client.Group) error {
 		obj       runtime.Object
 		transform cache.TransformFunc
 	}{
-		{&inf.Sets, client.ListWatch(apps.StatefulSets(""), nil), &appsv1.StatefulSet{}, replicaset.DropManagedFields},
-		{&inf.Revisions, client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, replicaset.DropManagedFields},
+		{&inf.Sets, client.ListWatch(apps.StatefulSets(""), nil), &appsv1.StatefulSet{}, informers.DropManagedFields},
+		{&inf.Revisions, client.ListWatch(apps.ControllerRevisions(""), nil), &appsv1.ControllerRevision{}, informers.DropManagedFields},
 		{&inf.Pods, client.ListWatch(core.Pods(""), nil), &corev1.Pod{}, trimPod},
 		{&inf.Claims, client.ListWatch(core.PersistentVolumeClaims(""), nil), &corev1.PersistentVolumeClaim{}, trimMeta},
 	} {
@@ -411,8 +412,8 @@ func (c *Controller) truncate(ctx context.Context, set *appsv1.StatefulSet, pods
 // its namespace.
 func candidates[T any](inf cache.SharedIndexInformer, set *appsv1.StatefulSet) []T {
 	var out []T
-	for _, k := range []string{string(set.UID), replicaset.OrphanIndexKey(set.Namespace)} {
-		objs, _ := inf.GetIndexer().ByIndex(replicaset.ControllerUIDIndex, k)
+	for _, k := range []string{string(set.UID), informers.OrphanIndexKey(set.Namespace)} {
+		objs, _ := inf.GetIndexer().ByIndex(informers.ControllerUIDIndex, k)
 		for _, o := range objs {
 			if t, ok := o.(T); ok {
 				out = append(out, t)
