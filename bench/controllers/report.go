@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,7 +45,7 @@ func printReport(r *report, srv, agent *skiffproc.Process) {
 			server = s.lastReadyServer.Sub(s.start.Truncate(time.Second)).String()
 		}
 		fmt.Fprintf(tw, "  all new pods Ready after\t%s (by the server's clock, 1 s resolution: %s)\n", ms(s.allReady), server)
-		fmt.Fprintf(tw, "  pods Ready per second\t%s\n", perSecond(s.readyPerSecond))
+		fmt.Fprintf(tw, "  pods Ready per second\t%s\n", skiffproc.PerSecond(s.readyPerSecond))
 		fmt.Fprintf(tw, "    in each second\t%v\n", s.readyPerSecond)
 		fmt.Fprintf(tw, "  by the server's clock, per second\t\n")
 		fmt.Fprintf(tw, "    created\t%v\n", s.serverCreated)
@@ -112,16 +111,3 @@ func rate(n int, d time.Duration) float64 {
 	return float64(n-1) / d.Seconds()
 }
 
-// perSecond summarizes per-second counts: the median and the highest
-// (the last second is partial and left out of the median).
-func perSecond(counts []int) string {
-	if len(counts) == 0 {
-		return "-"
-	}
-	sorted := slices.Clone(counts)
-	if len(sorted) > 1 {
-		sorted = sorted[:len(sorted)-1]
-	}
-	slices.Sort(sorted)
-	return fmt.Sprintf("median %d, max %d over %d s", sorted[len(sorted)/2], slices.Max(counts), len(counts))
-}

@@ -341,7 +341,7 @@ func printReport(r *report, srv *skiffproc.Process) {
 	fmt.Fprintf(tw, "pods\t%d (%d create workers, requests cpu %s memory %s)\n", *pods, *workers, *cpuReq, *memReq)
 	fmt.Fprintf(tw, "all created after\t%v (%.0f creates/s, %d errors)\n", r.created.Round(time.Millisecond), float64(*pods)/r.created.Seconds(), r.createErrors)
 	fmt.Fprintf(tw, "first / last bound after\t%v / %v (%.0f binds/s between them)\n", r.firstScheduled.Round(time.Millisecond), r.lastScheduled.Round(time.Millisecond), scheduleRate(r))
-	fmt.Fprintf(tw, "binds per second\t%s; largest backlog %d pods\n", perSecond(r.bindsPerSecond), r.maxBacklog)
+	fmt.Fprintf(tw, "binds per second\t%s; largest backlog %d pods\n", skiffproc.PerSecond(r.bindsPerSecond), r.maxBacklog)
 	fmt.Fprintf(tw, "binds in each second\t%v\n", r.bindsPerSecond)
 	fmt.Fprintf(tw, "  by the server's clock\t%v\n", r.serverBinds)
 	fmt.Fprintf(tw, "all Running after\t%v (benchmark's watch re-established %d times)\n", r.lastRunning.Round(time.Millisecond), r.rewatches)
@@ -367,21 +367,6 @@ func scheduleRate(r *report) float64 {
 		return 0
 	}
 	return float64(r.scheduled-1) / (r.lastScheduled - r.firstScheduled).Seconds()
-}
-
-// perSecond summarizes per-second counts: the median, the highest and the
-// lowest full second (the last second is partial and left out of the
-// lowest).
-func perSecond(counts []int) string {
-	if len(counts) == 0 {
-		return "-"
-	}
-	sorted := slices.Clone(counts)
-	if len(sorted) > 1 {
-		sorted = sorted[:len(sorted)-1]
-	}
-	slices.Sort(sorted)
-	return fmt.Sprintf("median %d, max %d, min %d over %d s", sorted[len(sorted)/2], slices.Max(counts), sorted[0], len(counts))
 }
 
 // serverBindsPerSecond counts the pods bound in each second by the

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -357,4 +358,19 @@ func WorkDir(name string, keep bool) (string, func(), error) {
 		}
 		os.RemoveAll(dir)
 	}, nil
+}
+
+// PerSecond summarizes per-second counts for a table: the median, the
+// highest and the lowest full second (the last second is partial and is
+// left out of the median and the lowest).
+func PerSecond(counts []int) string {
+	if len(counts) == 0 {
+		return "-"
+	}
+	full := slices.Clone(counts)
+	if len(full) > 1 {
+		full = full[:len(full)-1]
+	}
+	slices.Sort(full)
+	return fmt.Sprintf("median %d, max %d, min %d over %d s", full[len(full)/2], slices.Max(counts), full[0], len(counts))
 }
