@@ -110,4 +110,3 @@ func rate(n int, d time.Duration) float64 {
 	}
 	return float64(n-1) / d.Seconds()
 }
-
