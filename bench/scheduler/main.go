@@ -111,6 +111,7 @@ type report struct {
 	loadBefore      string
 	perNodeMin, max int
 	rewatches       int
+	writes          string
 }
 
 func run(ctx context.Context) (err error) {
@@ -198,6 +199,10 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 		return err
 	}
 	defer func() { w.Stop() }()
+	req0, err := skiffproc.ReadRequests(ctx, cs.CoreV1().RESTClient())
+	if err != nil {
+		return err
+	}
 	cpu0 := skiffproc.ReadCPU(srv.PID())
 	start := time.Now()
 	if *profile != "" {
@@ -292,6 +297,11 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 	r.rewatches = rewatches
 	<-createDone
 	r.cpu = skiffproc.ReadCPU(srv.PID()).Sub(cpu0)
+	req, err := skiffproc.ReadRequests(ctx, cs.CoreV1().RESTClient())
+	if err != nil {
+		return err
+	}
+	r.writes = req.Writes(req0)
 	r.createErrors = int(createErrs.Load())
 	r.scheduled, r.running = len(scheduledAt), len(runningAt)
 	times := make([]time.Duration, 0, len(scheduledAt))
@@ -347,6 +357,7 @@ func printReport(r *report, srv *skiffproc.Process) {
 	fmt.Fprintf(tw, "all Running after\t%v (benchmark's watch re-established %d times)\n", r.lastRunning.Round(time.Millisecond), r.rewatches)
 	fmt.Fprintf(tw, "pods per node\tmin %d, max %d\n", r.perNodeMin, r.max)
 	fmt.Fprintf(tw, "CPU s server/bench/other\t%s\n", r.cpu)
+	fmt.Fprintf(tw, "writes in the pod phase\t%s\n", r.writes)
 	fmt.Fprintf(tw, "skiff RSS (peak)\t%.0f MiB (%.0f MiB)\n", float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024)
 	ls := srv.LogSummary()
 	fmt.Fprintf(tw, "server log\t%d errors, %d warnings\n", ls.Errors, ls.Warnings)
