@@ -124,6 +124,7 @@ func (c *Config) decoded(obj runtime.Object) (decoded, error) {
 	if err != nil {
 		return decoded{}, err
 	}
+	warmQuantities(obj)
 	return decoded{raw: obj, obj: newCachedObject(obj), labels: ls, fields: fs}, nil
 }
 

@@ -3,6 +3,7 @@ package watchcache
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -67,7 +68,7 @@ func (o *CachedObject) CacheEncode(id runtime.Identifier, encode func(runtime.Ob
 		// Encoders may set the GVK on what they encode: give them a copy
 		// (the interface asks for that too).
 		var buf bytes.Buffer
-		enc.err = encode(obj.DeepCopyObject(), &buf)
+		enc.err = encode(Shallow(obj), &buf)
 		// Kept as long as the object is cached: without the slack a
 		// growing buffer leaves (up to half of it).
 		enc.data = bytes.Clone(buf.Bytes())
@@ -77,6 +78,27 @@ func (o *CachedObject) CacheEncode(id runtime.Identifier, encode func(runtime.Ob
 	}
 	_, err := w.Write(enc.data)
 	return err
+}
+
+// Shallow returns a copy of obj whose top-level fields (TypeMeta,
+// ObjectMeta, Spec, Status, ...) are the copy's own and whose deeper
+// parts (slices, maps, pointers) are shared with obj: the copy's kind,
+// metadata fields and so on may be set; nothing below them may. That is
+// what encoders (which set the kind) and informers (which drop managed
+// fields) do with the cache's objects, at a fraction of a deep copy's
+// cost. An unstructured object keeps everything in one map, so it gets a
+// deep copy.
+func Shallow(obj runtime.Object) runtime.Object {
+	if _, ok := obj.(runtime.Unstructured); ok {
+		return obj.DeepCopyObject()
+	}
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return obj.DeepCopyObject()
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	return c.Interface().(runtime.Object)
 }
 
 // GetObject implements runtime.CacheableObject: a deep copy the caller owns.
