@@ -240,8 +240,9 @@ func Run(ctx context.Context, cfg Config) error {
 	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	// One informer per kind for the controllers, the scheduler and the
-	// simulated nodes of this process.
-	shared, err := informers.New(ctrlCtx, loopback)
+	// simulated nodes of this process, fed by the API server's watch
+	// caches in process.
+	shared, err := informers.New(ctrlCtx, loopback, api.LocalListWatch)
 	if err != nil {
 		stopControllers()
 		return err

@@ -42,11 +42,17 @@ func ControllerUIDIndexFunc(obj any) ([]string, error) {
 	return []string{OrphanIndexKey(m.GetNamespace())}, nil
 }
 
+// Local serves list-watches of a resource without the API (the API
+// server's LocalListWatch, in its own process); ok is false for a
+// resource it does not serve.
+type Local func(gvr schema.GroupVersionResource) (lw cache.ListerWatcher, ok bool)
+
 // Factory makes and holds the shared informers.
 type Factory struct {
-	ctx  context.Context
-	cfg  *rest.Config
-	core *client.Core
+	ctx   context.Context
+	cfg   *rest.Config
+	core  *client.Core
+	local Local
 
 	mu     sync.Mutex // guards byType; held while an informer is made
 	byType map[reflect.Type]*shared
@@ -57,17 +63,22 @@ type Factory struct {
 }
 
 // New returns a factory whose informers reach the API through cfg and run
-// until ctx ends.
-func New(ctx context.Context, cfg *rest.Config) (*Factory, error) {
+// until ctx ends. With local (nil: none) the factory's own kinds (Pods,
+// Nodes, ...) are listed and watched through it instead: in the API
+// server's process, from its watch cache.
+func New(ctx context.Context, cfg *rest.Config, local Local) (*Factory, error) {
 	core, err := client.NewCore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Factory{ctx: ctx, cfg: cfg, core: core, byType: map[reflect.Type]*shared{}, groups: map[schema.GroupVersion]*client.Group{}}, nil
+	return &Factory{ctx: ctx, cfg: cfg, core: core, local: local,
+		byType: map[reflect.Type]*shared{}, groups: map[schema.GroupVersion]*client.Group{}}, nil
 }
 
 // For returns the shared informer of obj's kind, made on the first call
-// with the list-watch lw returns; later calls for the kind ignore lw.
+// with the list-watch lw returns, which lists and watches every object of
+// the kind; later calls for the kind ignore lw, and so does a factory
+// with a Local source that serves the kind.
 func (f *Factory) For(obj runtime.Object, lw func() cache.ListerWatcher) cache.SharedIndexInformer {
 	return f.informer(obj, lw, DropManagedFields)
 }
@@ -79,16 +90,26 @@ func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, tr
 	if s, ok := f.byType[t]; ok {
 		return s
 	}
-	inf := cache.NewSharedIndexInformer(lw(), obj, 0, cache.Indexers{
+	var gvr schema.GroupVersionResource
+	if gvks, _, err := client.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+		gvr, _ = meta.UnsafeGuessKindToResource(gvks[0])
+	}
+	var source cache.ListerWatcher
+	if f.local != nil {
+		if local, ok := f.local(gvr); ok {
+			source = local
+		}
+	}
+	if source == nil {
+		source = lw()
+	}
+	inf := cache.NewSharedIndexInformer(source, obj, 0, cache.Indexers{
 		cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
 		ControllerUIDIndex:   ControllerUIDIndexFunc,
 	})
 	// Setting a transform fails only on a started informer.
 	_ = inf.SetTransform(transform)
-	s := &shared{SharedIndexInformer: inf, ctx: f.ctx, running: &f.running}
-	if gvks, _, err := client.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
-		s.gvr, _ = meta.UnsafeGuessKindToResource(gvks[0])
-	}
+	s := &shared{SharedIndexInformer: inf, gvr: gvr, ctx: f.ctx, running: &f.running}
 	f.byType[t] = s
 	return s
 }
@@ -133,52 +154,52 @@ func (f *Factory) Pods() cache.SharedIndexInformer {
 
 // Nodes is every node.
 func (f *Factory) Nodes() cache.SharedIndexInformer {
-	return f.For(&corev1.Node{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Nodes(), nil) })
+	return f.informer(&corev1.Node{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Nodes(), nil) }, DropManagedFields)
 }
 
 // Services is every Service.
 func (f *Factory) Services() cache.SharedIndexInformer {
-	return f.For(&corev1.Service{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Services(""), nil) })
+	return f.informer(&corev1.Service{}, func() cache.ListerWatcher { return client.ListWatch(f.core.Services(""), nil) }, DropManagedFields)
 }
 
 // PersistentVolumes is every PersistentVolume.
 func (f *Factory) PersistentVolumes() cache.SharedIndexInformer {
-	return f.For(&corev1.PersistentVolume{}, func() cache.ListerWatcher { return client.ListWatch(f.core.PersistentVolumes(), nil) })
+	return f.informer(&corev1.PersistentVolume{}, func() cache.ListerWatcher { return client.ListWatch(f.core.PersistentVolumes(), nil) }, DropManagedFields)
 }
 
 // PersistentVolumeClaims is every PersistentVolumeClaim.
 func (f *Factory) PersistentVolumeClaims() cache.SharedIndexInformer {
-	return f.For(&corev1.PersistentVolumeClaim{}, func() cache.ListerWatcher {
+	return f.informer(&corev1.PersistentVolumeClaim{}, func() cache.ListerWatcher {
 		return client.ListWatch(f.core.PersistentVolumeClaims(""), nil)
-	})
+	}, DropManagedFields)
 }
 
 // ReplicaSets is every ReplicaSet.
 func (f *Factory) ReplicaSets() cache.SharedIndexInformer {
-	return f.For(&appsv1.ReplicaSet{}, func() cache.ListerWatcher {
+	return f.informer(&appsv1.ReplicaSet{}, func() cache.ListerWatcher {
 		return client.ListWatch(f.Group(appsv1.SchemeGroupVersion).ReplicaSets(""), nil)
-	})
+	}, DropManagedFields)
 }
 
 // Jobs is every Job.
 func (f *Factory) Jobs() cache.SharedIndexInformer {
-	return f.For(&batchv1.Job{}, func() cache.ListerWatcher {
+	return f.informer(&batchv1.Job{}, func() cache.ListerWatcher {
 		return client.ListWatch(f.Group(batchv1.SchemeGroupVersion).Jobs(""), nil)
-	})
+	}, DropManagedFields)
 }
 
 // PodDisruptionBudgets is every PodDisruptionBudget.
 func (f *Factory) PodDisruptionBudgets() cache.SharedIndexInformer {
-	return f.For(&policyv1.PodDisruptionBudget{}, func() cache.ListerWatcher {
+	return f.informer(&policyv1.PodDisruptionBudget{}, func() cache.ListerWatcher {
 		return client.ListWatch(f.Group(policyv1.SchemeGroupVersion).PodDisruptionBudgets(""), nil)
-	})
+	}, DropManagedFields)
 }
 
 // StorageClasses is every StorageClass.
 func (f *Factory) StorageClasses() cache.SharedIndexInformer {
-	return f.For(&storagev1.StorageClass{}, func() cache.ListerWatcher {
+	return f.informer(&storagev1.StorageClass{}, func() cache.ListerWatcher {
 		return client.ListWatch(f.Group(storagev1.SchemeGroupVersion).StorageClasses(), nil)
-	})
+	}, DropManagedFields)
 }
 
 // shared lets every controller.Loop "run" the informer: the first call

@@ -36,7 +36,7 @@ func TestTrimPod(t *testing.T) {
 func TestOneInformerPerKind(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f, err := New(ctx, &rest.Config{Host: "https://127.0.0.1:1"})
+	f, err := New(ctx, &rest.Config{Host: "https://127.0.0.1:1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestControllerUIDIndexFunc(t *testing.T) {
 func TestGroupKinds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f, err := New(ctx, &rest.Config{Host: "https://127.0.0.1:1"})
+	f, err := New(ctx, &rest.Config{Host: "https://127.0.0.1:1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,11 @@ func (s *Skiff) launch() error {
 
 	args := append(append([]string{}, s.args...), "--data-dir", s.DataDir, "--listen", s.Addr)
 	cmd := exec.Command(skiffBin, args...)
-	cmd.Env = cleanEnv()
+	// client-go's mutation detector checks every object the server's
+	// informers hold against a copy and panics when one changed in place:
+	// in skiff they are the API server's own cached objects, and a
+	// controller changing one would change what clients are served.
+	cmd.Env = append(cleanEnv(), "KUBE_CACHE_MUTATION_DETECTOR=true")
 	if raceEnabled {
 		// The race runtime sleeps 1 s at exit by default; every stop would pay it.
 		cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
