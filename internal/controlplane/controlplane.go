@@ -235,9 +235,13 @@ func Run(ctx context.Context, cfg Config) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 
-	// Controllers are API clients like any other, over loopback.
+	// Controllers are API clients like any other: through the API handler
+	// in process (inProcess), and over loopback for watches.
 	loopbackDialer := connrotation.NewDialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
-	loopback := loopbackConfig(ln.Addr(), host, bundle, loopbackDialer)
+	loopback, err := inProcessConfig(loopbackConfig(ln.Addr(), host, bundle, loopbackDialer), api, auth.Union(authn...))
+	if err != nil {
+		return err
+	}
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	// One informer per kind for the controllers, the scheduler and the
 	// simulated nodes of this process, fed by the API server's watch
