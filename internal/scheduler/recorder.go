@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 )
 
@@ -26,6 +27,14 @@ const (
 	// dropped (logged) rather than slowing the scheduling loop.
 	recorderQueue   = 4096
 	recorderWorkers = 4
+	// Event writes are limited as kube-scheduler's are by its client
+	// (--kube-api-qps 50, --kube-api-burst 100, which its event client
+	// gets too); past that, events are dropped, as its broadcaster drops
+	// what its sink cannot take. Ten thousand pods scheduled at once would
+	// otherwise cost ten thousand Event writes, a quarter of all the
+	// writes of placing and starting them.
+	eventQPS   = 50
+	eventBurst = 100
 )
 
 // eventWriter is what the recorder needs of core/v1 Events.
@@ -57,7 +66,8 @@ type recorder struct {
 	instance  string
 	clock     clock.WithTicker
 
-	jobs chan func(context.Context)
+	jobs    chan func(context.Context)
+	limiter flowcontrol.RateLimiter // of event writes
 
 	mu     sync.Mutex
 	series map[seriesKey]*series
@@ -66,8 +76,9 @@ type recorder struct {
 func newRecorder(w eventWriter, component, instance string, clk clock.WithTicker) *recorder {
 	return &recorder{
 		w: w, component: component, instance: instance, clock: clk,
-		jobs:   make(chan func(context.Context), recorderQueue),
-		series: map[seriesKey]*series{},
+		jobs:    make(chan func(context.Context), recorderQueue),
+		limiter: flowcontrol.NewTokenBucketRateLimiterWithClock(eventQPS, eventBurst, clk),
+		series:  map[seriesKey]*series{},
 	}
 }
 
@@ -88,6 +99,11 @@ func (r *recorder) Event(pod *corev1.Pod, eventType, reason, action, message str
 		if write {
 			r.enqueue(r.patchJob(s.namespace, s.name, 2, now))
 		}
+		return
+	}
+	if !r.limiter.TryAccept() {
+		r.mu.Unlock()
+		slog.Debug("scheduler: event rate limit reached; dropping an event", "pod", pod.Namespace+"/"+pod.Name, "reason", reason)
 		return
 	}
 	s = &series{name: fmt.Sprintf("%v.%x", pod.Name, now.UnixNano()), namespace: pod.Namespace, count: 1, written: 1, last: now, lastWrite: now, pending: true}

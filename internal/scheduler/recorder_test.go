@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/util/flowcontrol"
 	testingclock "k8s.io/utils/clock/testing"
 )
 
@@ -98,6 +99,7 @@ func TestRecorderFoldsRepeatsLikeTheEventsBroadcaster(t *testing.T) {
 
 func TestRecorderNeverBlocks(t *testing.T) {
 	r := newRecorder(&memEvents{}, "default-scheduler", "x", testingclock.NewFakeClock(epoch))
+	r.limiter = flowcontrol.NewFakeAlwaysRateLimiter()
 	// Nobody drains: past the queue's bound events are dropped, not waited on.
 	p := testPod("p", 0)
 	for i := range recorderQueue + 10 {
@@ -105,5 +107,25 @@ func TestRecorderNeverBlocks(t *testing.T) {
 	}
 	if len(r.jobs) != recorderQueue {
 		t.Fatalf("queue holds %d, want its bound %d", len(r.jobs), recorderQueue)
+	}
+}
+
+// New events are written at kube-scheduler's client rate, 50 a second
+// after a burst of 100; the others are dropped.
+func TestRecorderRateLimitsEvents(t *testing.T) {
+	clk := testingclock.NewFakeClock(epoch)
+	r := newRecorder(&memEvents{}, "default-scheduler", "x", clk)
+	for i := range 300 {
+		r.Event(testPod(fmt.Sprint("p", i), 0), corev1.EventTypeNormal, reasonScheduled, "Binding", "assigned")
+	}
+	if len(r.jobs) != eventBurst {
+		t.Fatalf("queued %d event writes at once, want the burst %d", len(r.jobs), eventBurst)
+	}
+	clk.Step(time.Second)
+	for i := range 300 {
+		r.Event(testPod(fmt.Sprint("q", i), 0), corev1.EventTypeNormal, reasonScheduled, "Binding", "assigned")
+	}
+	if got := len(r.jobs) - eventBurst; got != eventQPS {
+		t.Fatalf("queued %d more a second later, want %d", got, eventQPS)
 	}
 }
