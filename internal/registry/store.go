@@ -614,8 +614,8 @@ func (s *Store) conflict(name, msg string) error {
 // or maps hold defaulted fields (ports' protocol, an env
 // resourceFieldRef's divisor) replaces them and has them defaulted again,
 // a change that undoes itself but would stamp the manager's entry with a
-// new time, and so write. One comparison of the objects, with obj given
-// old's times while it runs: it is most of a small update's cost.
+// new time, and so write. One comparison of the objects' encodings
+// (EqualEncoded), with obj given old's times while it runs.
 func unchanged(obj, old runtime.Object) bool {
 	m, err := meta.Accessor(obj)
 	if err != nil {
@@ -627,7 +627,7 @@ func unchanged(obj, old runtime.Object) bool {
 	}
 	now, before := m.GetManagedFields(), om.GetManagedFields()
 	if len(now) == 0 || len(now) != len(before) {
-		return apiequality.Semantic.DeepEqual(obj, old)
+		return EqualEncoded(obj, old)
 	}
 	kept := make([]metav1.ManagedFieldsEntry, len(now))
 	for i := range now {
@@ -635,7 +635,7 @@ func unchanged(obj, old runtime.Object) bool {
 		kept[i].Time = before[i].Time
 	}
 	m.SetManagedFields(kept)
-	if apiequality.Semantic.DeepEqual(obj, old) {
+	if EqualEncoded(obj, old) {
 		return true
 	}
 	m.SetManagedFields(now)

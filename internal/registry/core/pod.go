@@ -90,9 +90,9 @@ func (s podStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object
 		if o.Spec.NodeName != "" || pod.Spec.NodeName == "" {
 			return field.ErrorList{field.Forbidden(field.NewPath("spec", "nodeName"), "a binding assigns a node to an unassigned pod only")}
 		}
-		bound := pod.Spec.DeepCopy()
-		bound.NodeName = ""
-		if !apiequality.Semantic.DeepEqual(*bound, o.Spec) {
+		want := o.Spec // shallow: only the node name is set on it
+		want.NodeName = pod.Spec.NodeName
+		if !registry.EqualEncoded(&pod.Spec, &want) {
 			return field.ErrorList{field.Forbidden(field.NewPath("spec"), "a binding changes spec.nodeName only")}
 		}
 		return nil
