@@ -78,11 +78,10 @@ func NodeName(pod *corev1.Pod, ni *NodeInfo) *Status {
 // NodeUnschedulable rejects cordoned nodes unless the pod tolerates the
 // node.kubernetes.io/unschedulable:NoSchedule taint.
 func NodeUnschedulable(pod *corev1.Pod, ni *NodeInfo) *Status {
-	node := ni.Node()
-	if node == nil {
+	if ni.node == nil {
 		return nodeNotFound()
 	}
-	if !node.Spec.Unschedulable {
+	if !ni.unschedulable {
 		return nil
 	}
 	taint := corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}
@@ -95,12 +94,11 @@ func NodeUnschedulable(pod *corev1.Pod, ni *NodeInfo) *Status {
 // TaintToleration rejects nodes with a NoSchedule or NoExecute taint the
 // pod does not tolerate, naming the first such taint.
 func TaintToleration(pod *corev1.Pod, ni *NodeInfo) *Status {
-	node := ni.Node()
-	if node == nil {
+	if ni.node == nil {
 		return nodeNotFound()
 	}
-	for i := range node.Spec.Taints {
-		t := &node.Spec.Taints[i]
+	for i := range ni.taints {
+		t := &ni.taints[i]
 		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
 			continue
 		}

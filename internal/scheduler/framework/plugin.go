@@ -55,10 +55,10 @@ func newCycleState(pod *corev1.Pod, snap *Snapshot) *cycleState {
 		pod:          pod,
 		pi:           newPodInfo(pod),
 		snap:         snap,
-		req:          PodRequests(pod),
-		nonZeroReq:   nonZeroRequests(pod),
 		nodeAffinity: nodeaffinity.GetRequiredNodeAffinity(pod),
 	}
+	res := podResourcesOf(pod)
+	cs.req, cs.nonZeroReq = res.req, res.nonZero
 	forEachHostPort(pod, func(p *corev1.ContainerPort) { cs.hostPorts = append(cs.hostPorts, p) })
 	cs.nsLabels = snap.namespaceLabels(pod.Namespace)
 	cs.claims, cs.claimsErr = podClaims(cs)

@@ -115,7 +115,7 @@ func (taintTolerationScorer) preScore(cs *cycleState, _ []*NodeInfo) bool {
 
 func (taintTolerationScorer) score(cs *cycleState, ni *NodeInfo) int64 {
 	var n int64
-	taints := ni.Node().Spec.Taints
+	taints := ni.taints
 	for i := range taints {
 		if taints[i].Effect == corev1.TaintEffectPreferNoSchedule && !tolerated(cs.preferNoSched, &taints[i]) {
 			n++
