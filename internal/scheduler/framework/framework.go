@@ -137,7 +137,9 @@ func (f *Framework) Schedule(pod *corev1.Pod, snap *Snapshot) (ScheduleResult, e
 			}
 		}
 	}
-	feasible, evaluated, err := f.findFeasible(cs, nodes, &diag, len(nodes) == len(all))
+	sc := getScratch()
+	defer putScratch(sc)
+	feasible, evaluated, err := f.findFeasible(cs, nodes, &diag, len(nodes) == len(all), sc)
 	if err != nil {
 		return ScheduleResult{}, err
 	}
@@ -159,10 +161,47 @@ func (f *Framework) Schedule(pod *corev1.Pod, snap *Snapshot) (ScheduleResult, e
 		res.SuggestedHost = feasible[0].Node().Name
 		return res, nil
 	}
-	scores := f.scoreNodes(cs, feasible)
+	scores := f.scoreNodes(cs, feasible, sc)
 	cs.interPodScore.release()
 	res.SuggestedHost = f.selectHost(feasible, scores)
 	return res, nil
+}
+
+// scratch holds a scheduling cycle's per-node working slices, reused
+// across cycles: for a thousand nodes they were a third of the
+// scheduler's allocations.
+type scratch struct {
+	statuses []*Status
+	scores   []int64 // the raw score rows, then the totals
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratches.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	clear(sc.statuses) // no Status kept alive by the pool
+	scratches.Put(sc)
+}
+
+// int64s returns a zeroed slice of n from the scratch scores.
+func (sc *scratch) int64s(n int) []int64 {
+	if cap(sc.scores) < n {
+		sc.scores = make([]int64, n)
+	}
+	s := sc.scores[:n]
+	clear(s)
+	return s
+}
+
+// statusSlots returns n nil Status slots.
+func (sc *scratch) statusSlots(n int) []*Status {
+	if cap(sc.statuses) < n {
+		sc.statuses = make([]*Status, n)
+	}
+	s := sc.statuses[:n]
+	clear(s)
+	return s
 }
 
 func (f *Framework) runPreFilters(cs *cycleState) *Status {
@@ -203,7 +242,7 @@ const filterChunk = 16
 //
 // rotate is false when nodes is a PreFilter's subset: the search then
 // starts at its first node and leaves the rotation alone.
-func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagnosis, rotate bool) ([]*NodeInfo, int, error) {
+func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagnosis, rotate bool, sc *scratch) ([]*NodeInfo, int, error) {
 	n := len(nodes)
 	if n == 0 {
 		return nil, 0, nil
@@ -216,7 +255,7 @@ func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagno
 		f.mu.Unlock()
 	}
 
-	statuses := make([]*Status, n) // by position in the rotation
+	statuses := sc.statusSlots(n) // by position in the rotation
 	var found atomic.Int64
 	var nextChunk atomic.Int64
 	work := func() {
@@ -276,8 +315,7 @@ func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagno
 var successStatus = &Status{code: Success}
 
 // scoreNodes returns each feasible node's weighted total score.
-func (f *Framework) scoreNodes(cs *cycleState, feasible []*NodeInfo) []int64 {
-	totals := make([]int64, len(feasible))
+func (f *Framework) scoreNodes(cs *cycleState, feasible []*NodeInfo, sc *scratch) []int64 {
 	cs.scoreSkip = make([]bool, len(f.scorers))
 	active := make([]int, 0, len(f.scorers))
 	for i, s := range f.scorers {
@@ -285,14 +323,16 @@ func (f *Framework) scoreNodes(cs *cycleState, feasible []*NodeInfo) []int64 {
 			active = append(active, i)
 		}
 	}
+	// The totals, then one row of raw scores per active plugin, filled in
+	// parallel by node.
+	buf := sc.int64s((1 + len(active)) * len(feasible))
+	totals := buf[:len(feasible)]
 	if len(active) == 0 {
 		return totals
 	}
-	// One row of raw scores per active plugin, filled in parallel by node.
 	rows := make([][]int64, len(active))
-	buf := make([]int64, len(active)*len(feasible))
 	for k := range rows {
-		rows[k] = buf[k*len(feasible) : (k+1)*len(feasible)]
+		rows[k] = buf[(k+1)*len(feasible) : (k+2)*len(feasible)]
 	}
 	f.parallelize(len(feasible), func(lo, hi int) {
 		for j := lo; j < hi; j++ {
