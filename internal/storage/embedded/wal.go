@@ -49,7 +49,19 @@ type wal struct {
 	high int64  // the furthest this process has written, or 0
 	keep int64  // reset cuts the file back when high is past it
 	buf  []byte // frame being built; reused
+	// size is the file's length: frames written below it overwrite
+	// blocks the file already has.
+	size int64
 }
+
+// walGrowth is how far the log's file is extended, with zeros, when a
+// frame would end past it. A frame that lengthens the file makes its
+// fdatasync also commit the new length to the file system's journal: on
+// this project's machines that took 190 us and 100 us of CPU per commit,
+// against 112 us and 60 us for a frame that overwrites blocks the file
+// has. Zeros are never mistaken for a frame: their header fails its
+// checksum, and replay stops there as at the end of the file.
+const walGrowth = 4 << 20
 
 func openWAL(dir, name string) (*wal, error) {
 	path := filepath.Join(dir, name)
@@ -65,7 +77,12 @@ func openWAL(dir, name string) (*wal, error) {
 			return nil, fmt.Errorf("embedded: sync %s: %w", dir, err)
 		}
 	}
-	return &wal{f: f, keep: 2 * walCheckpointBytes}, nil
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedded: stat %s: %w", path, err)
+	}
+	return &wal{f: f, keep: 2 * walCheckpointBytes, size: st.Size()}, nil
 }
 
 func syncDir(dir string) error {
@@ -97,6 +114,14 @@ func (w *wal) append(records []record) error {
 	} else {
 		w.buf = nil
 	}
+	if end := w.off + int64(len(buf)); end > w.size {
+		// Zeros past the frame, in the same fdatasync as the frame.
+		grown := (end + walGrowth - 1) / walGrowth * walGrowth
+		if _, err := w.f.WriteAt(make([]byte, grown-end), end); err != nil {
+			return err
+		}
+		w.size = grown
+	}
 	if _, err := w.f.WriteAt(buf, w.off); err != nil {
 		return err
 	}
@@ -116,7 +141,7 @@ func (w *wal) reset() {
 	w.off = 0
 	if w.high > w.keep {
 		if w.f.Truncate(0) == nil {
-			w.high = 0
+			w.high, w.size = 0, 0
 		}
 	}
 }

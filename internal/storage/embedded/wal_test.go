@@ -14,7 +14,8 @@ import (
 // walFixture is a data dir whose database is at revision 1 (fresh) and
 // whose first write-ahead log file holds two frames written after it:
 // revisions 2-4 and 5-6, creates of /k2 ... /k6. frames[i] is the offset
-// frame i starts at; the file ends at frames[2].
+// frame i starts at; the frames end at frames[2], and zeros follow to the
+// file's end (walGrowth).
 func walFixture(t *testing.T) (dir string, frames [3]int64) {
 	t.Helper()
 	dir = t.TempDir()
@@ -135,6 +136,22 @@ func TestWriteAheadLogReplay(t *testing.T) {
 // The second file continues where the first ends: it took the commits
 // while the first was being checkpointed. Frames of older generations
 // after the chain, in either file, are not replayed.
+// The log's file grows in walGrowth steps of zeros, so that commits
+// overwrite blocks it has; replay stops at the zeros.
+func TestWriteAheadLogGrowsInZeroedSteps(t *testing.T) {
+	dir, frames := walFixture(t)
+	st, err := os.Stat(filepath.Join(dir, walFileNames[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != walGrowth {
+		t.Fatalf("log file of %d bytes after %d bytes of frames, want %d", st.Size(), frames[2], walGrowth)
+	}
+	if rev, err := revisionAfterOpen(t, dir); err != nil || rev != 6 {
+		t.Fatalf("reopened at revision %d (%v), want 6", rev, err)
+	}
+}
+
 func TestWriteAheadLogContinuesInTheOtherFile(t *testing.T) {
 	dir, _ := walFixture(t) // wal.0: 2-4, 5-6
 	w1, err := openWAL(dir, walFileNames[1])
