@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"skiff.dev/skiff/internal/storage"
@@ -117,6 +118,7 @@ func (s *Store) submit(ctx context.Context, o *op) (*op, error) {
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	batch := make([]*op, 0, s.opts.MaxBatch)
+	last := 0 // the previous commit's writes
 	for {
 		select {
 		case <-s.quit:
@@ -134,18 +136,49 @@ func (s *Store) commitLoop() {
 		case o := <-s.ops:
 			batch = append(batch[:0], o)
 		}
-	drain:
-		for len(batch) < s.opts.MaxBatch {
-			select {
-			case o := <-s.ops:
-				batch = append(batch, o)
-			default:
-				break drain
-			}
+		batch = s.drain(batch)
+		if last > 1 {
+			batch = s.gather(batch)
 		}
+		last = len(batch)
 		s.commit(batch)
 		clear(batch)
 	}
+}
+
+// gatherRounds bounds how often gather yields for more writes.
+const gatherRounds = 4
+
+// gather adds to batch the writes that other goroutines, runnable now,
+// are about to submit: it yields the processor to them, up to
+// gatherRounds times while writes keep coming, before the commit's
+// fdatasync. Concurrent writers that are busy preparing their writes
+// (API requests: decoding, admission, encoding) arrived one or two per
+// commit, each commit an fdatasync of 100 us of CPU on this project's
+// machines; writers that all wait on the commit, or a lone one, make
+// every yield return at once.
+func (s *Store) gather(batch []*op) []*op {
+	for range gatherRounds {
+		runtime.Gosched()
+		n := len(batch)
+		if batch = s.drain(batch); len(batch) == n {
+			break
+		}
+	}
+	return batch
+}
+
+// drain adds to batch the writes waiting, up to MaxBatch.
+func (s *Store) drain(batch []*op) []*op {
+	for len(batch) < s.opts.MaxBatch {
+		select {
+		case o := <-s.ops:
+			batch = append(batch, o)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Store) failQueued() {

@@ -15,7 +15,9 @@
 // # Writes: group commit
 //
 // One goroutine, the committer, performs every write. It takes all writes
-// that are waiting (up to Options.MaxBatch), checks each against the state
+// that are waiting (up to Options.MaxBatch) and, when the previous commit
+// had several, those that runnable goroutines submit while it yields the
+// processor a few times; it checks each against the state
 // as changed by the writes before it in the batch, and appends their
 // records to the write-ahead log as one checksummed frame with one write
 // and one fdatasync. Only after that are the writes applied to memory,
