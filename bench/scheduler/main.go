@@ -112,6 +112,9 @@ type report struct {
 	perNodeMin, max int
 	rewatches       int
 	writes          string
+	goMemory        string
+	commits         uint64  // storage commits (each one fdatasync)
+	batch           float64 // writes per commit
 }
 
 func run(ctx context.Context) (err error) {
@@ -199,7 +202,7 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 		return err
 	}
 	defer func() { w.Stop() }()
-	req0, err := skiffproc.ReadRequests(ctx, cs.CoreV1().RESTClient())
+	m0, err := skiffproc.ReadMetrics(ctx, cs.CoreV1().RESTClient())
 	if err != nil {
 		return err
 	}
@@ -297,11 +300,17 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 	r.rewatches = rewatches
 	<-createDone
 	r.cpu = skiffproc.ReadCPU(srv.PID()).Sub(cpu0)
-	req, err := skiffproc.ReadRequests(ctx, cs.CoreV1().RESTClient())
+	m1, err := skiffproc.ReadMetrics(ctx, cs.CoreV1().RESTClient())
 	if err != nil {
 		return err
 	}
-	r.writes = req.Writes(req0)
+	r.writes = m1.Requests().Writes(m0.Requests())
+	r.goMemory = m1.GoMemory()
+	n0, sum0 := m0.Histogram("skiff_storage_commit_batch_size")
+	n1, sum1 := m1.Histogram("skiff_storage_commit_batch_size")
+	if n1 > n0 {
+		r.commits, r.batch = n1-n0, (sum1-sum0)/float64(n1-n0)
+	}
 	r.createErrors = int(createErrs.Load())
 	r.scheduled, r.running = len(scheduledAt), len(runningAt)
 	times := make([]time.Duration, 0, len(scheduledAt))
@@ -358,6 +367,8 @@ func printReport(r *report, srv *skiffproc.Process) {
 	fmt.Fprintf(tw, "pods per node\tmin %d, max %d\n", r.perNodeMin, r.max)
 	fmt.Fprintf(tw, "CPU s server/bench/other\t%s\n", r.cpu)
 	fmt.Fprintf(tw, "writes in the pod phase\t%s\n", r.writes)
+	fmt.Fprintf(tw, "storage commits\t%d (%.1f writes each)\n", r.commits, r.batch)
+	fmt.Fprintf(tw, "Go memory\t%s\n", r.goMemory)
 	fmt.Fprintf(tw, "skiff RSS (peak)\t%.0f MiB (%.0f MiB)\n", float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024)
 	ls := srv.LogSummary()
 	fmt.Fprintf(tw, "server log\t%d errors, %d warnings\n", ls.Errors, ls.Warnings)

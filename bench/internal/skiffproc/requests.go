@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"k8s.io/client-go/rest"
@@ -17,9 +18,12 @@ import (
 // read from apiserver_request_total on /metrics.
 type Requests map[string]float64
 
-// ReadRequests reads the server's request counters through c (any client
-// of the server, e.g. a clientset's RESTClient()).
-func ReadRequests(ctx context.Context, c rest.Interface) (Requests, error) {
+// Metrics is one reading of the server's /metrics.
+type Metrics map[string]*dto.MetricFamily
+
+// ReadMetrics reads the server's /metrics through c (any client of the
+// server, e.g. a clientset's RESTClient()).
+func ReadMetrics(ctx context.Context, c rest.Interface) (Metrics, error) {
 	b, err := c.Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading /metrics: %w", err)
@@ -29,10 +33,48 @@ func ReadRequests(ctx context.Context, c rest.Interface) (Requests, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing /metrics: %w", err)
 	}
+	return families, nil
+}
+
+// Histogram returns the sample count and sum of histogram name, summed
+// over its label values.
+func (m Metrics) Histogram(name string) (count uint64, sum float64) {
+	if fam := m[name]; fam != nil {
+		for _, x := range fam.GetMetric() {
+			count += x.GetHistogram().GetSampleCount()
+			sum += x.GetHistogram().GetSampleSum()
+		}
+	}
+	return count, sum
+}
+
+// Gauge returns the value of gauge name (summed over its label values).
+func (m Metrics) Gauge(name string) float64 {
+	var v float64
+	if fam := m[name]; fam != nil {
+		for _, x := range fam.GetMetric() {
+			v += x.GetGauge().GetValue()
+		}
+	}
+	return v
+}
+
+// GoMemory summarizes the Go runtime's memory: the heap in use, the next
+// collection's goal, goroutine stacks, and what the heap holds unused but
+// not yet returned to the OS, in MiB.
+func (m Metrics) GoMemory() string {
+	mib := func(name string) float64 { return m.Gauge(name) / (1 << 20) }
+	return fmt.Sprintf("heap in use %.0f MiB, GC goal %.0f MiB, stacks %.0f MiB, idle not released %.0f MiB",
+		mib("go_memstats_heap_inuse_bytes"), mib("go_memstats_next_gc_bytes"), mib("go_memstats_stack_inuse_bytes"),
+		mib("go_memstats_heap_idle_bytes")-mib("go_memstats_heap_released_bytes"))
+}
+
+// Requests returns the request counters.
+func (m Metrics) Requests() Requests {
 	out := Requests{}
-	fam := families["apiserver_request_total"]
+	fam := m["apiserver_request_total"]
 	if fam == nil {
-		return out, nil
+		return out
 	}
 	for _, m := range fam.GetMetric() {
 		l := map[string]string{}
@@ -45,7 +87,7 @@ func ReadRequests(ctx context.Context, c rest.Interface) (Requests, error) {
 		}
 		out[k] += m.GetCounter().GetValue()
 	}
-	return out, nil
+	return out
 }
 
 // Writes summarizes the mutating requests made since before, the most
