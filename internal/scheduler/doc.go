@@ -29,6 +29,8 @@
 //     that node.
 //   - Events and status writes are asynchronous and bounded: the loop never
 //     waits for them; identical Events are folded into one Event's count as
-//     client-go's events broadcaster does.
+//     client-go's events broadcaster does, and new Events are written at
+//     kube-scheduler's default client rate (50/s, bursts of 100), the
+//     rest dropped, as its broadcaster drops what its sink cannot take.
 //   - Run owns every goroutine it starts and returns after they stop.
 package scheduler
