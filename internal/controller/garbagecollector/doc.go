@@ -18,7 +18,10 @@
 //   - Background: a dependent is deleted once every owner is absent. Absence
 //     is always verified with a live GET: not found, or found with another
 //     UID (a dangling reference); owners found absent are remembered (a
-//     UID never returns). The graph may only delay a deletion: an object
+//     UID never returns). An owner whose kind was served and no longer is
+//     (its CRD deleted, which deletes its objects first) is absent without
+//     a lookup: the monitor of its kind may have stopped before it saw the
+//     owner go. The graph may only delay a deletion: an object
 //     whose owners it has all seen alive is not looked up, since an
 //     owner's deletion queues it again.
 //   - Foreground: an owner deleted with the foregroundDeletion finalizer

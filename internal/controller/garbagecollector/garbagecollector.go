@@ -49,9 +49,12 @@ type Controller struct {
 
 	// mu guards the graph, the catalog and the monitors. Held only for
 	// in-memory work, never across a request.
-	mu       sync.Mutex
-	graph    *graph
-	catalog  *catalog
+	mu      sync.Mutex
+	graph   *graph
+	catalog *catalog
+	// retired are the kinds a discovery found no longer served (a deleted
+	// CustomResourceDefinition's), until one serves them again.
+	retired  map[schema.GroupKind]struct{}
 	absent   *absentCache
 	monitors map[schema.GroupVersionResource]*monitor
 	// shared gives the process's informer of a resource, when it has one.
@@ -239,6 +242,14 @@ func (c *Controller) syncDeleting(ctx context.Context, id identity, latest *meta
 func (c *Controller) classify(ctx context.Context, item identity, refs []metav1.OwnerReference) (out []classifiedRef, unobserved bool, err error) {
 	for _, ref := range refs {
 		ri, err := c.resourceFor(ref.APIVersion, ref.Kind)
+		if err != nil && c.isRetired(ref.APIVersion, ref.Kind) {
+			// The kind is no longer served: its objects went with it (a
+			// CRD's deletion deletes them first), so the owner is absent.
+			// The dependent's monitor may well have outlived the owner's,
+			// which stopped before it saw the owner go.
+			out = append(out, classifiedRef{Ref: ref, State: ownerAbsent})
+			continue
+		}
 		if err != nil {
 			c.askRediscovery()
 			return nil, false, err

@@ -180,6 +180,19 @@ func (c *Controller) resync(ctx context.Context) {
 			}
 		}
 	}
+	if old := c.catalog; old != nil {
+		if c.retired == nil {
+			c.retired = map[schema.GroupKind]struct{}{}
+		}
+		for gvk := range old.byKind {
+			if _, ok := cat.byKind[gvk]; !ok && !cat.failed[gvk.Group] {
+				c.retired[gvk.GroupKind()] = struct{}{}
+			}
+		}
+	}
+	for gvk := range cat.byKind {
+		delete(c.retired, gvk.GroupKind())
+	}
 	c.catalog = cat
 	var start []*monitor
 	var stop []*monitor
@@ -248,6 +261,19 @@ func (c *Controller) unsyncedLocked() []string {
 }
 
 // resourceFor resolves an owner reference through the latest discovery.
+// isRetired reports whether the kind of an owner reference was served and
+// no longer is.
+func (c *Controller) isRetired(apiVersion, kind string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.retired[gv.WithKind(kind).GroupKind()]
+	return ok
+}
+
 func (c *Controller) resourceFor(apiVersion, kind string) (resourceInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
