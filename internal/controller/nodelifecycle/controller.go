@@ -95,9 +95,12 @@ type Controller struct {
 	nodeRec    record.EventRecorder // set by Run
 
 	// The monitor's state, owned by the monitor goroutine.
-	health     map[string]*health
-	known      map[string]bool
-	retry      map[string]bool // nodes whose pods still need marking not Ready
+	health map[string]*health
+	known  map[string]bool
+	retry  map[string]bool // nodes whose pods still need marking not Ready
+	// judged is each node's Ready status as the last pass decided it, and
+	// the version of the node it decided on.
+	judged     map[string]judgement
 	zoneStates map[string]zoneState
 	zones      map[string]*zoneTainter
 
@@ -109,6 +112,13 @@ type Controller struct {
 type zoneTainter struct {
 	limiter limiter
 	queue   []string
+}
+
+// judgement is a node's Ready status as a monitor pass decided it, on the
+// node at resourceVersion.
+type judgement struct {
+	resourceVersion string
+	ready           corev1.ConditionStatus
 }
 
 func (z *zoneTainter) add(name string) {
@@ -143,7 +153,7 @@ func New(cfg *rest.Config, opts Options, shared Informers) (*Controller, error) 
 	c := &Controller{
 		opts: opts, core: core,
 		taintQueue: controller.NewQueue("node-lifecycle-taints"),
-		health:     map[string]*health{}, known: map[string]bool{}, retry: map[string]bool{},
+		health:     map[string]*health{}, known: map[string]bool{}, retry: map[string]bool{}, judged: map[string]judgement{},
 		zoneStates: map[string]zoneState{}, zones: map[string]*zoneTainter{},
 	}
 	if c.nodes = shared.Nodes; c.nodes == nil {
@@ -405,6 +415,7 @@ func (c *Controller) monitor(ctx context.Context) {
 			}
 		}
 		c.health[n.Name] = &a.next
+		c.judged[n.Name] = judgement{resourceVersion: n.ResourceVersion, ready: a.after}
 		if _, excluded := n.Labels[labelExcludeDisruption]; !excluded {
 			zoneReady[zoneKey(n)] = append(zoneReady[zoneKey(n)], a.after)
 		}
@@ -427,6 +438,7 @@ func (c *Controller) monitor(ctx context.Context) {
 			c.nodeRec.Eventf(&corev1.ObjectReference{Kind: "Node", Name: name, APIVersion: "v1"}, corev1.EventTypeNormal, "RemovingNode", "Removing Node %s from Controller", name)
 			delete(c.known, name)
 			delete(c.health, name)
+			delete(c.judged, name)
 			delete(c.retry, name)
 			for _, z := range c.zones {
 				z.remove(name)
@@ -542,6 +554,12 @@ func (c *Controller) taintPass(ctx context.Context) time.Duration {
 			}
 			n := obj.(*corev1.Node)
 			ready := readyStatus(n)
+			if j, ok := c.judged[name]; ok && j.resourceVersion == n.ResourceVersion {
+				// The cache has not caught up with the pass's own write of
+				// the node's conditions (or nothing changed): the pass's
+				// judgement stands.
+				ready = j.ready
+			}
 			if ready == corev1.ConditionTrue {
 				continue // Ready again meanwhile
 			}
