@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
+
+	"skiff.dev/skiff/bench/internal/skiffproc"
 )
 
 // requestCounts are the server's apiserver_request_total counters for the
@@ -23,55 +22,26 @@ type requestCounts map[string]float64
 var followed = map[string]bool{"pods": true, "replicasets": true, "deployments": true, "events": true}
 
 func scrapeRequests(ctx context.Context, cs *kubernetes.Clientset) (requestCounts, error) {
-	b, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	m, err := skiffproc.ReadMetrics(ctx, cs.CoreV1().RESTClient())
 	if err != nil {
 		return nil, err
 	}
 	out := requestCounts{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		name, rest, ok := strings.Cut(line, "{")
-		if !ok {
+	for _, c := range m.Counters("apiserver_request_total") {
+		l := c.Labels
+		if !followed[l["resource"]] {
 			continue
 		}
-		labelText, value, ok := strings.Cut(rest, "} ")
-		if !ok {
-			continue
+		verb := l["verb"]
+		if l["subresource"] != "" {
+			verb += "/" + l["subresource"]
 		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			continue
-		}
-		l := labels(labelText)
-		switch name {
-		case "apiserver_request_total":
-			if !followed[l["resource"]] {
-				continue
-			}
-			verb := l["verb"]
-			if l["subresource"] != "" {
-				verb += "/" + l["subresource"]
-			}
-			out[l["resource"]+" "+verb+" "+l["code"]] += v
-		case "apiserver_dropped_requests_total":
-			out["dropped"] += v
-		}
+		out[l["resource"]+" "+verb+" "+l["code"]] += c.Value
 	}
-	return out, sc.Err()
-}
-
-// labels reads a="x",b="y" (values without escaped quotes, as these are).
-func labels(s string) map[string]string {
-	m := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok {
-			m[k] = strings.Trim(v, `"`)
-		}
+	for _, c := range m.Counters("apiserver_dropped_requests_total") {
+		out["dropped"] += c.Value
 	}
-	return m
+	return out, nil
 }
 
 func (c requestCounts) sub(o requestCounts) requestCounts {

@@ -59,8 +59,6 @@ func (l *localListWatch) ListWithContext(ctx context.Context, opts metav1.ListOp
 	if err != nil {
 		return nil, err
 	}
-	lo.ResourceVersionMatch = opts.ResourceVersionMatch
-	lo.Limit, lo.Continue = opts.Limit, opts.Continue
 	// The typed list holds the items by value: shallow copies already.
 	return l.store.List(ctx, "", lo)
 }
@@ -99,8 +97,13 @@ func (s stopCancels) Stop() {
 	s.cancel()
 }
 
+// localListOptions are opts as the registry takes them; a watch uses the
+// selectors and the resourceVersion.
 func localListOptions(opts metav1.ListOptions) (registry.ListOptions, error) {
-	lo := registry.ListOptions{ResourceVersion: opts.ResourceVersion}
+	lo := registry.ListOptions{
+		ResourceVersion: opts.ResourceVersion, ResourceVersionMatch: opts.ResourceVersionMatch,
+		Limit: opts.Limit, Continue: opts.Continue,
+	}
 	if opts.LabelSelector != "" {
 		sel, err := labels.Parse(opts.LabelSelector)
 		if err != nil {

@@ -20,10 +20,11 @@
 // Cached objects are shared: a reader must deep-copy an object before it
 // changes it. In the API server's process they are shared with the watch
 // cache, whose objects every list and watch of the kind encodes: an
-// object changed in place would be served changed. Objects are held without their managed fields (no
-// controller reads them; an update that leaves them out keeps the stored
-// ones), and pods also without kubectl's last-applied annotation (their
-// writers use the status subresource, which keeps the stored annotations).
+// object changed in place would be served changed. Objects are held
+// without their managed fields (no controller reads them; an update that
+// leaves them out keeps the stored ones), and pods also without kubectl's
+// last-applied annotation (their writers use the status subresource,
+// which keeps the stored annotations).
 //
 // Every informer is indexed by namespace (cache.NamespaceIndex) and by
 // controller (ControllerUIDIndex).

@@ -69,23 +69,38 @@ func (m Metrics) GoMemory() string {
 		mib("go_memstats_heap_idle_bytes")-mib("go_memstats_heap_released_bytes"))
 }
 
+// Counter is one labelled value of a counter.
+type Counter struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Counters returns the values of counter name, one per label set.
+func (m Metrics) Counters(name string) []Counter {
+	fam := m[name]
+	if fam == nil {
+		return nil
+	}
+	out := make([]Counter, 0, len(fam.GetMetric()))
+	for _, x := range fam.GetMetric() {
+		l := make(map[string]string, len(x.GetLabel()))
+		for _, p := range x.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		out = append(out, Counter{Labels: l, Value: x.GetCounter().GetValue()})
+	}
+	return out
+}
+
 // Requests returns the request counters.
 func (m Metrics) Requests() Requests {
 	out := Requests{}
-	fam := m["apiserver_request_total"]
-	if fam == nil {
-		return out
-	}
-	for _, m := range fam.GetMetric() {
-		l := map[string]string{}
-		for _, p := range m.GetLabel() {
-			l[p.GetName()] = p.GetValue()
+	for _, c := range m.Counters("apiserver_request_total") {
+		k := strings.ToUpper(c.Labels["verb"]) + " " + c.Labels["resource"]
+		if c.Labels["subresource"] != "" {
+			k += "/" + c.Labels["subresource"]
 		}
-		k := strings.ToUpper(l["verb"]) + " " + l["resource"]
-		if l["subresource"] != "" {
-			k += "/" + l["subresource"]
-		}
-		out[k] += m.GetCounter().GetValue()
+		out[k] += c.Value
 	}
 	return out
 }

@@ -260,7 +260,6 @@ func (c *Controller) unsyncedLocked() []string {
 	return out
 }
 
-// resourceFor resolves an owner reference through the latest discovery.
 // isRetired reports whether the kind of an owner reference was served and
 // no longer is.
 func (c *Controller) isRetired(apiVersion, kind string) bool {
@@ -274,6 +273,7 @@ func (c *Controller) isRetired(apiVersion, kind string) bool {
 	return ok
 }
 
+// resourceFor resolves an owner reference through the latest discovery.
 func (c *Controller) resourceFor(apiVersion, kind string) (resourceInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -184,22 +184,12 @@ func putScratch(sc *scratch) {
 	scratches.Put(sc)
 }
 
-// int64s returns a zeroed slice of n from the scratch scores.
-func (sc *scratch) int64s(n int) []int64 {
-	if cap(sc.scores) < n {
-		sc.scores = make([]int64, n)
+// reuse returns (*buf)[:n] zeroed, growing *buf when it is shorter.
+func reuse[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
 	}
-	s := sc.scores[:n]
-	clear(s)
-	return s
-}
-
-// statusSlots returns n nil Status slots.
-func (sc *scratch) statusSlots(n int) []*Status {
-	if cap(sc.statuses) < n {
-		sc.statuses = make([]*Status, n)
-	}
-	s := sc.statuses[:n]
+	s := (*buf)[:n]
 	clear(s)
 	return s
 }
@@ -255,7 +245,7 @@ func (f *Framework) findFeasible(cs *cycleState, nodes []*NodeInfo, diag *Diagno
 		f.mu.Unlock()
 	}
 
-	statuses := sc.statusSlots(n) // by position in the rotation
+	statuses := reuse(&sc.statuses, n) // by position in the rotation
 	var found atomic.Int64
 	var nextChunk atomic.Int64
 	work := func() {
@@ -325,7 +315,7 @@ func (f *Framework) scoreNodes(cs *cycleState, feasible []*NodeInfo, sc *scratch
 	}
 	// The totals, then one row of raw scores per active plugin, filled in
 	// parallel by node.
-	buf := sc.int64s((1 + len(active)) * len(feasible))
+	buf := reuse(&sc.scores, (1+len(active))*len(feasible))
 	totals := buf[:len(feasible)]
 	if len(active) == 0 {
 		return totals
