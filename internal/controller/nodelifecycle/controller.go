@@ -360,8 +360,17 @@ func (c *Controller) monitorLoop(ctx context.Context) {
 			c.monitor(ctx)
 		case <-timer.C():
 		}
-		if wait := c.taintPass(ctx); wait > 0 {
-			timer.Reset(wait)
+		// A pass's patches take time: when the next taint is due by the
+		// time it ends, it runs now rather than on a timer.
+		for {
+			due := c.taintPass(ctx)
+			if due.IsZero() {
+				break
+			}
+			if wait := due.Sub(c.opts.Clock.Now()); wait > 0 {
+				timer.Reset(wait)
+				break
+			}
 		}
 	}
 }
@@ -533,8 +542,8 @@ func (c *Controller) writeNoExecute(ctx context.Context, n *corev1.Node, ready c
 }
 
 // taintPass taints the queued nodes each zone's rate allows now; it
-// returns how long until the next one may be tainted (0: nothing waits).
-func (c *Controller) taintPass(ctx context.Context) time.Duration {
+// returns when the next one may be tainted (zero: nothing waits).
+func (c *Controller) taintPass(ctx context.Context) time.Time {
 	now := c.opts.Clock.Now()
 	var next time.Duration
 	for _, z := range c.zones {
@@ -568,7 +577,10 @@ func (c *Controller) taintPass(ctx context.Context) time.Duration {
 			}
 		}
 	}
-	return next
+	if next == 0 {
+		return time.Time{}
+	}
+	return now.Add(next)
 }
 
 // patchConditions writes a node's status conditions, conditional on the
