@@ -206,7 +206,7 @@ func PlanOldReplicaSets(d *appsv1.Deployment, allRSs, oldRSs []*appsv1.ReplicaSe
 		cleaned += n
 	}
 	// Then available ones, keeping minAvailable.
-	available := sumReplicas(allRSs, availableReplicas)
+	available := sumReplicas(allRSs, keptAvailable)
 	if available > minAvailable {
 		want := available - minAvailable
 		done := int32(0)

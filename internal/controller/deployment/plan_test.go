@@ -166,6 +166,11 @@ func TestPlanOldReplicaSets(t *testing.T) {
 		{"oldest first", deploy(4, "0", "2"), rs("new", 0, 0, time.Minute, -1, -1),
 			[]*appsv1.ReplicaSet{rs("b", 2, 2, time.Hour, -1, -1), rs("a", 2, 2, 2*time.Hour, -1, -1)}, "a=0"},
 		{"no olds left", deploy(4, "0", "2"), rs("new", 4, 4, time.Minute, -1, -1), []*appsv1.ReplicaSet{rs("old", 0, 0, time.Hour, -1, -1)}, ""},
+		// The old ReplicaSet was just scaled 5 -> 4; its status still
+		// counts the pod it is deleting. 4 old + 1 new are available: one
+		// more old may go, not two.
+		{"a stale status counts no pod beyond the spec", deploy(5, "1", "1"), rs("new", 2, 1, time.Minute, -1, -1),
+			[]*appsv1.ReplicaSet{rs("old", 4, 5, time.Hour, -1, -1)}, "old=3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			all := append([]*appsv1.ReplicaSet{tc.new}, tc.old...)

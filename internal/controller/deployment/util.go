@@ -209,6 +209,14 @@ func statusReplicas(rs *appsv1.ReplicaSet) int32    { return rs.Status.Replicas 
 func readyReplicas(rs *appsv1.ReplicaSet) int32     { return rs.Status.ReadyReplicas }
 func availableReplicas(rs *appsv1.ReplicaSet) int32 { return rs.Status.AvailableReplicas }
 
+// keptAvailable is the available replicas a ReplicaSet keeps: its status
+// may still count pods its spec, just scaled down, is about to delete, and
+// a rolling update counting them would scale the old ReplicaSets down
+// again, below maxUnavailable.
+func keptAvailable(rs *appsv1.ReplicaSet) int32 {
+	return min(rs.Status.AvailableReplicas, rsReplicas(rs))
+}
+
 func intAnnotation(rs *appsv1.ReplicaSet, key string) (int32, bool) {
 	v, ok := rs.Annotations[key]
 	if !ok {
