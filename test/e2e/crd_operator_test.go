@@ -33,6 +33,17 @@ func TestCRDOperator(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
+	// controller-runtime logs (reconcile errors, retries) go to the test log
+	// when the test fails. Set before the first controller-runtime client,
+	// which otherwise warns that it has none.
+	logs := &syncBuffer{}
+	ctrl.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(logs, time.Now().Format("15:04:05.000"), prefix, args) }, funcr.Options{}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- operator log (tail) ---\n%s", logs.Tail(stderrTailBytes))
+		}
+	})
+
 	scheme, err := operator.NewScheme()
 	if err != nil {
 		t.Fatal(err)
@@ -44,16 +55,6 @@ func TestCRDOperator(t *testing.T) {
 	if err := operator.InstallCRD(ctx, c, operator.WidgetCRD(), waitTimeout); err != nil {
 		t.Fatal(err)
 	}
-
-	// controller-runtime logs (reconcile errors, retries) go to the test log
-	// when the test fails.
-	logs := &syncBuffer{}
-	ctrl.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(logs, time.Now().Format("15:04:05.000"), prefix, args) }, funcr.Options{}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- operator log (tail) ---\n%s", logs.Tail(stderrTailBytes))
-		}
-	})
 
 	mgr, rec, err := operator.NewManager(cfg, operator.Options{
 		LeaderElectionNamespace: "default",

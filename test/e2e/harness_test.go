@@ -208,7 +208,10 @@ func (s *Skiff) launch() error {
 		// The race runtime sleeps 1 s at exit by default; every stop would pay it.
 		cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	}
-	cmd.Stderr = s.output
+	// The detector warns once per informer at start; dozens of identical
+	// lines per start would push what a failure needs out of the tail.
+	stderr := &lineFilter{out: s.output, drop: "Mutation detector is enabled"}
+	cmd.Stderr = stderr
 	// stdout through an os.Pipe we own, so reading it never races cmd.Wait.
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -226,6 +229,7 @@ func (s *Skiff) launch() error {
 	p := &skiffProc{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		stderr.Flush()
 		close(p.done)
 	}()
 
@@ -681,6 +685,39 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// lineFilter passes whole lines to out except those containing drop.
+// Writes come from one goroutine (exec's stderr copier).
+type lineFilter struct {
+	out     io.Writer
+	drop    string
+	partial []byte
+}
+
+func (f *lineFilter) Write(p []byte) (int, error) {
+	f.partial = append(f.partial, p...)
+	for {
+		i := bytes.IndexByte(f.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := f.partial[:i+1]
+		if !bytes.Contains(line, []byte(f.drop)) {
+			if _, err := f.out.Write(line); err != nil {
+				return len(p), err
+			}
+		}
+		f.partial = f.partial[i+1:]
+	}
+}
+
+// Flush passes on an unfinished last line.
+func (f *lineFilter) Flush() {
+	if len(f.partial) > 0 {
+		_, _ = f.out.Write(f.partial)
+		f.partial = nil
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers and readers.

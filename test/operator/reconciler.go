@@ -98,12 +98,15 @@ func (r *WidgetReconciler) finalize(ctx context.Context, w *Widget) error {
 	if err := r.Delete(ctx, cm); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("deleting configmap %s: %w", cm.Name, err)
 	}
+	// Recorded before the finalizer goes: whoever sees the Widget gone may
+	// rely on the clean-up being on record. A failed update below repeats
+	// the clean-up, and the record, on the next reconcile.
+	r.mu.Lock()
+	r.cleanups = append(r.cleanups, types.NamespacedName{Namespace: w.Namespace, Name: w.Name})
+	r.mu.Unlock()
 	controllerutil.RemoveFinalizer(w, Finalizer)
 	if err := r.Update(ctx, w); err != nil {
 		return fmt.Errorf("removing finalizer: %w", err)
 	}
-	r.mu.Lock()
-	r.cleanups = append(r.cleanups, types.NamespacedName{Namespace: w.Namespace, Name: w.Name})
-	r.mu.Unlock()
 	return nil
 }
