@@ -54,7 +54,7 @@ func (c requestCounts) sub(o requestCounts) requestCounts {
 	return d
 }
 
-// lines groups the counts by resource: "pods: CREATE 10000, UPDATE/status
+// lines groups the counts by resource: "pods: POST 10000, PUT/status
 // 20000 (409: 12), ...".
 func (c requestCounts) lines() []string {
 	type verbCodes struct {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -109,15 +110,43 @@ func exempt(r *http.Request) bool {
 	return ok && slices.Contains(u.Groups, auth.GroupMasters)
 }
 
+// connectSubresources are the subresources kube-apiserver's request
+// metrics report under the verb CONNECT.
+var connectSubresources = map[string]bool{"log": true, "exec": true, "portforward": true, "attach": true, "proxy": true}
+
+// reportedVerb is the verb label of a request's metrics, as kube-apiserver
+// reports it: its route's action (POST, PUT, LIST, WATCH, ...), APPLY for
+// a server-side apply patch, CONNECT for the streaming subresources. So
+// dashboards and alerts written for it (verb=~"POST|PUT|PATCH|DELETE")
+// carry over.
+func reportedVerb(info RequestInfo, r *http.Request) string {
+	if connectSubresources[info.Subresource] {
+		return "CONNECT"
+	}
+	switch info.Verb {
+	case "create":
+		return "POST"
+	case "update":
+		return "PUT"
+	case "patch":
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/apply-patch") {
+			return "APPLY"
+		}
+		return "PATCH"
+	}
+	return strings.ToUpper(info.Verb)
+}
+
 // instrument counts, times and limits a resource request.
 func (s *Server) instrument(w http.ResponseWriter, r *http.Request, info RequestInfo, serve func(http.ResponseWriter, *http.Request)) {
+	verb := reportedVerb(info, r)
 	if info.Verb == "watch" {
 		g := s.metrics.watches.WithLabelValues(info.APIGroup, info.Resource)
 		g.Inc()
 		defer g.Dec()
 		rec := &statusRecorder{ResponseWriter: w}
 		serve(rec, r)
-		s.metrics.requests.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource, strconv.Itoa(rec.code)).Inc()
+		s.metrics.requests.WithLabelValues(verb, info.APIGroup, info.Resource, info.Subresource, strconv.Itoa(rec.code)).Inc()
 		return
 	}
 	kind, sem := "readOnly", s.readOnlySlots
@@ -131,7 +160,7 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, info Request
 			defer func() { <-sem }()
 		default:
 			s.metrics.rejected.WithLabelValues(kind).Inc()
-			s.metrics.requests.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource, "429").Inc()
+			s.metrics.requests.WithLabelValues(verb, info.APIGroup, info.Resource, info.Subresource, "429").Inc()
 			writeError(w, r, apierrors.NewTooManyRequests("too many requests, please try again later", 1))
 			return
 		}
@@ -142,8 +171,8 @@ func (s *Server) instrument(w http.ResponseWriter, r *http.Request, info Request
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	serve(rec, r)
-	s.metrics.latency.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource).Observe(time.Since(start).Seconds())
-	s.metrics.requests.WithLabelValues(info.Verb, info.APIGroup, info.Resource, info.Subresource, strconv.Itoa(rec.code)).Inc()
+	s.metrics.latency.WithLabelValues(verb, info.APIGroup, info.Resource, info.Subresource).Observe(time.Since(start).Seconds())
+	s.metrics.requests.WithLabelValues(verb, info.APIGroup, info.Resource, info.Subresource, strconv.Itoa(rec.code)).Inc()
 }
 
 // cacheCollector reports each resource's watch-cache size at scrape time,

@@ -232,15 +232,40 @@ func TestErrorsAreStatuses(t *testing.T) {
 	}
 }
 
+func TestReportedVerb(t *testing.T) {
+	for _, tc := range []struct {
+		method, path, contentType, want string
+	}{
+		{"GET", "/api/v1/namespaces/ns/pods", "", "LIST"},
+		{"GET", "/api/v1/namespaces/ns/pods?watch=1", "", "WATCH"},
+		{"GET", "/api/v1/namespaces/ns/pods/p", "", "GET"},
+		{"POST", "/api/v1/namespaces/ns/pods", "application/json", "POST"},
+		{"POST", "/api/v1/namespaces/ns/pods/p/binding", "application/json", "POST"},
+		{"PUT", "/api/v1/namespaces/ns/pods/p/status", "application/json", "PUT"},
+		{"PATCH", "/api/v1/namespaces/ns/pods/p", "application/strategic-merge-patch+json", "PATCH"},
+		{"PATCH", "/api/v1/namespaces/ns/pods/p", "application/apply-patch+yaml", "APPLY"},
+		{"DELETE", "/api/v1/namespaces/ns/pods/p", "", "DELETE"},
+		{"DELETE", "/api/v1/namespaces/ns/pods", "", "DELETECOLLECTION"},
+		{"GET", "/api/v1/namespaces/ns/pods/p/log", "", "CONNECT"},
+		{"POST", "/api/v1/namespaces/ns/pods/p/exec", "", "CONNECT"},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, nil)
+		r.Header.Set("Content-Type", tc.contentType)
+		if got := reportedVerb(ParseRequestInfo(r), r); got != tc.want {
+			t.Errorf("%s %s (%s): verb %q, want %q", tc.method, tc.path, tc.contentType, got, tc.want)
+		}
+	}
+}
+
 func TestMetricsCountRequests(t *testing.T) {
 	_, hs := newTestServer(t)
 	do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps", "", "", nil)
 	do(t, "GET", hs.URL+"/api/v1/namespaces/default/configmaps/none", "", "", nil)
 	_, _, body := do(t, "GET", hs.URL+"/metrics", "", "", nil)
 	for _, want := range []string{
-		`apiserver_request_total{code="200",group="",resource="configmaps",subresource="",verb="list"} 1`,
-		`apiserver_request_total{code="404",group="",resource="configmaps",subresource="",verb="get"} 1`,
-		`apiserver_request_duration_seconds_bucket{group="",resource="configmaps",subresource="",verb="list",le="+Inf"} 1`,
+		`apiserver_request_total{code="200",group="",resource="configmaps",subresource="",verb="LIST"} 1`,
+		`apiserver_request_total{code="404",group="",resource="configmaps",subresource="",verb="GET"} 1`,
+		`apiserver_request_duration_seconds_bucket{group="",resource="configmaps",subresource="",verb="LIST",le="+Inf"} 1`,
 		`apiserver_storage_objects{resource="namespaces"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -280,7 +280,8 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`apiserver_storage_objects{resource="configmaps"}`,
 		`apiserver_storage_objects{resource="horizontalpodautoscalers.autoscaling"}`,
-		`apiserver_request_total{`,
+		// Verbs as kube-apiserver labels them: kubectl create is a POST.
+		`apiserver_request_total{code="201",group="",resource="configmaps",subresource="",verb="POST"} 1`,
 	} {
 		if n := strings.Count(body, want); n == 0 || (strings.HasPrefix(want, "apiserver_storage_objects") && n != 1) {
 			t.Errorf("/metrics has %d lines with %s, want one", n, want)

@@ -13,9 +13,9 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Requests counts the API server's requests by "VERB resource[/subresource]"
-// (verb upper-cased),
-// read from apiserver_request_total on /metrics.
+// Requests counts the API server's requests by "VERB resource[/subresource]",
+// read from apiserver_request_total on /metrics. Verbs are as kube-apiserver
+// labels them: POST, PUT, PATCH, APPLY, DELETE, GET, LIST, WATCH, ...
 type Requests map[string]float64
 
 // Metrics is one reading of the server's /metrics.
@@ -96,7 +96,7 @@ func (m Metrics) Counters(name string) []Counter {
 func (m Metrics) Requests() Requests {
 	out := Requests{}
 	for _, c := range m.Counters("apiserver_request_total") {
-		k := strings.ToUpper(c.Labels["verb"]) + " " + c.Labels["resource"]
+		k := c.Labels["verb"] + " " + c.Labels["resource"]
 		if c.Labels["subresource"] != "" {
 			k += "/" + c.Labels["subresource"]
 		}
@@ -106,13 +106,13 @@ func (m Metrics) Requests() Requests {
 }
 
 // Writes summarizes the mutating requests made since before, the most
-// frequent first: "12000 UPDATE pods/status, 10000 CREATE pods, ...".
+// frequent first: "12000 PUT pods/status, 10000 POST pods, ...".
 func (r Requests) Writes(before Requests) string {
 	diff := map[string]float64{}
 	for k, v := range r {
 		verb, _, _ := strings.Cut(k, " ")
 		switch verb {
-		case "CREATE", "UPDATE", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY":
+		case "POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION":
 			if d := v - before[k]; d > 0 {
 				diff[k] = d
 			}
