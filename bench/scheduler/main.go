@@ -95,26 +95,27 @@ func main() {
 }
 
 type report struct {
-	nodesReady      time.Duration
-	created         time.Duration
-	firstScheduled  time.Duration
-	maxBacklog      int
-	bindsPerSecond  []int
-	serverBinds     []int
-	lastScheduled   time.Duration
-	lastRunning     time.Duration
-	scheduled       int
-	running         int
-	createErrors    int
-	cpu             skiffproc.CPUTimes
-	rssKiB, hwmKiB  int64
-	loadBefore      string
-	perNodeMin, max int
-	rewatches       int
-	writes          string
-	goMemory        string
-	commits         uint64  // storage commits (each one fdatasync)
-	batch           float64 // writes per commit
+	nodesReady       time.Duration
+	created          time.Duration
+	firstScheduled   time.Duration
+	maxBacklog       int
+	bindsPerSecond   []int
+	serverBinds      []int
+	lastScheduled    time.Duration
+	lastRunning      time.Duration
+	scheduled        int
+	running          int
+	createErrors     int
+	cpu              skiffproc.CPUTimes
+	rssKiB, hwmKiB   int64
+	anonKiB, fileKiB int64 // the RSS's anonymous (heap, stacks) and file-backed (mapped files) parts
+	loadBefore       string
+	perNodeMin, max  int
+	rewatches        int
+	writes           string
+	goMemory         string
+	commits          uint64  // storage commits (each one fdatasync)
+	batch            float64 // writes per commit
 }
 
 func run(ctx context.Context) (err error) {
@@ -341,6 +342,8 @@ func measurePods(ctx context.Context, cs, watcher *kubernetes.Clientset, srv *sk
 		return err
 	}
 	r.hwmKiB, _ = skiffproc.ProcStatusKiB(srv.PID(), "VmHWM")
+	r.anonKiB, _ = skiffproc.ProcStatusKiB(srv.PID(), "RssAnon")
+	r.fileKiB, _ = skiffproc.ProcStatusKiB(srv.PID(), "RssFile")
 	if *heapProf != "" {
 		b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/heap").DoRaw(ctx)
 		if err == nil {
@@ -369,7 +372,8 @@ func printReport(r *report, srv *skiffproc.Process) {
 	fmt.Fprintf(tw, "writes in the pod phase\t%s\n", r.writes)
 	fmt.Fprintf(tw, "storage commits\t%d (%.1f writes each)\n", r.commits, r.batch)
 	fmt.Fprintf(tw, "Go memory\t%s\n", r.goMemory)
-	fmt.Fprintf(tw, "skiff RSS (peak)\t%.0f MiB (%.0f MiB)\n", float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024)
+	fmt.Fprintf(tw, "skiff RSS (peak)\t%.0f MiB (%.0f MiB); anonymous %.0f MiB, mapped files %.0f MiB\n",
+		float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024, float64(r.anonKiB)/1024, float64(r.fileKiB)/1024)
 	ls := srv.LogSummary()
 	fmt.Fprintf(tw, "server log\t%d errors, %d warnings\n", ls.Errors, ls.Warnings)
 	tw.Flush()
