@@ -22,11 +22,12 @@ import (
 // which run with full rights, so requests are neither authenticated,
 // authorized nor admitted, and are not counted as API requests.
 //
-// The objects it returns share everything below their top-level fields
-// with the cache (watchcache.Shallow): a reader may set an object's
-// metadata fields (an informer transform dropping managed fields), and
-// must copy before changing anything deeper, as with any informer's
-// objects; the watch cache warms Quantities so that reading never writes.
+// The objects its watches return are the cache's own, shared with every
+// other reader and with the API's responses: a reader must copy before
+// changing anything, as with any informer's objects (no transform may
+// write them either), and the watch cache warms Quantities so that reading
+// never writes. Lists return typed lists, whose items are shallow copies
+// (watchcache.Shallow).
 //
 // ok is false for a resource the server does not serve, or serves through
 // another resource's storage.
@@ -77,10 +78,10 @@ func (l *localListWatch) WatchWithContext(ctx context.Context, opts metav1.ListO
 		return nil, err
 	}
 	// The cache's events carry *CachedObject wrappers; informers expect
-	// the kind's own type, and a copy they may set metadata on.
+	// the kind's own type.
 	return watch.Filter(stopCancels{w, cancel}, func(ev watch.Event) (watch.Event, bool) {
 		if co, ok := ev.Object.(*watchcache.CachedObject); ok {
-			ev.Object = watchcache.Shallow(co.Object())
+			ev.Object = co.Object()
 		}
 		return ev, true
 	}), nil

@@ -97,7 +97,10 @@ func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, tr
 	var source cache.ListerWatcher
 	if f.local != nil {
 		if local, ok := f.local(gvr); ok {
-			source = local
+			// The objects are the watch cache's own, read-only: dropping
+			// their managed fields would take a copy of each to save
+			// nothing, as the cache keeps them anyway.
+			source, transform = local, nil
 		}
 	}
 	if source == nil {
