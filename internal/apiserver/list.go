@@ -105,8 +105,9 @@ func (h *resourceHandler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 // writeJSONList writes a list as JSON from its items' shared encodings, so
-// a LIST costs a copy of each object's bytes rather than an encoding:
-// every object version is encoded once, for lists and watches alike.
+// a repeated LIST costs a copy of each object's bytes rather than an
+// encoding: an object version's encoding is shared by lists and watches
+// alike once it has been asked for twice (watchcache.CachedObject).
 func (h *resourceHandler) writeJSONList(w http.ResponseWriter, r *http.Request, l *registry.CachedList, t target) error {
 	metaJSON, err := json.Marshal(metav1.ListMeta{
 		ResourceVersion:    l.ResourceVersion,

@@ -74,8 +74,9 @@
 //
 // Watch events carry *CachedObject, which implements
 // runtime.CacheableObject: apimachinery's serializers encode each object
-// version once per serializer and output version, and every other watcher
-// of that version gets the same bytes. Its Object method returns the
+// version at most twice per serializer and output version (the first
+// encoding is not kept: most versions have one reader), and every later
+// watcher of that version gets the same bytes. Its Object method returns the
 // shared object (read-only); GetObject and DeepCopyObject return copies.
 // LIST returns the plain shared objects, so that the API layer can put
 // them into a list object without copying.

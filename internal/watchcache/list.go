@@ -42,8 +42,8 @@ type ListResult struct {
 	// the cache and other requests: read them, never modify them.
 	Items []runtime.Object
 	// Cached holds the same objects as Items, wrapped: encoding them
-	// through apimachinery serializers reuses each object's encoding, made
-	// once per serializer, across lists and watch events.
+	// through apimachinery serializers reuses each object's kept encoding
+	// (CachedObject), across lists and watch events.
 	Cached []*CachedObject
 	// Revision is the list's resourceVersion: the state it reflects. Every
 	// page of a paginated list has the first page's.

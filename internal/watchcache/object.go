@@ -11,16 +11,21 @@ import (
 )
 
 // CachedObject is one version of an object as the cache hands it out in
-// watch events. It implements runtime.CacheableObject: the serializers of
-// k8s.io/apimachinery (json, protobuf, versioning) call CacheEncode, which
-// encodes the object once per serializer and output version and replays
-// the bytes to every other watcher of the same version.
+// watch events and lists. It implements runtime.CacheableObject: the
+// serializers of k8s.io/apimachinery (json, protobuf, versioning) call
+// CacheEncode. The object's first encoding is written and forgotten;
+// later ones are kept, one per serializer and output version, and replayed
+// to every later reader of the same version. An object version encoded
+// once (for a single watcher, the common case for most objects) so costs
+// no memory beyond the decoded object, and one read by many is encoded at
+// most twice.
 //
 // The wrapped object is shared: Object returns it for reading only.
 // GetObject and DeepCopyObject return copies a caller may change.
 type CachedObject struct {
 	mu        sync.RWMutex
 	obj       runtime.Object // replaced, never modified, by SetGroupVersionKind
+	encoded   bool           // an encoding was made and not kept
 	encodings map[runtime.Identifier]*encoding
 }
 
@@ -49,24 +54,29 @@ func (o *CachedObject) Object() runtime.Object {
 	return o.obj
 }
 
-// CacheEncode implements runtime.CacheableObject: the first call for an id
-// encodes a copy of the object with encode, later calls write the same
-// bytes.
+// CacheEncode implements runtime.CacheableObject: the object's first call
+// encodes a copy of it with encode straight to w; later calls encode it
+// once per id and keep the bytes, which they write.
 func (o *CachedObject) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
 	o.mu.Lock()
-	if o.encodings == nil {
-		o.encodings = make(map[runtime.Identifier]*encoding, 1)
-	}
+	obj := o.obj
 	enc := o.encodings[id]
+	if enc == nil && !o.encoded {
+		o.encoded = true
+		o.mu.Unlock()
+		// Encoders may set the GVK on what they encode: give them a copy
+		// (the interface asks for that too).
+		return encode(Shallow(obj), w)
+	}
 	if enc == nil {
+		if o.encodings == nil {
+			o.encodings = make(map[runtime.Identifier]*encoding, 1)
+		}
 		enc = &encoding{}
 		o.encodings[id] = enc
 	}
-	obj := o.obj
 	o.mu.Unlock()
 	enc.once.Do(func() {
-		// Encoders may set the GVK on what they encode: give them a copy
-		// (the interface asks for that too).
 		var buf bytes.Buffer
 		enc.err = encode(Shallow(obj), &buf)
 		// Kept as long as the object is cached: without the slack a
@@ -131,5 +141,5 @@ func (o *CachedObject) SetGroupVersionKind(gvk schema.GroupVersionKind) {
 	}
 	obj := o.obj.DeepCopyObject()
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
-	o.obj, o.encodings = obj, nil
+	o.obj, o.encoded, o.encodings = obj, false, nil
 }
