@@ -444,7 +444,12 @@ func startControllers(ctx context.Context, mc *managerContext, scheduling bool, 
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := runLeading(ctx, cfg, controllerManagerLease, identity, func(ctx context.Context) {
-			if err := runControllerManager(ctx, mc); err != nil {
+			// This term's controllers stop with ctx; their handlers go
+			// with them, before a next term adds its own.
+			term := *mc
+			term.informers = mc.informers.Scope()
+			defer term.informers.Release()
+			if err := runControllerManager(ctx, &term); err != nil {
 				slog.Error("controller manager", "err", err)
 			}
 		})

@@ -17,7 +17,9 @@ func runScheduler(ctx context.Context, cfg *rest.Config, inf *informers.Factory,
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "skiff-scheduler"
 	return runLeading(ctx, cfg, schedulerLease, identity, func(ctx context.Context) {
-		s, err := scheduler.New(cfg, inf, scheduler.Options{})
+		term := inf.Scope()
+		defer term.Release()
+		s, err := scheduler.New(cfg, term, scheduler.Options{})
 		if err != nil {
 			slog.Error("scheduler: starting", "err", err)
 			return

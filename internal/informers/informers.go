@@ -47,8 +47,16 @@ func ControllerUIDIndexFunc(obj any) ([]string, error) {
 // resource it does not serve.
 type Local func(gvr schema.GroupVersionResource) (lw cache.ListerWatcher, ok bool)
 
-// Factory makes and holds the shared informers.
+// Factory makes and holds the shared informers. A factory from Scope is
+// a view of another's informers that remembers the handlers added through
+// it, so that they can be removed together.
 type Factory struct {
+	*pool
+	scope *scope // nil for the factory New returns
+}
+
+// pool is what a factory and its scopes share: the informers and clients.
+type pool struct {
 	ctx   context.Context
 	cfg   *rest.Config
 	core  *client.Core
@@ -71,8 +79,28 @@ func New(ctx context.Context, cfg *rest.Config, local Local) (*Factory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Factory{ctx: ctx, cfg: cfg, core: core, local: local,
-		byType: map[reflect.Type]*shared{}, groups: map[schema.GroupVersion]*client.Group{}}, nil
+	return &Factory{pool: &pool{ctx: ctx, cfg: cfg, core: core, local: local,
+		byType: map[reflect.Type]*shared{}, groups: map[schema.GroupVersion]*client.Group{}}}, nil
+}
+
+// Scope returns a view of the factory for one term of a component that
+// may run again in the same process (a controller or the scheduler while
+// it holds its Lease): the same informers, but the event handlers added
+// through the view's informers are removed by Release. Without that, every
+// term won back would leave its predecessor's handlers feeding stopped
+// queues.
+func (f *Factory) Scope() *Factory {
+	return &Factory{pool: f.pool, scope: &scope{views: map[*shared]*scoped{}}}
+}
+
+// Release removes every event handler added through the scope's informers
+// and returns when they will be called no more; the scope's informers
+// then refuse new handlers, as stopped informers do. Release does nothing
+// on a factory that is not a scope.
+func (f *Factory) Release() {
+	if f.scope != nil {
+		f.scope.release()
+	}
 }
 
 // For returns the shared informer of obj's kind, made on the first call
@@ -88,7 +116,7 @@ func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, tr
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s, ok := f.byType[t]; ok {
-		return s
+		return f.view(s)
 	}
 	var gvr schema.GroupVersionResource
 	if gvks, _, err := client.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
@@ -114,7 +142,15 @@ func (f *Factory) informer(obj runtime.Object, lw func() cache.ListerWatcher, tr
 	_ = inf.SetTransform(transform)
 	s := &shared{SharedIndexInformer: inf, gvr: gvr, ctx: f.ctx, running: &f.running}
 	f.byType[t] = s
-	return s
+	return f.view(s)
+}
+
+// view is s as the factory hands it out: itself, or a scope's view of it.
+func (f *Factory) view(s *shared) cache.SharedIndexInformer {
+	if f.scope == nil {
+		return s
+	}
+	return f.scope.view(s)
 }
 
 // Existing returns the informer of resource gvr if one was made, for a
@@ -125,7 +161,7 @@ func (f *Factory) Existing(gvr schema.GroupVersionResource) (cache.SharedIndexIn
 	defer f.mu.Unlock()
 	for _, s := range f.byType {
 		if s.gvr == gvr {
-			return s, true
+			return f.view(s), true
 		}
 	}
 	return nil, false
