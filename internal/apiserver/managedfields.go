@@ -125,7 +125,8 @@ func (fm *fieldManager) trackGeneric(res *registry.Resource, obj, old runtime.Ob
 		live = res.Strategy.New()
 		live.GetObjectKind().SetGroupVersionKind(res.GVK())
 	}
-	out := fm.UpdateNoErrors(live, obj, manager)
+	l, o := withoutShared(live, obj)
+	out := fm.UpdateNoErrors(l, o, manager)
 	om, err := meta.Accessor(out)
 	if err != nil {
 		return apierrors.NewInternalError(err)

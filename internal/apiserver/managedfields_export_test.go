@@ -4,6 +4,7 @@ import (
 	"maps"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
@@ -68,3 +69,26 @@ func (s *Server) FieldManagerFor(res *registry.Resource, subresource string, cop
 	gvk := res.GVK()
 	return managedfields.NewDefaultFieldManager(tc, Scheme, res.Strategy, Scheme, gvk, gvk.GroupVersion(), subresource, nil)
 }
+
+// TrackUpdate records the update of old into obj by manager in obj's
+// managedFields as the update path does; whole passes the objects to the
+// chain as they are, without leaving out what they share.
+func (s *Server) TrackUpdate(res *registry.Resource, subresource string, obj, old runtime.Object, manager string, whole bool) error {
+	fm, err := s.fieldManagers.get(res, subresource)
+	if err != nil {
+		return err
+	}
+	obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+	old.GetObjectKind().SetGroupVersionKind(res.GVK())
+	if whole {
+		out := fm.UpdateNoErrors(old, obj, manager)
+		om, _ := meta.Accessor(out)
+		m, _ := meta.Accessor(obj)
+		m.SetManagedFields(om.GetManagedFields())
+		return nil
+	}
+	return fm.trackGeneric(res, obj, old, manager)
+}
+
+// WithoutShared is withoutShared.
+var WithoutShared = withoutShared

@@ -1,0 +1,99 @@
+package apiserver_test
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"skiff.dev/skiff/internal/apiserver"
+	"skiff.dev/skiff/internal/registry"
+)
+
+// trackedPod is a pod as a status update finds it: created by one manager,
+// bound, its status written by another.
+func trackedPod(t *testing.T, s *apiserver.Server, res *registry.Resource) *corev1.Pod {
+	t.Helper()
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{
+			Name: "c", Image: "i", Ports: []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}},
+		}}, Tolerations: []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists}}},
+	}
+	if _, err := s.TrackCreate(res, "", p, "kubectl-create", false); err != nil {
+		t.Fatal(err)
+	}
+	st := p.DeepCopy()
+	st.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}}
+	if err := s.TrackUpdate(res, "status", st, p, "skiff-scheduler", true); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// Leaving out what live and new share (the spec, in a status update; the
+// status, in a main-resource update) tracks the same managed fields as
+// the whole objects do.
+func TestTrackingWithoutSharedFields(t *testing.T) {
+	s, stores := allResources(t)
+	pods := stores[corev1.SchemeGroupVersion.WithKind("Pod")].Resource
+	ready := corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.42.0.5", PodIPs: []corev1.PodIP{{IP: "10.42.0.5"}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}}
+	for _, tc := range []struct {
+		name, sub, manager string
+		change             func(obj, old *corev1.Pod)
+		leftOut            bool // withoutShared leaves something out
+	}{
+		{"status update, spec shared", "status", "kubelet", func(obj, old *corev1.Pod) {
+			obj.Spec = old.Spec
+			obj.Status = ready
+		}, true},
+		{"status update, spec copied", "status", "kubelet", func(obj, old *corev1.Pod) { obj.Status = ready }, false},
+		{"status update dropping a condition, spec shared", "status", "kubelet", func(obj, old *corev1.Pod) {
+			obj.Spec = old.Spec
+			obj.Status.Conditions = nil
+		}, true},
+		{"spec and label update, status shared", "", "editor", func(obj, old *corev1.Pod) {
+			obj.Status = old.Status
+			obj.Labels["tier"] = "front"
+			obj.Spec.Containers[0].Image = "j"
+			obj.Spec.Tolerations = nil
+		}, true},
+		{"no change, all shared", "", "editor", func(obj, old *corev1.Pod) {
+			obj.Spec, obj.Status = old.Spec, old.Status
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := trackedPod(t, s, pods)
+			obj := old.DeepCopy()
+			tc.change(obj, old)
+			if l, o := apiserver.WithoutShared(old, obj); (l != runtime.Object(old)) != tc.leftOut || (o != runtime.Object(obj)) != tc.leftOut {
+				t.Fatalf("withoutShared left something out: %v, want %v", l != runtime.Object(old), tc.leftOut)
+			}
+			whole := obj.DeepCopy()
+			whole.Spec, whole.Status = obj.Spec, obj.Status // share as obj does
+			if err := s.TrackUpdate(pods, tc.sub, obj, old, tc.manager, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.TrackUpdate(pods, tc.sub, whole, old, tc.manager, true); err != nil {
+				t.Fatal(err)
+			}
+			fixed := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			for _, p := range []*corev1.Pod{obj, whole} {
+				for i := range p.ManagedFields {
+					p.ManagedFields[i].Time = &fixed
+				}
+			}
+			if !equalJSON(t, obj, whole) {
+				t.Errorf("managed fields without shared fields:\n%v\nwith the whole objects:\n%v", obj.ManagedFields, whole.ManagedFields)
+			}
+			if len(obj.ManagedFields) < 2 {
+				t.Errorf("managed fields %v: the test tracks nothing", obj.ManagedFields)
+			}
+		})
+	}
+}
