@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -95,5 +96,27 @@ func TestTrackingWithoutSharedFields(t *testing.T) {
 				t.Errorf("managed fields %v: the test tracks nothing", obj.ManagedFields)
 			}
 		})
+	}
+}
+
+// Sharing is found through values held in place (a template's metadata,
+// with its unexported time fields) without a panic, and a difference
+// anywhere in them keeps the field.
+func TestWithoutSharedNestedValues(t *testing.T) {
+	old := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(time.Now()), Labels: map[string]string{"a": "b"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
+	}}}
+	obj := old.DeepCopy()
+	obj.Spec = old.Spec
+	if l, o := apiserver.WithoutShared(old, obj); l == runtime.Object(old) || o == runtime.Object(obj) {
+		t.Fatal("a shared spec was compared")
+	} else if l.(*appsv1.Deployment).Spec.Template.Labels != nil || old.Spec.Template.Labels == nil {
+		t.Fatal("the copies kept the spec, or the objects lost it")
+	}
+	obj.Spec.Template.CreationTimestamp = metav1.NewTime(old.Spec.Template.CreationTimestamp.Add(time.Second))
+	// (The status, zero in both, still is.)
+	if l, _ := apiserver.WithoutShared(old, obj); l.(*appsv1.Deployment).Spec.Template.Labels == nil {
+		t.Fatal("a spec that differs in its template's creationTimestamp was left out")
 	}
 }
