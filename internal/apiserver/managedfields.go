@@ -39,7 +39,8 @@ type fieldManagers struct {
 // by createTracker when it can, everything else by the generic chain.
 type fieldManager struct {
 	*managedfields.FieldManager
-	create *createTracker // nil: creates take the generic chain too
+	create      *createTracker // nil: creates take the generic chain too
+	subresource string
 }
 
 type fieldManagerKey struct {
@@ -75,7 +76,7 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*fieldM
 	if err != nil {
 		return nil, err
 	}
-	fm := &fieldManager{FieldManager: generic, create: newCreateTracker(res, tc, subresource)}
+	fm := &fieldManager{FieldManager: generic, create: newCreateTracker(res, tc, subresource), subresource: subresource}
 	if f.byKey == nil {
 		f.byKey = make(map[fieldManagerKey]*fieldManager)
 	}
@@ -126,6 +127,11 @@ func (fm *fieldManager) trackGeneric(res *registry.Resource, obj, old runtime.Ob
 		live.GetObjectKind().SetGroupVersionKind(res.GVK())
 	}
 	l, o := withoutShared(live, obj)
+	if fm.subresource != "" {
+		// A subresource's write keeps the live managed fields whatever it
+		// sends; the chain would parse what it sent first, for nothing.
+		o = withoutManagedFields(o, obj)
+	}
 	out := fm.UpdateNoErrors(l, o, manager)
 	om, err := meta.Accessor(out)
 	if err != nil {

@@ -3,7 +3,10 @@ package apiserver
 import (
 	"reflect"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"skiff.dev/skiff/internal/watchcache"
 )
 
 // withoutShared returns live and obj for the field manager's comparison,
@@ -90,4 +93,20 @@ func sameMemory(a, b reflect.Value) bool {
 		return a.Complex() == b.Complex()
 	}
 	return false
+}
+
+// withoutManagedFields is o without managed fields: o itself when it has
+// none, or else a shallow copy of it (of obj's copy o, or of obj) with
+// none.
+func withoutManagedFields(o, obj runtime.Object) runtime.Object {
+	m, err := meta.Accessor(o)
+	if err != nil || len(m.GetManagedFields()) == 0 {
+		return o
+	}
+	if o == obj {
+		o = watchcache.Shallow(obj)
+		m, _ = meta.Accessor(o)
+	}
+	m.SetManagedFields(nil)
+	return o
 }

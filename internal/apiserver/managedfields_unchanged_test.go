@@ -54,6 +54,12 @@ func TestTrackingWithoutSharedFields(t *testing.T) {
 			obj.Status = ready
 		}, true},
 		{"status update, spec copied", "status", "kubelet", func(obj, old *corev1.Pod) { obj.Status = ready }, false},
+		{"status update sending managed fields of its own", "status", "kubelet", func(obj, old *corev1.Pod) {
+			obj.Spec = old.Spec
+			obj.Status = ready
+			obj.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "intruder", Operation: metav1.ManagedFieldsOperationUpdate,
+				APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:phase":{}}}`)}}}
+		}, true},
 		{"status update dropping a condition, spec shared", "status", "kubelet", func(obj, old *corev1.Pod) {
 			obj.Spec = old.Spec
 			obj.Status.Conditions = nil

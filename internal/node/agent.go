@@ -704,6 +704,8 @@ func (a *Agent) syncPod(ctx context.Context, k key) error {
 	if res.Status != nil {
 		upd := *pod
 		upd.Status = *res.Status
+		// The server keeps the stored managed fields on a status write.
+		upd.ManagedFields = nil
 		if _, err := a.core.UpdatePodStatus(ctx, &upd, metav1.UpdateOptions{}); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 				// The informer has or will have the newer pod, and its
