@@ -45,9 +45,24 @@ func applyCRD(t *testing.T, s *Skiff, file, name string) {
 	waitEstablished(t, s, name)
 }
 
-func waitEstablished(t *testing.T, s *Skiff, name string) {
+func waitEstablished(t *testing.T, s *Skiff, names ...string) {
 	t.Helper()
-	mustKubectl(t, s, "wait", "--for=condition=Established", "--timeout=20s", "crd/"+name)
+	for _, name := range names {
+		waitCRDCondition(t, s, name, "Established", "True")
+	}
+}
+
+// waitCRDCondition waits until CRD name has condition cond with status
+// want. It polls rather than run `kubectl wait --for=condition=...`:
+// kubectl wait fails at once on an object whose status.conditions is
+// still null, as a CRD's is until the CRD controller first writes it
+// (with kube-apiserver too: kubernetes/kubernetes#66439).
+func waitCRDCondition(t *testing.T, s *Skiff, name, cond, want string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("CRD %s %s=%s", name, cond, want), func() (bool, string) {
+		out, stderr, err := s.Kubectl("get", "crd", name, "-o", fmt.Sprintf(`jsonpath={.status.conditions[?(@.type==%q)].status}`, cond))
+		return err == nil && out == want, out + stderr
+	})
 }
 
 // getCRD reads a CRD with kubectl.
@@ -1080,7 +1095,7 @@ func TestCRDLifecycle(t *testing.T) {
 
 	t.Run("NameConflict", func(t *testing.T) {
 		mustKubectl(t, s, "apply", "-f", crdFile("whatsits-conflict.yaml"))
-		mustKubectl(t, s, "wait", "--for=condition=NamesAccepted=False", "--timeout=20s", "crd/whatsits.yourco.io")
+		waitCRDCondition(t, s, "whatsits.yourco.io", "NamesAccepted", "False")
 		crd := getCRD(t, s, "whatsits.yourco.io")
 		if c := crdCondition(crd, apiextensionsv1.NamesAccepted); c == nil || c.Reason != "ShortNamesConflict" || c.Message != `"wd" is already in use` {
 			t.Errorf("NamesAccepted = %+v, want False ShortNamesConflict \"wd\" is already in use", c)

@@ -246,7 +246,7 @@ spec:
         type: object
         x-kubernetes-preserve-unknown-fields: true
 `)
-	s.MustKubectl("wait", "--for=condition=Established", "--timeout=20s", "crd/sprockets.gc.example.com", "crd/racks.gc.example.com")
+	waitEstablished(t, s, "sprockets.gc.example.com", "racks.gc.example.com")
 	gcApply(t, s, `apiVersion: gc.example.com/v1
 kind: Sprocket
 metadata: {name: s1, namespace: default}
