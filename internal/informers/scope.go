@@ -36,7 +36,8 @@ func (s *scope) view(inf *shared) *scoped {
 // informer refuses one.
 var errReleased = errors.New("informers: the scope was released; the handler was not added")
 
-// add adds a handler to inf through do, unless the scope was released.
+// add adds a handler to inf through do, unless the scope was released
+// before or while it did.
 func (s *scope) add(inf cache.SharedIndexInformer, do func() (cache.ResourceEventHandlerRegistration, error)) (cache.ResourceEventHandlerRegistration, error) {
 	s.mu.Lock()
 	released := s.released
@@ -45,18 +46,11 @@ func (s *scope) add(inf cache.SharedIndexInformer, do func() (cache.ResourceEven
 		return nil, errReleased
 	}
 	reg, err := do()
-	return s.track(inf, reg, err)
-}
-
-// track records a handler added to inf, or removes it at once from a
-// scope released meanwhile.
-func (s *scope) track(inf cache.SharedIndexInformer, reg cache.ResourceEventHandlerRegistration, err error) (cache.ResourceEventHandlerRegistration, error) {
 	if err != nil {
 		return reg, err
 	}
 	s.mu.Lock()
-	released := s.released
-	if !released {
+	if released = s.released; !released {
 		s.added = append(s.added, registration{inf, reg})
 	}
 	s.mu.Unlock()
